@@ -1,0 +1,65 @@
+# Revaer: `make run` starts the server, `make test` runs the whole suite.
+# Both share `make dev`, which is idempotent on a fresh Debian 12 machine.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+BUILD_DIR := build/editable
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: dev system venv install run test lint typecheck stubtest pytest bench clean
+
+dev: system install
+
+# System packages: libtorrent (the engine links it) and qbittorrent-nox (a foreign peer for the tests
+# and the side-by-side benchmarks). Installed only when missing.
+system:
+	@missing=""; \
+	pkg-config --exists 'libtorrent-rasterbar >= 2.0' 2>/dev/null || missing="$$missing libtorrent-rasterbar-dev pkg-config"; \
+	command -v qbittorrent-nox >/dev/null || missing="$$missing qbittorrent-nox"; \
+	command -v cmake >/dev/null || missing="$$missing cmake"; \
+	command -v ninja >/dev/null || missing="$$missing ninja-build"; \
+	command -v g++ >/dev/null || missing="$$missing g++"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+# Build requirements live in the venv so the editable install can rebuild the extension on import
+# (no build isolation, fixed build dir) whenever a .pyx/.pxd/C++ file changes.
+$(VENV)/.installed: $(VENV)/bin/python pyproject.toml CMakeLists.txt
+	$(PIP) install -q "scikit-build-core>=0.10" "cython>=3.0"
+	$(PIP) install -q --no-build-isolation \
+	  -Ceditable.rebuild=true -Cbuild-dir=$(BUILD_DIR) -Ceditable.verbose=false \
+	  -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+
+run: dev
+	$(PY) -m revaer serve
+
+lint: dev
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
+
+typecheck: dev
+	$(VENV)/bin/mypy
+
+stubtest: dev
+	$(PY) -m mypy.stubtest revaer._engine --allowlist .stubtest-allowlist
+
+pytest: dev
+	$(PY) -m pytest -q -p no:cacheprovider
+
+test: lint typecheck stubtest pytest
+
+bench: dev
+	$(PY) -m pytest benchmarks -q -p no:cacheprovider --benchmark-columns=min,median,max -s
+
+clean:
+	rm -rf build $(VENV)

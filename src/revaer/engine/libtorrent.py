@@ -1,0 +1,217 @@
+"""The engine over libtorrent: a thin adapter from ``revaer._engine`` to the ``Engine`` Protocol."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from revaer import __version__, _engine
+from revaer.engine.protocol import (
+    STATE_BY_CODE,
+    AddRequest,
+    Changes,
+    EngineEvent,
+    FileInfo,
+    ListenFailed,
+    MetadataReceived,
+    QueueMove,
+    ResumeDataSaved,
+    SessionStats,
+    StorageMoved,
+    StorageMoveFailed,
+    TorrentAdded,
+    TorrentAddFailed,
+    TorrentCompleted,
+    TorrentDataDeleted,
+    TorrentError,
+    TorrentRemoved,
+    TorrentStateChanged,
+    TorrentSummary,
+    TrackerInfo,
+    TrackerStatus,
+)
+
+log = logging.getLogger(__name__)
+
+SettingValue = bool | int | str
+
+
+def _fingerprint() -> str:
+    parts = [*(__version__.split(".") + ["0", "0", "0"])[:3]]
+    digits = "".join(p[:1] if p.isdigit() else "0" for p in parts)
+    return f"-RV{digits}0-"
+
+
+# Sensible defaults for a daemon with thousands of torrents; config overrides them by name.
+DEFAULT_SETTINGS: dict[str, SettingValue] = {
+    "listen_interfaces": "0.0.0.0:6881,[::]:6881",
+    "user_agent": f"Revaer/{__version__}",
+    "peer_fingerprint": _fingerprint(),
+    "enable_dht": True,
+    "enable_lsd": True,
+    "enable_upnp": True,
+    "enable_natpmp": True,
+    "enable_incoming_utp": True,
+    "enable_outgoing_utp": True,
+    "connections_limit": 800,
+    "active_downloads": -1,
+    "active_seeds": -1,
+    "active_limit": -1,
+    "active_checking": 1,
+    "aio_threads": 4,
+}
+
+
+def _event(raw: tuple[int, str, str, bytes | None, int, int]) -> EngineEvent | None:
+    kind, h, text, data, a, b = raw
+    if kind == _engine.EV_ADDED:
+        return TorrentAdded(h, text)
+    if kind == _engine.EV_STATE:
+        return TorrentStateChanged(h, STATE_BY_CODE[a], STATE_BY_CODE[b])
+    if kind == _engine.EV_COMPLETED:
+        return TorrentCompleted(h, text)
+    if kind == _engine.EV_REMOVED:
+        return TorrentRemoved(h)
+    if kind == _engine.EV_DATA_DELETED:
+        return TorrentDataDeleted(h)
+    if kind == _engine.EV_ERROR:
+        return TorrentError(h, text)
+    if kind == _engine.EV_ADD_FAILED:
+        return TorrentAddFailed(h, text)
+    if kind == _engine.EV_RESUME_DATA:
+        return ResumeDataSaved(h, data or b"")
+    if kind == _engine.EV_RESUME_FAILED:
+        return TorrentError(h, f"saving resume data failed: {text}")
+    if kind == _engine.EV_METADATA:
+        return MetadataReceived(h, text)
+    if kind == _engine.EV_STORAGE_MOVED:
+        return StorageMoved(h, text)
+    if kind == _engine.EV_STORAGE_MOVE_FAILED:
+        return StorageMoveFailed(h, text)
+    if kind == _engine.EV_LISTEN:
+        log.info("listening", extra={"address": text, "port": a})
+        return None
+    if kind == _engine.EV_LISTEN_FAILED:
+        return ListenFailed(text)
+    return None
+
+
+class LibtorrentEngine:
+    """The real engine: one libtorrent session owned by ``revaer._engine.Engine``."""
+
+    __slots__ = ("_native",)
+
+    def __init__(self, settings: Mapping[str, SettingValue] | None = None) -> None:
+        merged = dict(DEFAULT_SETTINGS)
+        merged.update(settings or {})
+        self._native = _engine.Engine(merged)
+
+    @property
+    def fd(self) -> int:
+        return self._native.fd
+
+    @property
+    def version(self) -> int:
+        return self._native.version
+
+    @property
+    def closed(self) -> bool:
+        return self._native.closed
+
+    def listen_port(self) -> int:
+        return self._native.listen_port()
+
+    def add(self, request: AddRequest) -> str:
+        r = request
+        return self._native.add(
+            magnet=r.magnet,
+            torrent=r.torrent,
+            resume=r.resume,
+            save_path=r.save_path,
+            name=r.name,
+            paused=r.paused,
+            auto_managed=r.auto_managed,
+            sequential=r.sequential,
+            seed_mode=r.seed_mode,
+            upload_limit=r.upload_limit,
+            download_limit=r.download_limit,
+            max_connections=r.max_connections,
+        )
+
+    def pause(self, info_hash: str) -> None:
+        self._native.pause(info_hash)
+
+    def resume(self, info_hash: str) -> None:
+        self._native.resume(info_hash)
+
+    def remove(self, info_hash: str, with_data: bool = False) -> None:
+        self._native.remove(info_hash, with_data)
+
+    def recheck(self, info_hash: str) -> None:
+        self._native.recheck(info_hash)
+
+    def reannounce(self, info_hash: str) -> None:
+        self._native.reannounce(info_hash)
+
+    def set_limits(self, info_hash: str, upload: int, download: int) -> None:
+        self._native.set_limits(info_hash, upload, download)
+
+    def set_sequential(self, info_hash: str, on: bool) -> None:
+        self._native.set_sequential(info_hash, on)
+
+    def queue(self, info_hash: str, move: QueueMove) -> None:
+        self._native.queue(info_hash, int(move))
+
+    def move_storage(self, info_hash: str, path: str, reset_only: bool = False) -> None:
+        self._native.move_storage(info_hash, path, reset_only)
+
+    def save_resume(self, info_hash: str) -> None:
+        self._native.save_resume(info_hash)
+
+    def save_resume_modified(self) -> int:
+        return self._native.save_resume_modified()
+
+    def connect_peer(self, info_hash: str, ip: str, port: int) -> None:
+        self._native.connect_peer(info_hash, ip, port)
+
+    def files(self, info_hash: str) -> list[FileInfo]:
+        return [FileInfo(*f) for f in self._native.files(info_hash)]
+
+    def set_file_priorities(self, info_hash: str, priorities: dict[int, int]) -> None:
+        self._native.set_file_priorities(info_hash, priorities)
+
+    def trackers(self, info_hash: str) -> list[TrackerInfo]:
+        return [
+            TrackerInfo(url, tier, TrackerStatus(status), seeds, peers, leeches, downloaded, msg)
+            for url, tier, status, seeds, peers, leeches, downloaded, msg in self._native.trackers(info_hash)
+        ]
+
+    def stats(self) -> SessionStats:
+        return SessionStats(**self._native.stats())
+
+    def apply_settings(self, settings: dict[str, SettingValue]) -> None:
+        self._native.apply_settings(settings)
+
+    def snapshot(self) -> list[TorrentSummary]:
+        return self._native.snapshot()
+
+    def get(self, info_hash: str) -> TorrentSummary | None:
+        return self._native.get(info_hash)
+
+    def changed_since(self, version: int) -> Changes:
+        v, resync, rows, removed = self._native.changed_since(version)
+        return Changes(v, resync, rows, removed)
+
+    def tick(self) -> None:
+        self._native.post_updates()
+
+    def poll(self) -> list[EngineEvent]:
+        out: list[EngineEvent] = []
+        for raw in self._native.drain():
+            ev = _event(raw)
+            if ev is not None:
+                out.append(ev)
+        return out
+
+    def shutdown(self, timeout: float = 10.0) -> list[ResumeDataSaved]:
+        return [ResumeDataSaved(h, data) for h, data in self._native.shutdown(timeout)]
