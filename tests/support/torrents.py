@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-Bencodable = int | bytes | str | list["Bencodable"] | dict[str, "Bencodable"] | dict[bytes, "Bencodable"]
+Bencodable = (
+    int | bytes | str | Sequence["Bencodable"] | Mapping[str, "Bencodable"] | Mapping[bytes, "Bencodable"]
+)
 
 
 def bencode(value: Bencodable) -> bytes:
@@ -27,12 +29,12 @@ def _encode(v: Bencodable, out: list[bytes]) -> None:
     elif isinstance(v, str):
         b = v.encode()
         out.append(b"%d:%s" % (len(b), b))
-    elif isinstance(v, list):
+    elif isinstance(v, list | tuple):
         out.append(b"l")
         for x in v:
             _encode(x, out)
         out.append(b"e")
-    elif isinstance(v, dict):
+    elif isinstance(v, Mapping):
         out.append(b"d")
         items = sorted(((k.encode() if isinstance(k, str) else k), x) for k, x in v.items())
         for k, x in items:
@@ -94,9 +96,16 @@ def make_torrent(
                     del buf[:piece_length]
     if buf:
         pieces.append(hashlib.sha1(buf).digest())
-    info: dict[str, Bencodable] = {"name": root.name, "piece length": piece_length, "pieces": b"".join(pieces)}
+    info: dict[str, Bencodable] = {
+        "name": root.name,
+        "piece length": piece_length,
+        "pieces": b"".join(pieces),
+    }
     if root.is_dir():
-        info["files"] = [{"length": p.stat().st_size, "path": list(parts)} for parts, p in files]
+        flist: list[Bencodable] = [
+            {"length": p.stat().st_size, "path": list[Bencodable](parts)} for parts, p in files
+        ]
+        info["files"] = flist
     else:
         info["length"] = total
     if private:
@@ -122,10 +131,11 @@ def synthetic_torrent(
         info["x-seed"] = seed  # keeps deterministic torrents distinct
     if files > 1:
         each = size // files
-        info["files"] = [
+        multi: list[Bencodable] = [
             {"length": each + (size - each * files if i == files - 1 else 0), "path": [f"part{i:03d}.bin"]}
             for i in range(files)
         ]
+        info["files"] = multi
     else:
         info["length"] = size
     if private:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from revaer import __version__, _engine
 from revaer.engine.protocol import (
@@ -37,7 +37,7 @@ SettingValue = bool | int | str
 
 
 def _fingerprint() -> str:
-    parts = [*(__version__.split(".") + ["0", "0", "0"])[:3]]
+    parts = [*__version__.split("."), "0", "0", "0"][:3]
     digits = "".join(p[:1] if p.isdigit() else "0" for p in parts)
     return f"-RV{digits}0-"
 
@@ -192,7 +192,7 @@ class LibtorrentEngine:
     def apply_settings(self, settings: dict[str, SettingValue]) -> None:
         self._native.apply_settings(settings)
 
-    def snapshot(self) -> list[TorrentSummary]:
+    def snapshot(self) -> Sequence[TorrentSummary]:
         return self._native.snapshot()
 
     def get(self, info_hash: str) -> TorrentSummary | None:

@@ -61,206 +61,257 @@ class TorrentSummary(Protocol):
     def version(self) -> int:
         """Bumped on every change of this row."""
         ...
+
     @property
     def info_hash(self) -> str:
         """40 hex, lower case: the v1 hash, or the v2 hash truncated (qBittorrent's torrent id)."""
         ...
+
     @property
     def info_hash_v2(self) -> str:
         """64 hex v2 hash, or empty."""
         ...
+
     @property
     def name(self) -> str:
         """Torrent name (the info-hash until a magnet's metadata arrives)."""
         ...
+
     @property
     def save_path(self) -> str:
         """Directory the payload is stored under."""
         ...
+
     @property
     def current_tracker(self) -> str:
         """URL of the tracker last announced to successfully."""
         ...
+
     @property
     def error(self) -> str:
         """Error message, empty when none."""
         ...
+
     @property
     def total_size(self) -> int:
         """Bytes of all files."""
         ...
+
     @property
     def total_wanted(self) -> int:
         """Bytes of the files selected for download."""
         ...
+
     @property
     def total_done(self) -> int:
         """Bytes verified on disk."""
         ...
+
     @property
     def total_wanted_done(self) -> int:
         """Bytes verified on disk of the selected files."""
         ...
+
     @property
     def progress(self) -> float:
         """0.0..1.0 of the wanted bytes."""
         ...
+
     @property
     def downloaded_session(self) -> int:
         """Payload bytes downloaded since the torrent was started."""
         ...
+
     @property
     def uploaded_session(self) -> int:
         """Payload bytes uploaded since the torrent was started."""
         ...
+
     @property
     def downloaded_total(self) -> int:
         """Payload bytes downloaded over the torrent's life."""
         ...
+
     @property
     def uploaded_total(self) -> int:
         """Payload bytes uploaded over the torrent's life."""
         ...
+
     @property
     def download_rate(self) -> int:
         """Payload download rate, bytes/s."""
         ...
+
     @property
     def upload_rate(self) -> int:
         """Payload upload rate, bytes/s."""
         ...
+
     @property
     def num_peers(self) -> int:
         """Connected peers, seeds included."""
         ...
+
     @property
     def num_seeds(self) -> int:
         """Connected seeds."""
         ...
+
     @property
     def list_peers(self) -> int:
         """Known peers."""
         ...
+
     @property
     def list_seeds(self) -> int:
         """Known seeds."""
         ...
+
     @property
     def num_complete(self) -> int:
         """Seeds in the swarm per the tracker, -1 unknown."""
         ...
+
     @property
     def num_incomplete(self) -> int:
         """Leechers in the swarm per the tracker, -1 unknown."""
         ...
+
     @property
     def availability(self) -> float:
         """Distributed copies, -1.0 without metadata."""
         ...
+
     @property
     def paused(self) -> bool:
         """Paused (by the user or by the queue)."""
         ...
+
     @property
     def auto_managed(self) -> bool:
         """Subject to the queue."""
         ...
+
     @property
     def sequential(self) -> bool:
         """Pieces are downloaded in order."""
         ...
+
     @property
     def super_seeding(self) -> bool:
         """Super-seeding mode."""
         ...
+
     @property
     def has_metadata(self) -> bool:
         """The info dictionary is known."""
         ...
+
     @property
     def is_finished(self) -> bool:
         """Every wanted piece is on disk."""
         ...
+
     @property
     def is_seeding(self) -> bool:
         """Every piece is on disk."""
         ...
+
     @property
     def moving_storage(self) -> bool:
         """A storage move is in progress."""
         ...
+
     @property
     def need_save_resume(self) -> bool:
         """Resume data changed since it was last saved."""
         ...
+
     @property
     def upload_mode(self) -> bool:
         """Upload-only after a disk error."""
         ...
+
     @property
     def is_private(self) -> bool:
         """Private torrent (no DHT/PeX/LSD)."""
         ...
+
     @property
     def queue_position(self) -> int:
         """Position in the download queue, -1 when not queued."""
         ...
+
     @property
     def upload_limit(self) -> int:
         """Per-torrent upload limit, bytes/s, -1 unlimited."""
         ...
+
     @property
     def download_limit(self) -> int:
         """Per-torrent download limit, bytes/s, -1 unlimited."""
         ...
+
     @property
     def max_connections(self) -> int:
         """Per-torrent connection limit, -1 unlimited."""
         ...
+
     @property
     def added_time(self) -> int:
         """POSIX time the torrent was added."""
         ...
+
     @property
     def completed_time(self) -> int:
         """POSIX time it completed, 0 never."""
         ...
+
     @property
     def last_activity(self) -> int:
         """POSIX time of the last payload transfer, 0 never."""
         ...
+
     @property
     def last_seen_complete(self) -> int:
         """POSIX time a complete copy was last seen, 0 never."""
         ...
+
     @property
     def active_duration(self) -> int:
         """Seconds active (started, not paused)."""
         ...
+
     @property
     def seeding_duration(self) -> int:
         """Seconds seeding."""
         ...
+
     @property
     def finished_duration(self) -> int:
         """Seconds finished."""
         ...
+
     @property
     def num_trackers(self) -> int:
         """Number of trackers."""
         ...
+
     @property
     def piece_length(self) -> int:
         """Piece size in bytes, 0 without metadata."""
         ...
+
     @property
     def num_pieces(self) -> int:
         """Number of pieces, 0 without metadata."""
         ...
+
     @property
     def pieces_have(self) -> int:
         """Pieces on disk."""
         ...
+
     @property
     def num_files(self) -> int:
         """Number of files, 0 without metadata."""
@@ -475,7 +526,7 @@ class Engine(Protocol):
     def stats(self) -> SessionStats: ...
     def apply_settings(self, settings: dict[str, bool | int | str]) -> None: ...
 
-    def snapshot(self) -> list[TorrentSummary]: ...
+    def snapshot(self) -> Sequence[TorrentSummary]: ...
     def get(self, info_hash: str) -> TorrentSummary | None: ...
     def changed_since(self, version: int) -> Changes: ...
 

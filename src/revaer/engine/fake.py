@@ -1,0 +1,471 @@
+"""FakeEngine: the Engine Protocol in memory, with simulated progress.
+
+For unit tests of the shell. It passes the same contract tests as the real
+engine (tests/contract): same validation, same exceptions, same event order.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import dataclasses
+import hashlib
+import os
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import orjson
+
+from revaer.engine.errors import (
+    DuplicateTorrentError,
+    EngineClosedError,
+    InvalidSettingError,
+    InvalidTorrentError,
+    TorrentNotFoundError,
+)
+from revaer.engine.protocol import (
+    AddRequest,
+    Changes,
+    EngineEvent,
+    FileInfo,
+    QueueMove,
+    ResumeDataSaved,
+    SessionStats,
+    StorageMoved,
+    TorrentAdded,
+    TorrentCompleted,
+    TorrentRemoved,
+    TorrentState,
+    TorrentStateChanged,
+    TorrentSummary,
+    TrackerInfo,
+    TrackerStatus,
+)
+
+_BTIH = re.compile(r"(?:^|&)xt=urn:btih:([0-9a-fA-F]{40}|[A-Za-z2-7]{32})(?:&|$)")
+
+
+@dataclass(frozen=True, slots=True)
+class FakeSummary:
+    """A status row of the FakeEngine (same fields as the real engine's rows)."""
+
+    info_hash: str
+    state: TorrentState = TorrentState.QUEUED
+    version: int = 0
+    info_hash_v2: str = ""
+    name: str = ""
+    save_path: str = ""
+    current_tracker: str = ""
+    error: str = ""
+    total_size: int = 0
+    total_wanted: int = 0
+    total_done: int = 0
+    total_wanted_done: int = 0
+    progress: float = 0.0
+    downloaded_session: int = 0
+    uploaded_session: int = 0
+    downloaded_total: int = 0
+    uploaded_total: int = 0
+    download_rate: int = 0
+    upload_rate: int = 0
+    num_peers: int = 0
+    num_seeds: int = 0
+    list_peers: int = 0
+    list_seeds: int = 0
+    num_complete: int = -1
+    num_incomplete: int = -1
+    availability: float = -1.0
+    paused: bool = False
+    auto_managed: bool = False
+    sequential: bool = False
+    super_seeding: bool = False
+    has_metadata: bool = False
+    is_finished: bool = False
+    is_seeding: bool = False
+    moving_storage: bool = False
+    need_save_resume: bool = False
+    upload_mode: bool = False
+    is_private: bool = False
+    queue_position: int = -1
+    upload_limit: int = -1
+    download_limit: int = -1
+    max_connections: int = -1
+    added_time: int = 0
+    completed_time: int = 0
+    last_activity: int = 0
+    last_seen_complete: int = 0
+    active_duration: int = 0
+    seeding_duration: int = 0
+    finished_duration: int = 0
+    num_trackers: int = 0
+    piece_length: int = 0
+    num_pieces: int = 0
+    pieces_have: int = 0
+    num_files: int = 0
+
+
+def _bdecode_info_span(data: bytes) -> tuple[bytes, dict[bytes, object]]:
+    """The raw bytes of the top-level ``info`` dict and the decoded dict; ValueError when malformed."""
+
+    def parse(i: int) -> tuple[object, int]:
+        if i >= len(data):
+            raise ValueError("truncated")
+        c = data[i : i + 1]
+        if c == b"i":
+            j = data.index(b"e", i)
+            return int(data[i + 1 : j]), j + 1
+        if c == b"l":
+            i += 1
+            items: list[object] = []
+            while data[i : i + 1] != b"e":
+                v, i = parse(i)
+                items.append(v)
+            return items, i + 1
+        if c == b"d":
+            i += 1
+            d: dict[bytes, object] = {}
+            while data[i : i + 1] != b"e":
+                k, i = parse(i)
+                if not isinstance(k, bytes):
+                    raise ValueError("dict key is not a string")
+                start = i
+                v, i = parse(i)
+                d[k] = v
+                if k == b"info":
+                    spans[len(spans)] = (start, i)
+            return d, i + 1
+        if c.isdigit():
+            j = data.index(b":", i)
+            n = int(data[i:j])
+            if j + 1 + n > len(data):
+                raise ValueError("truncated")
+            return data[j + 1 : j + 1 + n], j + 1 + n
+        raise ValueError("expected value (list, dict, int or string) in bencoded string")
+
+    spans: dict[int, tuple[int, int]] = {}
+    try:
+        top, _ = parse(0)
+    except IndexError as e:
+        raise ValueError("truncated") from e
+    if not isinstance(top, dict) or b"info" not in top or not isinstance(top[b"info"], dict):
+        raise ValueError("missing or invalid 'info' dictionary")
+    start, stop = spans[len(spans) - 1]
+    info = top[b"info"]
+    assert isinstance(info, dict)
+    return data[start:stop], info
+
+
+class FakeEngine:
+    """In-memory engine. ``rate`` is the simulated download speed in bytes/s."""
+
+    def __init__(
+        self, settings: dict[str, bool | int | str] | None = None, *, rate: int = 50 * 1024 * 1024
+    ) -> None:
+        self.rate = rate
+        self.settings: dict[str, bool | int | str] = {}
+        self._fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+        self._rows: dict[str, FakeSummary] = {}
+        self._events: list[EngineEvent] = []
+        self._version = 0
+        self._tombstones: list[tuple[int, str]] = []
+        self._closed = False
+        self._last_tick = time.monotonic()
+        self._completed: set[str] = set()
+        self.apply_settings(dict(settings or {}))
+
+    # -- plumbing ---------------------------------------------------------------------------------
+    @property
+    def fd(self) -> int:
+        self._check_open()
+        return self._fd
+
+    @property
+    def version(self) -> int:
+        return self._version
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise EngineClosedError("engine is closed")
+
+    def _emit(self, ev: EngineEvent) -> None:
+        self._events.append(ev)
+        os.eventfd_write(self._fd, 1)
+
+    def _publish(self, row: FakeSummary, **changes: object) -> FakeSummary:
+        self._version += 1
+        new = dataclasses.replace(row, version=self._version, **changes)  # type: ignore[arg-type]
+        if new.state != row.state and row.info_hash in self._rows:
+            self._emit(TorrentStateChanged(row.info_hash, row.state, new.state))
+        self._rows[row.info_hash] = new
+        return new
+
+    def _row(self, info_hash: str) -> FakeSummary:
+        self._check_open()
+        h = info_hash.lower()
+        row = self._rows.get(h)
+        if row is None:
+            raise TorrentNotFoundError(f"unknown torrent: {h}")
+        return row
+
+    def _running_state(self, row: FakeSummary) -> TorrentState:
+        if row.total_done >= row.total_size and row.has_metadata:
+            return TorrentState.SEEDING
+        return TorrentState.DOWNLOADING if self.rate > 0 and row.has_metadata else TorrentState.STALLED
+
+    # -- commands ---------------------------------------------------------------------------------
+    def apply_settings(self, settings: dict[str, bool | int | str]) -> None:
+        for k, v in settings.items():
+            if not isinstance(v, bool | int | str):
+                raise InvalidSettingError(f"engine setting {k} must be a bool, int or str")
+        self.settings.update(settings)
+
+    def add(self, request: AddRequest) -> str:
+        self._check_open()
+        r = request
+        given = sum(x is not None for x in (r.magnet, r.torrent, r.resume))
+        if given != 1:
+            raise InvalidTorrentError("give exactly one of magnet, torrent or resume")
+        name, size, has_meta, files, done = "", 0, False, 0, 0
+        paused = bool(r.paused)
+        save_path = r.save_path
+        if r.magnet is not None:
+            if not r.magnet.startswith("magnet:?"):
+                raise InvalidTorrentError("invalid magnet link: unsupported URL protocol")
+            m = _BTIH.search(r.magnet[len("magnet:?") :])
+            if m is None:
+                raise InvalidTorrentError("invalid magnet link: missing info-hash")
+            raw = m.group(1)
+            h = raw.lower() if len(raw) == 40 else base64.b32decode(raw.upper()).hex()
+            dn = re.search(r"(?:^|&)dn=([^&]*)", r.magnet[8:])
+            name = dn.group(1) if dn else h
+        elif r.torrent is not None:
+            try:
+                info_bytes, info = _bdecode_info_span(r.torrent)
+            except ValueError as e:
+                raise InvalidTorrentError(f"invalid torrent file: {e}") from None
+            h = hashlib.sha1(info_bytes).hexdigest()
+            nm = info.get(b"name", b"")
+            name = nm.decode("utf-8", "replace") if isinstance(nm, bytes) else h
+            flist = info.get(b"files")
+            if isinstance(flist, list):
+                files = len(flist)
+                size = sum(int(f.get(b"length", 0)) for f in flist if isinstance(f, dict))
+            else:
+                files = 1
+                length = info.get(b"length", 0)
+                size = length if isinstance(length, int) else 0
+            has_meta = True
+        else:
+            assert r.resume is not None
+            try:
+                saved = orjson.loads(r.resume)
+                h = str(saved["info_hash"])
+            except (orjson.JSONDecodeError, KeyError, TypeError):
+                raise InvalidTorrentError("invalid resume data: not FakeEngine resume data") from None
+            name, size, has_meta = saved["name"], saved["total_size"], saved["has_metadata"]
+            files, done = saved["num_files"], saved["total_done"]
+            save_path = save_path or saved["save_path"]
+            paused = saved["paused"] if r.paused is None else r.paused
+            if done >= size and has_meta:
+                self._completed.add(h)
+        if not save_path:
+            raise InvalidTorrentError("a save path is required")
+        if h in self._rows:
+            raise DuplicateTorrentError(f"torrent already exists: {h}")
+        self._version += 1
+        row = FakeSummary(
+            info_hash=h,
+            version=self._version,
+            name=name,
+            save_path=save_path,
+            total_size=size,
+            total_wanted=size,
+            total_done=done,
+            total_wanted_done=done,
+            progress=(done / size) if size else 0.0,
+            has_metadata=has_meta,
+            num_files=files,
+            paused=paused,
+            state=TorrentState.PAUSED if paused else TorrentState.CHECKING,
+            added_time=int(time.time()),
+            upload_limit=r.upload_limit,
+            download_limit=r.download_limit,
+            max_connections=r.max_connections,
+            sequential=bool(r.sequential),
+        )
+        self._rows[h] = row
+        self._emit(TorrentAdded(h, name))
+        return h
+
+    def pause(self, info_hash: str) -> None:
+        row = self._row(info_hash)
+        if not row.paused:
+            self._publish(row, paused=True, state=TorrentState.PAUSED, download_rate=0, upload_rate=0)
+
+    def resume(self, info_hash: str) -> None:
+        row = self._row(info_hash)
+        if row.paused:
+            self._publish(row, paused=False, state=TorrentState.CHECKING)
+
+    def remove(self, info_hash: str, with_data: bool = False) -> None:
+        row = self._row(info_hash)
+        del self._rows[row.info_hash]
+        self._version += 1
+        self._tombstones.append((self._version, row.info_hash))
+        self._completed.discard(row.info_hash)
+        self._emit(TorrentRemoved(row.info_hash))
+
+    def recheck(self, info_hash: str) -> None:
+        row = self._row(info_hash)
+        if not row.paused:
+            self._publish(row, state=TorrentState.CHECKING)
+
+    def reannounce(self, info_hash: str) -> None:
+        self._row(info_hash)
+
+    def set_limits(self, info_hash: str, upload: int, download: int) -> None:
+        row = self._row(info_hash)
+        self._publish(
+            row, upload_limit=upload if upload > 0 else -1, download_limit=download if download > 0 else -1
+        )
+
+    def set_sequential(self, info_hash: str, on: bool) -> None:
+        self._publish(self._row(info_hash), sequential=on)
+
+    def queue(self, info_hash: str, move: QueueMove) -> None:
+        self._row(info_hash)
+
+    def move_storage(self, info_hash: str, path: str, reset_only: bool = False) -> None:
+        if not path:
+            raise ValueError("a destination path is required")
+        row = self._publish(self._row(info_hash), save_path=path)
+        self._emit(StorageMoved(row.info_hash, path))
+
+    def _resume_blob(self, row: FakeSummary) -> bytes:
+        return orjson.dumps(
+            {
+                "info_hash": row.info_hash,
+                "name": row.name,
+                "total_size": row.total_size,
+                "total_done": row.total_done,
+                "has_metadata": row.has_metadata,
+                "num_files": row.num_files,
+                "save_path": row.save_path,
+                "paused": row.paused,
+            }
+        )
+
+    def save_resume(self, info_hash: str) -> None:
+        row = self._row(info_hash)
+        self._emit(ResumeDataSaved(row.info_hash, self._resume_blob(row)))
+
+    def save_resume_modified(self) -> int:
+        self._check_open()
+        for row in self._rows.values():
+            self._emit(ResumeDataSaved(row.info_hash, self._resume_blob(row)))
+        return len(self._rows)
+
+    def files(self, info_hash: str) -> list[FileInfo]:
+        row = self._row(info_hash)
+        if not row.has_metadata:
+            return []
+        n = max(row.num_files, 1)
+        each = row.total_size // n
+        out = []
+        for i in range(n):
+            size = each + (row.total_size - each * n if i == n - 1 else 0)
+            done = min(size, max(0, row.total_done - each * i))
+            out.append(FileInfo(i, row.name if n == 1 else f"{row.name}/file{i}", size, done, 4, each * i))
+        return out
+
+    def set_file_priorities(self, info_hash: str, priorities: dict[int, int]) -> None:
+        row = self._row(info_hash)
+        for i, p in priorities.items():
+            if not 0 <= i < max(row.num_files, 1):
+                raise ValueError("file index out of range")
+            if not 0 <= p <= 7:
+                raise ValueError("file priority must be 0..7")
+
+    def trackers(self, info_hash: str) -> list[TrackerInfo]:
+        self._row(info_hash)
+        return [
+            TrackerInfo("http://tracker.invalid/announce", 0, TrackerStatus.NOT_CONTACTED, -1, -1, -1, -1, "")
+        ]
+
+    def stats(self) -> SessionStats:
+        self._check_open()
+        return SessionStats(
+            download_rate=sum(r.download_rate for r in self._rows.values()),
+            downloaded=sum(r.downloaded_session for r in self._rows.values()),
+            num_torrents=len(self._rows),
+        )
+
+    # -- table ------------------------------------------------------------------------------------
+    def snapshot(self) -> Sequence[TorrentSummary]:
+        self._check_open()
+        return list(self._rows.values())
+
+    def get(self, info_hash: str) -> TorrentSummary | None:
+        self._check_open()
+        return self._rows.get(info_hash.lower())
+
+    def changed_since(self, version: int) -> Changes:
+        self._check_open()
+        rows = [r for r in self._rows.values() if r.version > version]
+        removed = [h for v, h in self._tombstones if v > version]
+        return Changes(self._version, False, rows, removed)
+
+    def tick(self) -> None:
+        """Advance the simulation by the time since the last tick."""
+        self._check_open()
+        now = time.monotonic()
+        dt, self._last_tick = now - self._last_tick, now
+        for row in list(self._rows.values()):
+            if row.paused:
+                continue
+            if row.state == TorrentState.CHECKING:
+                row = self._publish(row, state=self._running_state(row))
+            if row.state == TorrentState.DOWNLOADING:
+                step = int(self.rate * dt)
+                done = min(row.total_size, row.total_done + step)
+                finished = done >= row.total_size
+                row = self._publish(
+                    row,
+                    total_done=done,
+                    total_wanted_done=done,
+                    progress=done / row.total_size if row.total_size else 1.0,
+                    downloaded_session=row.downloaded_session + (done - row.total_done),
+                    downloaded_total=row.downloaded_total + (done - row.total_done),
+                    download_rate=0 if finished else self.rate,
+                    is_finished=finished,
+                    is_seeding=finished,
+                    need_save_resume=True,
+                    state=TorrentState.SEEDING if finished else TorrentState.DOWNLOADING,
+                    completed_time=int(time.time()) if finished else 0,
+                )
+                if finished and row.info_hash not in self._completed:
+                    self._completed.add(row.info_hash)
+                    self._emit(TorrentCompleted(row.info_hash, row.name))
+
+    def poll(self) -> list[EngineEvent]:
+        if self._closed:
+            return []
+        with contextlib.suppress(BlockingIOError):
+            os.eventfd_read(self._fd)
+        out, self._events = self._events, []
+        return out
+
+    def shutdown(self, timeout: float = 10.0) -> list[ResumeDataSaved]:
+        if self._closed:
+            return []
+        saved = [ResumeDataSaved(r.info_hash, self._resume_blob(r)) for r in self._rows.values()]
+        self._closed = True
+        self._rows.clear()
+        os.close(self._fd)
+        return saved

@@ -1,0 +1,110 @@
+"""The pump: the one place where the engine meets asyncio.
+
+The engine's fd is watched with ``loop.add_reader``; when it is readable the
+pump drains events and publishes them on the bus, followed by a
+``TorrentUpdated`` for every row that changed since the last drain. A timer
+asks the engine for fresh rows (``tick``) and, less often, for resume data of
+the torrents that changed (``save_resume_modified``). Resume data goes to the
+``on_resume`` callback, which persists it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+from revaer.engine.protocol import Engine, ResumeDataSaved, TorrentUpdated
+from revaer.events import EventBus
+
+log = logging.getLogger(__name__)
+
+ResumeSink = Callable[[ResumeDataSaved], None]
+
+
+class EnginePump:
+    """Drives an engine from the event loop and publishes its events."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        bus: EventBus,
+        *,
+        update_interval: float = 0.5,
+        resume_interval: float = 30.0,
+        on_resume: ResumeSink | None = None,
+    ) -> None:
+        self.engine = engine
+        self.bus = bus
+        self.update_interval = update_interval
+        self.resume_interval = resume_interval
+        self.on_resume = on_resume
+        self._version = engine.version
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._timer: asyncio.Task[None] | None = None
+        self._fd: int | None = None
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._fd = self.engine.fd
+        self._loop.add_reader(self._fd, self.pump)
+        self._timer = asyncio.create_task(self._ticker(), name="revaer-engine-ticker")
+        self.engine.tick()
+
+    async def _ticker(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_resume = loop.time() + self.resume_interval
+        while True:
+            await asyncio.sleep(self.update_interval)
+            try:
+                self.engine.tick()
+                if loop.time() >= next_resume:
+                    next_resume = loop.time() + self.resume_interval
+                    n = self.engine.save_resume_modified()
+                    if n:
+                        log.debug("resume data requested", extra={"torrents": n})
+            except Exception:
+                log.exception("engine tick failed")
+
+    def pump(self) -> None:
+        """Drain the engine now (also called by the reader callback)."""
+        for ev in self.engine.poll():
+            if isinstance(ev, ResumeDataSaved):
+                self._store_resume(ev)
+                continue
+            self.bus.publish(ev)
+        changes = self.engine.changed_since(self._version)
+        self._version = changes.version
+        rows = self.engine.snapshot() if changes.resync else changes.rows
+        for row in rows:
+            self.bus.publish(TorrentUpdated(row))
+
+    def _store_resume(self, ev: ResumeDataSaved) -> None:
+        if self.on_resume is None:
+            return
+        try:
+            self.on_resume(ev)
+        except Exception:
+            log.exception("storing resume data failed", extra={"info_hash": ev.info_hash})
+
+    async def stop(self, resume_timeout: float = 10.0) -> list[ResumeDataSaved]:
+        """Stop watching, save resume data for every torrent and shut the engine down.
+
+        The blocking shutdown runs in a worker thread so the loop keeps serving.
+        """
+        if self._timer is not None:
+            self._timer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._timer
+            self._timer = None
+        if self._loop is not None and self._fd is not None:
+            self.pump()
+            self._loop.remove_reader(self._fd)
+            self._fd = None
+        loop = asyncio.get_running_loop()
+        saved = await loop.run_in_executor(None, self.engine.shutdown, resume_timeout)
+        for ev in saved:
+            self._store_resume(ev)
+        log.info("engine stopped", extra={"resume_saved": len(saved)})
+        return saved
