@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from tests.support.engine import Seeder, drive, loopback_engine
 from tests.support.torrents import file_sha256
 
 
-def _completed(h: str) -> object:
+def _completed(h: str) -> Callable[[list[EngineEvent]], bool]:
     return lambda evs: any(isinstance(e, TorrentCompleted) and e.info_hash == h for e in evs)
 
 
