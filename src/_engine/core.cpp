@@ -302,7 +302,9 @@ std::string Core::add(const AddSpec& spec, Error& err) {
     }
     lt::info_hash_t ih = atp.ti ? atp.ti->info_hashes() : atp.info_hashes;
     if (!ih.has_v1() && !ih.has_v2()) {
-        err.set(ERR_INVALID, "the torrent has no info-hash");
+        err.set(ERR_INVALID, !spec.magnet.empty()   ? "invalid magnet link: missing info-hash"
+                             : !spec.resume.empty() ? "invalid resume data: missing info-hash"
+                                                    : "invalid torrent file: missing info-hash");
         return {};
     }
     if (!spec.save_path.empty()) atp.save_path = spec.save_path;

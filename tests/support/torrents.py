@@ -164,3 +164,30 @@ def file_sha256(path: Path) -> str:
         while chunk := f.read(1 << 20):
             h.update(chunk)
     return h.hexdigest()
+
+
+def bdecode(data: bytes) -> object:
+    """Decode bencoded bytes (dict keys stay bytes)."""
+
+    def parse(i: int) -> tuple[object, int]:
+        c = data[i : i + 1]
+        if c == b"i":
+            j = data.index(b"e", i)
+            return int(data[i + 1 : j]), j + 1
+        if c in (b"l", b"d"):
+            i += 1
+            items: list[object] = []
+            while data[i : i + 1] != b"e":
+                v, i = parse(i)
+                items.append(v)
+            if c == b"l":
+                return items, i + 1
+            return dict(zip(items[::2], items[1::2], strict=True)), i + 1
+        j = data.index(b":", i)
+        n = int(data[i:j])
+        return data[j + 1 : j + 1 + n], j + 1 + n
+
+    value, end = parse(0)
+    if end != len(data):
+        raise ValueError("trailing bytes after bencoded value")
+    return value

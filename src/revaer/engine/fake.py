@@ -249,6 +249,11 @@ class FakeEngine:
                 info_bytes, info = _bdecode_info_span(r.torrent)
             except ValueError as e:
                 raise InvalidTorrentError(f"invalid torrent file: {e}") from None
+            for key in (b"name", b"piece length", b"pieces"):
+                if key not in info:
+                    raise InvalidTorrentError(f"invalid torrent file: missing {key.decode()!r}")
+            if b"files" not in info and b"length" not in info:
+                raise InvalidTorrentError("invalid torrent file: missing 'length' or 'files'")
             h = hashlib.sha1(info_bytes).hexdigest()
             nm = info.get(b"name", b"")
             name = nm.decode("utf-8", "replace") if isinstance(nm, bytes) else h
