@@ -1,0 +1,190 @@
+"""``revaer``: the server (``serve``, the default) and operator commands that work on the database.
+
+``config get/set`` and ``setup unlock`` talk to PostgreSQL directly
+(``--database-url`` or ``$DATABASE_URL``; without either, the embedded server in
+the data dir, started for the command and stopped after it unless a server
+already runs it), so they work whether or not a Revaer server is running; a
+running server sees their changes through NOTIFY.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+import orjson
+
+from revaer import __version__
+
+if TYPE_CHECKING:
+    from revaer.db.pool import Database
+
+log = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_REFUSED = 1
+EXIT_USAGE = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="revaer", description="A torrent daemon with PostgreSQL configuration."
+    )
+    parser.add_argument("--version", action="version", version=f"revaer {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def db_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--database-url", help="PostgreSQL URL (default: $DATABASE_URL, else the embedded server)"
+        )
+        p.add_argument(
+            "--data-dir", help="data directory (default: $REVAER_DATA_DIR, else the user data dir)"
+        )
+
+    serve = sub.add_parser("serve", help="run the server (the default)")
+    serve.add_argument(
+        "--data-dir", help="data directory (default: $REVAER_DATA_DIR, else the user data dir)"
+    )
+    serve.add_argument("--bind", help="HTTP address host:port (overrides server.bind)")
+
+    config = sub.add_parser("config", help="read or write settings")
+    csub = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
+    get = csub.add_parser("get", help="print one setting, or all of them, as JSON")
+    get.add_argument("key", nargs="?")
+    get.add_argument("--with-version", action="store_true", help="print {value, version} objects")
+    db_options(get)
+    set_ = csub.add_parser("set", help="write one setting (a JSON value)")
+    set_.add_argument("key")
+    set_.add_argument("value", metavar="JSON")
+    set_.add_argument(
+        "--expect-version", type=int, help="refuse unless the stored version is this (0: unset)"
+    )
+    db_options(set_)
+
+    setup = sub.add_parser("setup", help="claim a new installation")
+    ssub = setup.add_subparsers(dest="setup_command", metavar="ACTION", required=True)
+    unlock = ssub.add_parser("unlock", help="apply the one-time setup token")
+    unlock.add_argument("--token", required=True)
+    unlock.add_argument("--username", required=True)
+    unlock.add_argument("--password", required=True)
+    db_options(unlock)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``revaer`` and ``python -m revaer``; returns the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command in (None, "serve"):
+        if args.command is None:
+            args.data_dir = None
+            args.bind = None
+        from revaer.app import main as serve_main  # type: ignore[import-not-found,unused-ignore]
+
+        return int(serve_main(args))
+    logging.basicConfig(
+        level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+    )
+    if args.command == "config":
+        if args.config_command == "get":
+            return _run_db(args, lambda db: _config_get(db, args.key, args.with_version, sys.stdout))
+        return _run_db(
+            args, lambda db: _config_set(db, args.key, args.value, args.expect_version, sys.stdout)
+        )
+    if args.command == "setup":
+        data = _data_dir(args)
+        return _run_db(args, lambda db: _setup_unlock(db, args.token, args.username, args.password, data))
+    parser.print_usage(sys.stderr)
+    return EXIT_USAGE
+
+
+def _data_dir(args: argparse.Namespace) -> Path:
+    from revaer.db.pool import data_dir
+
+    return data_dir(args.data_dir)
+
+
+def _run_db(args: argparse.Namespace, action: Callable[[Database], Awaitable[int]]) -> int:
+    from revaer.db.embedded import EmbeddedPostgresError
+    from revaer.db.migrate import MigrationError
+
+    async def run() -> int:
+        from revaer.db.migrate import migrate_dsn
+        from revaer.db.pool import open_database
+
+        db = await open_database(args.database_url, _data_dir(args), min_size=1, max_size=2)
+        try:
+            await migrate_dsn(db.dsn)
+            return await action(db)
+        finally:
+            await db.close()
+
+    try:
+        return asyncio.run(run())
+    except (OSError, EmbeddedPostgresError, MigrationError) as exc:
+        print(f"revaer: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+
+
+def _dump(value: object) -> str:
+    return orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode()
+
+
+async def _config_get(db: Database, key: str | None, with_version: bool, out: TextIO) -> int:
+    from revaer.config.model import ConfigValidationError
+    from revaer.config.store import ConfigStore
+
+    store = ConfigStore(db.pool)
+    try:
+        if key is not None:
+            item = await store.get(key)
+            print(
+                _dump({"value": item.value, "version": item.version} if with_version else item.value),
+                file=out,
+            )
+            return EXIT_OK
+    except ConfigValidationError as exc:
+        print(f"revaer: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    everything = await store.get_all()
+    if with_version:
+        print(_dump({k: {"value": v.value, "version": v.version} for k, v in everything.items()}), file=out)
+    else:
+        print(_dump({k: v.value for k, v in everything.items()}), file=out)
+    return EXIT_OK
+
+
+async def _config_set(db: Database, key: str, text: str, expect: int | None, out: TextIO) -> int:
+    from revaer.config.model import ConfigValidationError
+    from revaer.config.store import ConfigStore, VersionConflict
+
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        print(f"revaer: {key}: the value must be JSON (strings in double quotes): {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    try:
+        version = await ConfigStore(db.pool).set(key, value, expected_version=expect)
+    except (ConfigValidationError, VersionConflict) as exc:
+        print(f"revaer: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    print(f"{key} = {orjson.dumps(value).decode()} (version {version})", file=out)
+    return EXIT_OK
+
+
+async def _setup_unlock(db: Database, token: str, username: str, password: str, data: Path) -> int:
+    from revaer.config.setup import Setup, SetupError
+
+    try:
+        result = await Setup(db.pool, data).apply(token, username, password)
+    except (SetupError, ValueError) as exc:
+        print(f"revaer: setup refused: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    print(f"installation set up; admin: {result.admin_username}")
+    print(f"API key (shown once, keep it): {result.api_key}")
+    return EXIT_OK

@@ -1,0 +1,110 @@
+"""Applies the engine part of the config to a live engine, on start and on every hot reload.
+
+Session settings are sent as a diff against what was last applied, so a change
+of one key touches one libtorrent setting. ``torrent.defaults`` rate limits
+follow into live torrents that still run with the previous defaults; a torrent
+given limits of its own keeps them. Connection limits per torrent apply to new
+torrents only (``add_defaults()``).
+
+A setting removed from ``engine.settings`` keeps its current value until the
+next start: libtorrent has no "reset to default" by name.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from revaer.config.listener import ConfigListener
+from revaer.config.model import Config, TorrentDefaults
+from revaer.engine.protocol import Engine
+
+log = logging.getLogger(__name__)
+
+SettingValue = bool | int | str
+
+
+def engine_settings(config: Config) -> dict[str, SettingValue]:
+    """The libtorrent settings (by name) that ``config`` asks for."""
+    e = config.engine
+    out: dict[str, SettingValue] = dict(e.settings)
+    out.update(
+        listen_interfaces=e.listen_interfaces,
+        enable_dht=e.dht,
+        download_rate_limit=e.download_limit,
+        upload_rate_limit=e.upload_limit,
+        connections_limit=e.connections_limit,
+    )
+    return out
+
+
+def _engine_limit(value: int) -> int:
+    """Config limits use 0 for unlimited; the engine's per-torrent calls use -1."""
+    return value if value > 0 else -1
+
+
+def _config_limit(value: int) -> int:
+    return value if value > 0 else 0
+
+
+def add_defaults(config: Config) -> dict[str, int]:
+    """Keyword arguments for an ``AddRequest`` that carry ``torrent.defaults``."""
+    d = config.torrent_defaults
+    return {
+        "upload_limit": _engine_limit(d.upload_limit),
+        "download_limit": _engine_limit(d.download_limit),
+        "max_connections": _engine_limit(d.max_conns),
+    }
+
+
+class EngineBridge:
+    """Keeps one engine's session settings and default limits equal to the config."""
+
+    __slots__ = ("_applied", "_defaults", "_engine")
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._applied: dict[str, SettingValue] = {}
+        self._defaults: TorrentDefaults | None = None
+
+    @property
+    def applied(self) -> dict[str, SettingValue]:
+        """The settings this bridge has applied so far."""
+        return dict(self._applied)
+
+    def attach(self, listener: ConfigListener) -> None:
+        """Apply the listener's current config now and every change from now on."""
+        self.apply(listener.config)
+        listener.add_hook(self.apply)
+
+    def apply(self, config: Config, changed: Iterable[str] | None = None) -> None:
+        """Bring the engine in line with ``config`` (``changed`` is informative only)."""
+        wanted = engine_settings(config)
+        diff = {k: v for k, v in wanted.items() if k not in self._applied or self._applied[k] != v}
+        if diff:
+            try:
+                self._engine.apply_settings(diff)
+            except ValueError as exc:
+                # Validation should have caught it; an engine of another libtorrent version may still refuse.
+                log.error("engine refused settings", extra={"settings": sorted(diff), "error": str(exc)})
+            else:
+                self._applied.update(diff)
+                log.info("engine settings applied", extra={"settings": sorted(diff)})
+        self._apply_torrent_defaults(config.torrent_defaults)
+
+    def _apply_torrent_defaults(self, new: TorrentDefaults) -> None:
+        old, self._defaults = self._defaults, new
+        if old is None or (old.upload_limit, old.download_limit) == (new.upload_limit, new.download_limit):
+            return
+        moved = 0
+        for row in self._engine.snapshot():
+            follows = (_config_limit(row.upload_limit), _config_limit(row.download_limit)) == (
+                old.upload_limit,
+                old.download_limit,
+            )
+            if follows:
+                self._engine.set_limits(
+                    row.info_hash, _engine_limit(new.upload_limit), _engine_limit(new.download_limit)
+                )
+                moved += 1
+        log.info("torrent default limits applied", extra={"torrents": moved})

@@ -1,0 +1,444 @@
+"""The typed configuration: every setting key, its default, and its validation.
+
+A setting is a row ``(key, value jsonb)``. Each key below has a parser that
+takes the JSON value, checks it and returns the normalized value that is
+stored (objects are completed with their defaults). A wrong value raises
+``ConfigValidationError`` naming the key (or ``key.field``) and what was
+expected; the store validates everything before writing anything.
+
+``Config`` is the typed view of a complete set of values (defaults filled in),
+rebuilt whole on every change so readers never see half an update.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from revaer.config.libtorrent_settings import setting_type
+
+Json = Any
+
+
+class ConfigValidationError(ValueError):
+    """A setting value was refused; ``key`` names the setting (or ``key.field``)."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(f"{key}: {message}")
+        self.key = key
+        self.reason = message
+
+
+def _show(value: Json) -> str:
+    text = repr(value) if not isinstance(value, str) else f'"{value}"'
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _kind(value: Json) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def _expect_bool(key: str, value: Json) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigValidationError(key, f"expected a boolean, got {_kind(value)} {_show(value)}")
+    return value
+
+
+def _expect_int(key: str, value: Json, *, minimum: int, maximum: int = 2**31 - 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigValidationError(key, f"expected an integer, got {_kind(value)} {_show(value)}")
+    if not minimum <= value <= maximum:
+        raise ConfigValidationError(key, f"expected an integer from {minimum} to {maximum}, got {value}")
+    return value
+
+
+def _expect_str(key: str, value: Json, *, allow_empty: bool = True) -> str:
+    if not isinstance(value, str):
+        raise ConfigValidationError(key, f"expected a string, got {_kind(value)} {_show(value)}")
+    if not allow_empty and not value.strip():
+        raise ConfigValidationError(key, "expected a non-empty string")
+    return value
+
+
+def _expect_object(key: str, value: Json, fields: Mapping[str, Json]) -> dict[str, Json]:
+    """An object whose fields are a subset of ``fields`` (name -> default); missing ones get the default."""
+    if not isinstance(value, dict):
+        raise ConfigValidationError(key, f"expected an object, got {_kind(value)} {_show(value)}")
+    unknown = sorted(set(value) - set(fields))
+    if unknown:
+        raise ConfigValidationError(
+            f"{key}.{unknown[0]}", f"unknown field (expected one of: {', '.join(sorted(fields))})"
+        )
+    return {name: value.get(name, default) for name, default in fields.items()}
+
+
+def _absolute_path(key: str, value: Json, *, allow_empty: bool) -> str:
+    text = _expect_str(key, value)
+    if not text:
+        if allow_empty:
+            return text
+        raise ConfigValidationError(key, "expected an absolute path, got an empty string")
+    if not text.startswith("/"):
+        raise ConfigValidationError(key, f"expected an absolute path, got {_show(text)}")
+    if ".." in text.split("/"):
+        raise ConfigValidationError(key, f'expected a path without "..", got {_show(text)}')
+    if "\x00" in text:
+        raise ConfigValidationError(key, "expected a path without NUL characters")
+    return text
+
+
+# ---- the settings -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Bind:
+    """An address to listen on."""
+
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+    @property
+    def is_loopback(self) -> bool:
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+
+def parse_bind(key: str, value: Json) -> Bind:
+    text = _expect_str(key, value)
+    m = re.fullmatch(r"\[([0-9A-Fa-f:.]+)\]:(\d{1,5})|([^:\[\]\s]+):(\d{1,5})", text)
+    if m is None:
+        raise ConfigValidationError(key, f'expected "host:port" (IPv6 as "[addr]:port"), got {_show(text)}')
+    host = m.group(1) or m.group(3)
+    port = int(m.group(2) or m.group(4))
+    if m.group(1):
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise ConfigValidationError(
+                key, f"expected an IPv6 address in brackets, got {_show(host)}"
+            ) from None
+    if not 1 <= port <= 65535:
+        raise ConfigValidationError(key, f"expected a port from 1 to 65535, got {port}")
+    return Bind(host, port)
+
+
+def _server_bind(key: str, value: Json) -> Json:
+    parse_bind(key, value)
+    return value
+
+
+def _download_root(key: str, value: Json) -> Json:
+    return _absolute_path(key, value, allow_empty=True)
+
+
+_PLACEHOLDERS = frozenset({"name", "category", "hash"})
+_CATEGORY_RE = re.compile(r"^[^\x00-\x1f/\\]{1,100}$")
+
+
+def _rules(key: str, value: Json) -> Json:
+    obj = _expect_object(key, value, {"categories": {}})
+    cats = obj["categories"]
+    ckey = f"{key}.categories"
+    if not isinstance(cats, dict):
+        raise ConfigValidationError(ckey, f"expected an object (category -> template), got {_kind(cats)}")
+    for name, template in cats.items():
+        tkey = f"{ckey}.{name}"
+        if not _CATEGORY_RE.match(name):
+            raise ConfigValidationError(tkey, "expected a category name of 1-100 characters without / or \\")
+        _absolute_path(tkey, template, allow_empty=False)
+        for placeholder in re.findall(r"\{([^{}]*)\}", template):
+            if placeholder not in _PLACEHOLDERS:
+                raise ConfigValidationError(
+                    tkey,
+                    f"unknown placeholder {{{placeholder}}} (expected {{name}}, {{category}} or {{hash}})",
+                )
+        if template.count("{") != template.count("}"):
+            raise ConfigValidationError(tkey, "unbalanced braces in template")
+    return {"categories": dict(cats)}
+
+
+_TORRENT_DEFAULTS = {"max_conns": 0, "upload_limit": 0, "download_limit": 0}
+
+
+def _torrent_defaults(key: str, value: Json) -> Json:
+    obj = _expect_object(key, value, _TORRENT_DEFAULTS)
+    for name in obj:
+        _expect_int(f"{key}.{name}", obj[name], minimum=0)
+    return obj
+
+
+def _listen_interfaces(key: str, value: Json) -> Json:
+    text = _expect_str(key, value)
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        if not re.fullmatch(r"(\[[0-9A-Fa-f:.]+\]|[^:\[\],\s]+):\d{1,5}s?", part):
+            raise ConfigValidationError(
+                key, f'expected comma-separated "address:port" entries, got {_show(part)}'
+            )
+    return text
+
+
+_ENGINE_LIMITS = {"download": 0, "upload": 0, "connections": 800}
+
+
+def _engine_limits(key: str, value: Json) -> Json:
+    obj = _expect_object(key, value, _ENGINE_LIMITS)
+    _expect_int(f"{key}.download", obj["download"], minimum=0)
+    _expect_int(f"{key}.upload", obj["upload"], minimum=0)
+    _expect_int(f"{key}.connections", obj["connections"], minimum=1)
+    return obj
+
+
+# Settings Revaer drives itself: through a typed key, or because the engine depends on them.
+_ENGINE_RESERVED = {
+    "listen_interfaces": "use engine.listen_interfaces",
+    "enable_dht": "use engine.dht",
+    "download_rate_limit": "use engine.limits.download",
+    "upload_rate_limit": "use engine.limits.upload",
+    "connections_limit": "use engine.limits.connections",
+    "alert_mask": "the engine relies on its own alert mask",
+    "alert_queue_size": "the engine relies on its own alert queue size",
+}
+
+
+def _engine_settings(key: str, value: Json) -> Json:
+    if not isinstance(value, dict):
+        raise ConfigValidationError(
+            key, f"expected an object (libtorrent setting -> value), got {_kind(value)}"
+        )
+    for name, v in value.items():
+        skey = f"{key}.{name}"
+        if name in _ENGINE_RESERVED:
+            raise ConfigValidationError(skey, f"not settable here ({_ENGINE_RESERVED[name]})")
+        expected = setting_type(name)
+        if expected is None:
+            raise ConfigValidationError(skey, "unknown libtorrent setting")
+        if expected is bool:
+            _expect_bool(skey, v)
+        elif expected is int:
+            _expect_int(skey, v, minimum=-(2**31), maximum=2**31 - 1)
+        else:
+            _expect_str(skey, v)
+    return dict(value)
+
+
+def _qbittorrent(key: str, value: Json) -> Json:
+    obj = _expect_object(key, value, {"enabled": None, "bypass_localhost": False})
+    if obj["enabled"] is not None:
+        _expect_bool(f"{key}.enabled", obj["enabled"])
+    _expect_bool(f"{key}.bypass_localhost", obj["bypass_localhost"])
+    return obj
+
+
+def _cors_origins(key: str, value: Json) -> Json:
+    if not isinstance(value, list):
+        raise ConfigValidationError(key, f"expected an array of origins, got {_kind(value)} {_show(value)}")
+    for i, origin in enumerate(value):
+        _expect_str(f"{key}[{i}]", origin)
+        if origin != "*" and not re.fullmatch(r"https?://[^/\s]+", origin):
+            raise ConfigValidationError(
+                f"{key}[{i}]", f'expected "*" or an origin like "https://host[:port]", got {_show(origin)}'
+            )
+    return list(value)
+
+
+_LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+def _telemetry(key: str, value: Json) -> Json:
+    obj = _expect_object(key, value, {"log_level": "info", "log_format": "json", "otel_endpoint": None})
+    level = _expect_str(f"{key}.log_level", obj["log_level"])
+    if level not in _LOG_LEVELS:
+        raise ConfigValidationError(
+            f"{key}.log_level", f"expected one of {', '.join(_LOG_LEVELS)}, got {_show(level)}"
+        )
+    fmt = _expect_str(f"{key}.log_format", obj["log_format"])
+    if fmt not in ("json", "text"):
+        raise ConfigValidationError(f"{key}.log_format", f'expected "json" or "text", got {_show(fmt)}')
+    endpoint = obj["otel_endpoint"]
+    if endpoint is not None and not re.fullmatch(
+        r"https?://\S+", _expect_str(f"{key}.otel_endpoint", endpoint)
+    ):
+        raise ConfigValidationError(
+            f"{key}.otel_endpoint", f"expected an http(s) URL or null, got {_show(endpoint)}"
+        )
+    return obj
+
+
+@dataclass(frozen=True, slots=True)
+class SettingSpec:
+    """One setting key: its default (a JSON value), its parser, and what it means."""
+
+    key: str
+    default: Json
+    parse: Callable[[str, Json], Json]
+    doc: str
+
+
+SPECS: Mapping[str, SettingSpec] = MappingProxyType(
+    {
+        s.key: s
+        for s in (
+            SettingSpec(
+                "server.bind", "127.0.0.1:7878", _server_bind, "HTTP listen address (restart to rebind)"
+            ),
+            SettingSpec(
+                "paths.download_root", "", _download_root, "where payloads go; empty: <data-dir>/downloads"
+            ),
+            SettingSpec("paths.rules", {"categories": {}}, _rules, "destination template per category"),
+            SettingSpec(
+                "torrent.defaults", dict(_TORRENT_DEFAULTS), _torrent_defaults, "per-torrent defaults"
+            ),
+            SettingSpec(
+                "engine.listen_interfaces",
+                "0.0.0.0:6881,[::]:6881",
+                _listen_interfaces,
+                "peer listen addresses",
+            ),
+            SettingSpec("engine.dht", True, lambda k, v: _expect_bool(k, v), "the DHT"),
+            SettingSpec("engine.limits", dict(_ENGINE_LIMITS), _engine_limits, "session-wide limits"),
+            SettingSpec("engine.settings", {}, _engine_settings, "libtorrent settings by name"),
+            SettingSpec(
+                "compat.qbittorrent",
+                {"enabled": None, "bypass_localhost": False},
+                _qbittorrent,
+                "the qBittorrent-compatible API",
+            ),
+            SettingSpec("api.cors_origins", [], _cors_origins, "origins allowed by CORS"),
+            SettingSpec(
+                "telemetry",
+                {"log_level": "info", "log_format": "json", "otel_endpoint": None},
+                _telemetry,
+                "logging and tracing",
+            ),
+        )
+    }
+)
+
+
+def validate(key: str, value: Json) -> Json:
+    """The normalized value to store for ``key``, or ``ConfigValidationError``."""
+    spec = SPECS.get(key)
+    if spec is None:
+        raise ConfigValidationError(key, f"unknown setting (known: {', '.join(sorted(SPECS))})")
+    return spec.parse(key, value)
+
+
+def defaults() -> dict[str, Json]:
+    return {k: s.parse(k, s.default) for k, s in SPECS.items()}
+
+
+# ---- the typed view ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TorrentDefaults:
+    """Applied to new torrents; 0 means unlimited."""
+
+    max_conns: int
+    upload_limit: int
+    download_limit: int
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    """Session settings; rate limits in bytes/s, 0 unlimited."""
+
+    listen_interfaces: str
+    dht: bool
+    download_limit: int
+    upload_limit: int
+    connections_limit: int
+    settings: Mapping[str, bool | int | str]
+
+
+@dataclass(frozen=True, slots=True)
+class QbittorrentCompat:
+    enabled: bool | None  # None: on for loopback binds only
+    bypass_localhost: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Telemetry:
+    log_level: str
+    log_format: str
+    otel_endpoint: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """A complete, validated configuration (defaults filled in)."""
+
+    bind: Bind
+    download_root: str
+    category_rules: Mapping[str, str]
+    torrent_defaults: TorrentDefaults
+    engine: EngineConfig
+    qbittorrent: QbittorrentCompat
+    cors_origins: tuple[str, ...]
+    telemetry: Telemetry
+    values: Mapping[str, Json] = field(repr=False)
+
+    @property
+    def qbittorrent_enabled(self) -> bool:
+        """The façade is on for loopback binds and off for public ones unless enabled explicitly."""
+        if self.qbittorrent.enabled is not None:
+            return self.qbittorrent.enabled
+        return self.bind.is_loopback
+
+    @classmethod
+    def from_values(cls, stored: Mapping[str, Json]) -> Config:
+        """Build from stored values (validated again); absent keys take their defaults."""
+        v = defaults()
+        for key, value in stored.items():
+            v[key] = validate(key, value)
+        td = v["torrent.defaults"]
+        lim = v["engine.limits"]
+        qb = v["compat.qbittorrent"]
+        tel = v["telemetry"]
+        return cls(
+            bind=parse_bind("server.bind", v["server.bind"]),
+            download_root=v["paths.download_root"],
+            category_rules=MappingProxyType(dict(v["paths.rules"]["categories"])),
+            torrent_defaults=TorrentDefaults(td["max_conns"], td["upload_limit"], td["download_limit"]),
+            engine=EngineConfig(
+                listen_interfaces=v["engine.listen_interfaces"],
+                dht=v["engine.dht"],
+                download_limit=lim["download"],
+                upload_limit=lim["upload"],
+                connections_limit=lim["connections"],
+                settings=MappingProxyType(dict(v["engine.settings"])),
+            ),
+            qbittorrent=QbittorrentCompat(qb["enabled"], qb["bypass_localhost"]),
+            cors_origins=tuple(v["api.cors_origins"]),
+            telemetry=Telemetry(tel["log_level"], tel["log_format"], tel["otel_endpoint"]),
+            values=MappingProxyType(v),
+        )
+
+    @classmethod
+    def default(cls) -> Config:
+        return cls.from_values({})
