@@ -89,7 +89,8 @@ def _event(raw: tuple[int, str, str, bytes | None, int, int]) -> EngineEvent | N
     if kind == _engine.EV_STORAGE_MOVE_FAILED:
         return StorageMoveFailed(h, text)
     if kind == _engine.EV_LISTEN:
-        log.info("listening", extra={"address": text, "port": a})
+        if b == 0:  # TCP; the uTP socket on the same address says the same
+            log.info("engine listening", extra={"address": text, "port": a})
         return None
     if kind == _engine.EV_LISTEN_FAILED:
         return ListenFailed(text)

@@ -5,7 +5,8 @@ pump drains events and publishes them on the bus, followed by a
 ``TorrentUpdated`` for every row that changed since the last drain. A timer
 asks the engine for fresh rows (``tick``) and, less often, for resume data of
 the torrents that changed (``save_resume_modified``). Resume data goes to the
-``on_resume`` callback, which persists it.
+``on_resume`` callback, which persists it; ``listeners`` see every event
+before the bus does (they must not block).
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ import contextlib
 import logging
 from collections.abc import Callable
 
-from revaer.engine.protocol import Engine, ResumeDataSaved, TorrentUpdated
+from revaer.engine.protocol import Engine, EngineEvent, ResumeDataSaved, TorrentUpdated
 from revaer.events import EventBus
 
 log = logging.getLogger(__name__)
 
 ResumeSink = Callable[[ResumeDataSaved], None]
+Listener = Callable[[EngineEvent], None]
 
 
 class EnginePump:
@@ -34,12 +36,15 @@ class EnginePump:
         update_interval: float = 0.5,
         resume_interval: float = 30.0,
         on_resume: ResumeSink | None = None,
+        listeners: list[Listener] | None = None,
     ) -> None:
         self.engine = engine
         self.bus = bus
         self.update_interval = update_interval
         self.resume_interval = resume_interval
         self.on_resume = on_resume
+        # Called for every event before it is published; unlike bus subscribers they never miss one.
+        self.listeners: list[Listener] = list(listeners or ())
         self._version = engine.version
         self._loop: asyncio.AbstractEventLoop | None = None
         self._timer: asyncio.Task[None] | None = None
@@ -73,6 +78,11 @@ class EnginePump:
             if isinstance(ev, ResumeDataSaved):
                 self._store_resume(ev)
                 continue
+            for listener in self.listeners:
+                try:
+                    listener(ev)
+                except Exception:
+                    log.exception("engine event listener failed", extra={"event": type(ev).__name__})
             self.bus.publish(ev)
         changes = self.engine.changed_since(self._version)
         self._version = changes.version

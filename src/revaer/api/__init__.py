@@ -1,0 +1,1 @@
+"""The HTTP APIs: ``/v1`` (native) and ``/api/v2`` (qBittorrent-compatible)."""

@@ -1,0 +1,88 @@
+"""``/v1`` access: the setup gate, bearer API keys, CORS."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from typing import Any
+
+from aiohttp import web
+
+from revaer.api.errors import Problem
+from revaer.api.keys import SERVICES, Services
+
+# Routes answered without a key: health for probes; setup/apply is how the key is obtained.
+PUBLIC = {"/v1/health", "/v1/setup/apply", "/v1/openapi.json"}
+KEY_CACHE_SECONDS = 30.0
+
+
+async def refresh_bootstrapped(s: Services) -> bool:
+    if not s.bootstrapped and s.setup is not None:
+        s.bootstrapped = await s.setup.is_bootstrapped()
+    return s.bootstrapped
+
+
+async def key_ok(s: Services, key: str) -> bool:
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    now = time.monotonic()
+    until = s.key_cache.get(digest)
+    if until is not None and until > now:
+        return True
+    if s.setup is None or not await s.setup.verify_api_key(key):
+        s.key_cache.pop(digest, None)
+        return False
+    if len(s.key_cache) > 1024:
+        s.key_cache.clear()
+    s.key_cache[digest] = now + KEY_CACHE_SECONDS
+    return True
+
+
+@web.middleware
+async def v1_access(request: web.Request, handler: Any) -> web.StreamResponse:
+    s = request.app[SERVICES]
+    path = request.path
+    mutating = request.method not in ("GET", "HEAD", "OPTIONS")
+    bootstrapped = await refresh_bootstrapped(s)
+    if not bootstrapped:
+        if mutating and path != "/v1/setup/apply":
+            raise Problem(
+                409,
+                "setup_required",
+                "Setup required",
+                "this installation is not set up yet: POST /v1/setup/apply with the setup token",
+            )
+    elif path not in PUBLIC and request.method != "OPTIONS":
+        auth = request.headers.get("Authorization", "")
+        scheme, _, key = auth.partition(" ")
+        if scheme.lower() != "bearer" or not key.strip():
+            raise Problem(
+                401,
+                "unauthorized",
+                "Unauthorized",
+                "send the API key as 'Authorization: Bearer <key>'",
+                headers={"WWW-Authenticate": 'Bearer realm="revaer"'},
+            )
+        if not await key_ok(s, key.strip()):
+            raise Problem(403, "forbidden", "Forbidden", "the API key is not valid")
+    resp: web.StreamResponse = await handler(request)
+    return resp
+
+
+@web.middleware
+async def cors(request: web.Request, handler: Any) -> web.StreamResponse:
+    """CORS for the origins listed in ``api.cors_origins`` (none by default; read live)."""
+    s = request.app[SERVICES]
+    allowed = s.listener.config.cors_origins if s.listener is not None else ()
+    origin = request.headers.get("Origin")
+    ok = origin is not None and (origin in allowed or "*" in allowed)
+    if request.method == "OPTIONS" and ok and "Access-Control-Request-Method" in request.headers:
+        resp: web.StreamResponse = web.Response(status=204)
+    else:
+        resp = await handler(request)
+    if ok and origin is not None:
+        resp.headers["Access-Control-Allow-Origin"] = origin
+        resp.headers["Vary"] = "Origin"
+        resp.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type, If-Match, Last-Event-ID"
+        resp.headers["Access-Control-Allow-Methods"] = "GET, POST, PATCH, OPTIONS"
+        resp.headers["Access-Control-Expose-Headers"] = "ETag"
+    return resp

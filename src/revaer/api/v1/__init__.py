@@ -1,0 +1,30 @@
+"""The native ``/v1`` API: JSON in and out, problem+json errors, SSE events."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from revaer.api.auth import cors, v1_access
+from revaer.api.errors import problem_middleware
+from revaer.api.keys import SERVICES, Services
+from revaer.api.v1 import events, openapi, system, torrents
+
+
+def build_v1(services: Services) -> web.Application:
+    app = web.Application(
+        middlewares=[problem_middleware, cors, v1_access],
+        client_max_size=services.max_upload + 64 * 1024,
+    )
+    app[SERVICES] = services
+    r = app.router
+    r.add_get("/health", system.health)
+    r.add_post("/setup/apply", system.setup_apply)
+    r.add_get("/config", system.config_get)
+    r.add_patch("/config", system.config_patch)
+    r.add_get("/torrents", torrents.list_torrents)
+    r.add_post("/torrents/add", torrents.add_torrents)
+    r.add_get("/torrents/{info_hash}", torrents.get_torrent)
+    r.add_post("/torrents/{info_hash}/{action}", torrents.torrent_action)
+    r.add_get("/events/stream", events.stream)
+    r.add_get("/openapi.json", openapi.document)
+    return app

@@ -1,0 +1,320 @@
+"""``GET /v1/openapi.json``: the OpenAPI 3.1 document of ``/v1`` (a test checks it against the router)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from revaer import __version__
+from revaer.api.v1.body import json_response
+
+
+def _problem(desc: str) -> dict[str, Any]:
+    return {
+        "description": desc,
+        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+
+
+def _json(desc: str, ref: str | None = None, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    sch = {"$ref": f"#/components/schemas/{ref}"} if ref else (schema or {"type": "object"})
+    return {"description": desc, "content": {"application/json": {"schema": sch}}}
+
+
+_HASH_PARAM = {
+    "name": "info_hash",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": "^[0-9a-fA-F]{40}$"},
+}
+_AUTH_ERRORS = {"401": _problem("missing API key"), "403": _problem("wrong API key")}
+
+
+def _action(name: str, desc: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    op: dict[str, Any] = {
+        "summary": desc,
+        "operationId": f"torrent_{name}",
+        "parameters": [_HASH_PARAM],
+        "responses": {
+            "200": _json("done", "Torrent" if name != "remove" else None),
+            "400": _problem("not an info-hash"),
+            "404": _problem("unknown torrent"),
+            "409": _problem("setup required"),
+            **_AUTH_ERRORS,
+        },
+    }
+    if body is not None:
+        op["requestBody"] = {"required": False, "content": {"application/json": {"schema": body}}}
+    return {"post": op}
+
+
+DOCUMENT: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {"title": "Revaer API", "version": __version__},
+    "servers": [{"url": "/"}],
+    "components": {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        "schemas": {
+            "Problem": {
+                "type": "object",
+                "required": ["type", "title", "status", "detail"],
+                "properties": {
+                    "type": {"type": "string"},
+                    "title": {"type": "string"},
+                    "status": {"type": "integer"},
+                    "detail": {"type": "string"},
+                    "field": {"type": "string"},
+                },
+            },
+            "Torrent": {
+                "type": "object",
+                "properties": {
+                    "info_hash": {"type": "string"},
+                    "info_hash_v2": {"type": ["string", "null"]},
+                    "name": {"type": "string"},
+                    "state": {
+                        "type": "string",
+                        "enum": [
+                            "queued",
+                            "checking",
+                            "downloading",
+                            "seeding",
+                            "paused",
+                            "stalled",
+                            "error",
+                            "completed",
+                            "moving",
+                        ],
+                    },
+                    "progress": {"type": "number"},
+                    "size": {"type": "integer"},
+                    "total_size": {"type": "integer"},
+                    "done": {"type": "integer"},
+                    "download_rate": {"type": "integer"},
+                    "upload_rate": {"type": "integer"},
+                    "downloaded": {"type": "integer"},
+                    "uploaded": {"type": "integer"},
+                    "ratio": {"type": "number"},
+                    "eta": {"type": ["integer", "null"]},
+                    "peers": {"type": "integer"},
+                    "seeds": {"type": "integer"},
+                    "category": {"type": "string"},
+                    "tags": {"type": "array", "items": {"type": "string"}},
+                    "save_path": {"type": "string"},
+                    "added_at": {"type": ["integer", "null"]},
+                    "completed_at": {"type": ["integer", "null"]},
+                    "paused": {"type": "boolean"},
+                    "sequential": {"type": "boolean"},
+                    "has_metadata": {"type": "boolean"},
+                    "queue_position": {"type": "integer"},
+                    "upload_limit": {"type": "integer"},
+                    "download_limit": {"type": "integer"},
+                    "error": {"type": ["string", "null"]},
+                },
+            },
+            "AddMagnet": {
+                "type": "object",
+                "required": ["magnet"],
+                "additionalProperties": False,
+                "properties": {
+                    "magnet": {"type": "string"},
+                    "category": {"type": "string"},
+                    "tags": {"type": "array", "items": {"type": "string"}},
+                    "save_path": {"type": "string"},
+                    "paused": {"type": "boolean"},
+                    "sequential": {"type": "boolean"},
+                },
+            },
+        },
+    },
+    "security": [{"bearer": []}],
+    "paths": {
+        "/v1/health": {
+            "get": {
+                "summary": "Liveness and readiness",
+                "operationId": "health",
+                "security": [],
+                "responses": {"200": _json("healthy"), "503": _json("degraded: the database is unreachable")},
+            }
+        },
+        "/v1/setup/apply": {
+            "post": {
+                "summary": "Claim a new installation with its one-time setup token",
+                "operationId": "setup_apply",
+                "security": [],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["setup_token", "admin_username", "admin_password"],
+                                "properties": {
+                                    "setup_token": {"type": "string"},
+                                    "admin_username": {"type": "string"},
+                                    "admin_password": {"type": "string"},
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "201": _json("the API key, shown once"),
+                    "403": _problem("invalid or used token"),
+                    "409": _problem("already set up"),
+                    "422": _problem("invalid body"),
+                },
+            }
+        },
+        "/v1/config": {
+            "get": {
+                "summary": "The configuration (secrets redacted); ETag for If-Match",
+                "operationId": "config_get",
+                "responses": {"200": _json("configuration"), **_AUTH_ERRORS},
+            },
+            "patch": {
+                "summary": "Change settings (applied live)",
+                "operationId": "config_patch",
+                "parameters": [
+                    {"name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"}}
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                },
+                "responses": {
+                    "200": _json("new configuration"),
+                    "409": _problem("setup required"),
+                    "412": _problem("changed since read"),
+                    "422": _problem("invalid setting"),
+                    **_AUTH_ERRORS,
+                },
+            },
+        },
+        "/v1/torrents": {
+            "get": {
+                "summary": "List torrents (filtered, paginated, stable order)",
+                "operationId": "torrents_list",
+                "parameters": [
+                    {"name": "state", "in": "query", "schema": {"type": "string"}},
+                    {"name": "category", "in": "query", "schema": {"type": "string"}},
+                    {"name": "tag", "in": "query", "schema": {"type": "string"}},
+                    {"name": "q", "in": "query", "schema": {"type": "string"}},
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
+                    },
+                    {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+                ],
+                "responses": {
+                    "200": _json(
+                        "a page of torrents",
+                        schema={
+                            "type": "object",
+                            "properties": {
+                                "torrents": {
+                                    "type": "array",
+                                    "items": {"$ref": "#/components/schemas/Torrent"},
+                                },
+                                "next_cursor": {"type": ["string", "null"]},
+                            },
+                        },
+                    ),
+                    "422": _problem("invalid filter"),
+                    **_AUTH_ERRORS,
+                },
+            }
+        },
+        "/v1/torrents/add": {
+            "post": {
+                "summary": "Add a magnet (JSON) or .torrent files (multipart)",
+                "operationId": "torrents_add",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/AddMagnet"}},
+                        "multipart/form-data": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "torrents": {
+                                        "type": "array",
+                                        "items": {"type": "string", "format": "binary"},
+                                    },
+                                    "category": {"type": "string"},
+                                    "tags": {"type": "string", "description": "comma-separated"},
+                                    "save_path": {"type": "string"},
+                                    "paused": {"type": "boolean"},
+                                },
+                            }
+                        },
+                    },
+                },
+                "responses": {
+                    "201": _json(
+                        "added", schema={"type": "object", "properties": {"info_hashes": {"type": "array"}}}
+                    ),
+                    "409": _problem("duplicate, or setup required"),
+                    "413": _problem("upload too large"),
+                    "422": _problem("bad magnet, bad torrent file or save path outside the allowed roots"),
+                    **_AUTH_ERRORS,
+                },
+            }
+        },
+        "/v1/torrents/{info_hash}": {
+            "get": {
+                "summary": "One torrent with its files and trackers",
+                "operationId": "torrent_get",
+                "parameters": [_HASH_PARAM],
+                "responses": {
+                    "200": _json("the torrent", "Torrent"),
+                    "400": _problem("not an info-hash"),
+                    "404": _problem("unknown torrent"),
+                    **_AUTH_ERRORS,
+                },
+            }
+        },
+        "/v1/torrents/{info_hash}/pause": _action("pause", "Pause (idempotent)"),
+        "/v1/torrents/{info_hash}/resume": _action("resume", "Resume (idempotent)"),
+        "/v1/torrents/{info_hash}/recheck": _action("recheck", "Verify the data on disk"),
+        "/v1/torrents/{info_hash}/reannounce": _action("reannounce", "Announce to trackers now"),
+        "/v1/torrents/{info_hash}/remove": _action(
+            "remove",
+            "Remove, optionally with its data",
+            {
+                "type": "object",
+                "properties": {"with_data": {"type": "boolean"}},
+                "additionalProperties": False,
+            },
+        ),
+        "/v1/events/stream": {
+            "get": {
+                "summary": "Server-Sent Events (Last-Event-ID honoured)",
+                "operationId": "events_stream",
+                "parameters": [
+                    {"name": "types", "in": "query", "schema": {"type": "string"}},
+                    {"name": "hash", "in": "query", "schema": {"type": "string"}},
+                    {"name": "Last-Event-ID", "in": "header", "schema": {"type": "string"}},
+                ],
+                "responses": {
+                    "200": {"description": "an event stream", "content": {"text/event-stream": {}}},
+                    **_AUTH_ERRORS,
+                },
+            }
+        },
+        "/v1/openapi.json": {
+            "get": {
+                "summary": "This document",
+                "operationId": "openapi",
+                "security": [],
+                "responses": {"200": _json("OpenAPI 3.1")},
+            }
+        },
+    },
+}
+
+
+async def document(request: web.Request) -> web.Response:
+    return json_response(DOCUMENT)

@@ -1,0 +1,126 @@
+"""Health, setup and configuration routes."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+import time
+from typing import Any
+
+from aiohttp import web
+
+from revaer import __version__
+from revaer.api.errors import Problem, unprocessable
+from revaer.api.keys import SERVICES
+from revaer.api.v1.body import check_fields, json_object, json_response
+
+_SECRET = re.compile(r"password|secret|token|api_key|apikey|credential", re.IGNORECASE)
+REDACTED = "***"
+
+
+async def health(request: web.Request) -> web.Response:
+    s = request.app[SERVICES]
+    checks: dict[str, str] = {"engine": "ok" if not getattr(s.engine, "closed", False) else "closed"}
+    status = 200
+    if s.db is not None:
+        try:
+            async with asyncio.timeout(2):
+                await s.db.pool.fetchval("SELECT 1")
+            checks["database"] = "ok"
+        except (TimeoutError, OSError, Exception) as e:
+            checks["database"] = f"unreachable: {type(e).__name__}"
+            status = 503
+    else:
+        checks["database"] = "none"
+    body = {
+        "status": "ok" if status == 200 else "degraded",
+        "setup": not s.bootstrapped,
+        "version": __version__,
+        "uptime": round(time.monotonic() - s.started_at, 3),
+        "checks": checks,
+    }
+    return json_response(body, status)
+
+
+async def setup_apply(request: web.Request) -> web.Response:
+    from revaer.config.setup import AlreadyBootstrapped, InvalidSetupToken
+
+    s = request.app[SERVICES]
+    body = await json_object(request)
+    check_fields(
+        body,
+        {"setup_token": str, "admin_username": str, "admin_password": str},
+        required=("setup_token", "admin_username", "admin_password"),
+    )
+    if s.setup is None:
+        raise Problem(409, "already_set_up", "Already set up", "this server runs without setup")
+    try:
+        result = await s.setup.apply(body["setup_token"], body["admin_username"], body["admin_password"])
+    except AlreadyBootstrapped as e:
+        s.bootstrapped = True
+        raise Problem(409, "already_set_up", "Already set up", str(e)) from None
+    except InvalidSetupToken as e:
+        raise Problem(403, "invalid_setup_token", "Invalid setup token", str(e)) from None
+    except ValueError as e:
+        raise unprocessable(str(e)) from None
+    s.bootstrapped = True
+    return json_response({"api_key": result.api_key, "admin_username": result.admin_username}, 201)
+
+
+def redact(value: Any, key: str = "") -> Any:
+    if _SECRET.search(key) and value not in (None, "", [], {}):
+        return REDACTED
+    if isinstance(value, dict):
+        return {k: redact(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v, key) for v in value]
+    return value
+
+
+def _etag(versions: dict[str, int]) -> str:
+    digest = hashlib.sha1(repr(sorted(versions.items())).encode()).hexdigest()[:16]
+    return f'"{digest}"'
+
+
+async def _current(request: web.Request) -> tuple[dict[str, Any], dict[str, int]]:
+    s = request.app[SERVICES]
+    if s.store is None:
+        raise Problem(503, "no_database", "Configuration unavailable", "this server runs without a database")
+    current = await s.store.get_all()
+    return {k: v.value for k, v in current.items()}, {k: v.version for k, v in current.items()}
+
+
+async def config_get(request: web.Request) -> web.Response:
+    values, versions = await _current(request)
+    return json_response({"config": redact(values), "versions": versions}, headers={"ETag": _etag(versions)})
+
+
+async def config_patch(request: web.Request) -> web.Response:
+    from revaer.config.model import ConfigValidationError
+    from revaer.config.store import VersionConflict
+
+    s = request.app[SERVICES]
+    changes = await json_object(request)
+    if not changes:
+        raise unprocessable("nothing to change: send an object of settings")
+    _, versions = await _current(request)
+    expected: dict[str, int] | None = None
+    if_match = request.headers.get("If-Match")
+    if if_match is not None:
+        if if_match.strip() not in (_etag(versions), "*"):
+            raise Problem(
+                412, "version_conflict", "Precondition failed", "the configuration changed since it was read"
+            )
+        expected = {k: versions.get(k, 0) for k in changes}
+    assert s.store is not None
+    try:
+        await s.store.patch(changes, expected_versions=expected)
+    except ConfigValidationError as e:
+        raise unprocessable(str(e), field=e.key) from None
+    except VersionConflict as e:
+        raise Problem(412, "version_conflict", "Precondition failed", str(e)) from None
+    except ValueError as e:
+        raise unprocessable(str(e)) from None
+    values, versions = await _current(request)
+    return json_response({"config": redact(values), "versions": versions}, headers={"ETag": _etag(versions)})

@@ -1,0 +1,218 @@
+"""Torrents as users see them: the engine's rows plus category and tags, persisted in the registry.
+
+Both HTTP APIs (``/v1`` and the qBittorrent façade) go through ``TorrentService``:
+it checks save paths against the allowed roots, adds to the engine, records
+the torrent in the database, and keeps the database current from the engine's
+events (state, completion, resume data) so a restart re-adds every torrent
+from its resume data without re-downloading.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from revaer.engine.errors import EngineError, TorrentNotFoundError
+from revaer.engine.protocol import (
+    AddRequest,
+    Engine,
+    EngineEvent,
+    MetadataReceived,
+    ResumeDataSaved,
+    StorageMoved,
+    TorrentAdded,
+    TorrentCompleted,
+    TorrentRemoved,
+    TorrentStateChanged,
+    TorrentSummary,
+)
+from revaer.registry import TorrentRegistry
+
+log = logging.getLogger(__name__)
+
+
+class PathNotAllowedError(ValueError):
+    """A save path outside the configured roots."""
+
+
+@dataclass(slots=True)
+class Labels:
+    category: str = ""
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AddOptions:
+    category: str = ""
+    tags: tuple[str, ...] = ()
+    save_path: str | None = None
+    paused: bool = False
+    sequential: bool = False
+    seed_mode: bool = False
+    upload_limit: int = -1
+    download_limit: int = -1
+    name: str = ""
+
+
+def normalize_tags(tags: Iterable[str]) -> tuple[str, ...]:
+    out: list[str] = []
+    for t in tags:
+        t = t.strip()
+        if t and t not in out:
+            out.append(t)
+    return tuple(out)
+
+
+def confine(path: str, roots: Sequence[Path]) -> str:
+    """``path`` normalized, if it lies within one of ``roots``; else PathNotAllowedError."""
+    if not path or "\x00" in path:
+        raise PathNotAllowedError("save path is empty or invalid")
+    if not os.path.isabs(path):
+        raise PathNotAllowedError(f"save path must be absolute: {path}")
+    norm = Path(os.path.normpath(path))
+    for root in roots:
+        r = Path(os.path.normpath(root))
+        if norm == r or r in norm.parents:
+            return str(norm)
+    allowed = ", ".join(str(r) for r in roots) or "none configured"
+    raise PathNotAllowedError(f"save path {path} is outside the allowed roots ({allowed})")
+
+
+@dataclass
+class TorrentService:
+    engine: Engine
+    registry: TorrentRegistry | None
+    download_root: Path
+    extra_roots: list[Path] = field(default_factory=list)
+    labels: dict[str, Labels] = field(default_factory=dict)
+
+    # -- paths ------------------------------------------------------------------------------------
+    @property
+    def roots(self) -> list[Path]:
+        return [self.download_root, *self.extra_roots]
+
+    def save_path_for(self, requested: str | None, category: str) -> str:
+        if requested:
+            return confine(requested, self.roots)
+        base = self.download_root
+        return str(base / category) if category else str(base)
+
+    # -- commands ---------------------------------------------------------------------------------
+    def add(
+        self,
+        *,
+        magnet: str | None = None,
+        torrent: bytes | None = None,
+        options: AddOptions = AddOptions(),
+    ) -> str:
+        o = options
+        tags = normalize_tags(o.tags)
+        save_path = self.save_path_for(o.save_path, o.category)
+        h = self.engine.add(
+            AddRequest(
+                magnet=magnet,
+                torrent=torrent,
+                save_path=save_path,
+                name=o.name,
+                paused=o.paused,
+                sequential=o.sequential,
+                seed_mode=o.seed_mode,
+                upload_limit=o.upload_limit,
+                download_limit=o.download_limit,
+            )
+        )
+        self.labels[h] = Labels(o.category, tags)
+        row = self.engine.get(h)
+        if self.registry is not None:
+            self.registry.added(
+                h,
+                name=row.name if row else h,
+                save_path=save_path,
+                category=o.category,
+                tags=tags,
+                added_at=float(row.added_time) if row and row.added_time else time.time(),
+                info_hash_v2=row.info_hash_v2 if row else None,
+            )
+        log.info("torrent added", extra={"info_hash": h, "category": o.category, "paused": o.paused})
+        return h
+
+    def remove(self, h: str, with_data: bool = False) -> None:
+        self.engine.remove(h, with_data)
+        self.labels.pop(h.lower(), None)
+        if self.registry is not None:
+            self.registry.deleted(h.lower())
+        log.info("torrent removed", extra={"info_hash": h.lower(), "with_data": with_data})
+
+    def set_labels(self, h: str, *, category: str | None = None, tags: Iterable[str] | None = None) -> None:
+        h = h.lower()
+        if self.engine.get(h) is None:
+            raise TorrentNotFoundError(f"unknown torrent: {h}")
+        cur = self.labels.setdefault(h, Labels())
+        if category is not None:
+            cur.category = category
+        if tags is not None:
+            cur.tags = normalize_tags(tags)
+        if self.registry is not None:
+            self.registry.labels(h, cur.category, cur.tags)
+
+    def labels_of(self, h: str) -> Labels:
+        return self.labels.get(h) or Labels()
+
+    # -- restart ----------------------------------------------------------------------------------
+    async def restore(self) -> int:
+        """Re-add every stored torrent from its resume data, in its last state."""
+        if self.registry is None:
+            return 0
+        n = 0
+        for t in await self.registry.load():
+            self.labels[t.info_hash] = Labels(t.category, t.tags)
+            if t.resume_data is None:
+                log.warning(
+                    "torrent has no resume data yet, cannot restore", extra={"info_hash": t.info_hash}
+                )
+                continue
+            try:
+                self.engine.add(AddRequest(resume=t.resume_data))
+                n += 1
+            except EngineError as e:
+                log.error("restoring torrent failed", extra={"info_hash": t.info_hash, "error": str(e)})
+        log.info("torrents restored", extra={"count": n})
+        return n
+
+    # -- engine events ----------------------------------------------------------------------------
+    def on_event(self, ev: EngineEvent) -> None:
+        """Keep the registry current (a pump listener: never misses an event, never blocks)."""
+        reg = self.registry
+        if isinstance(ev, TorrentAdded | MetadataReceived):
+            # Resume data at once, so a crash right after the add does not lose the torrent.
+            with contextlib.suppress(EngineError):
+                self.engine.save_resume(ev.info_hash)
+            row = self.engine.get(ev.info_hash)
+            if reg is not None and row is not None:
+                reg.name_path(ev.info_hash, row.name, row.save_path)
+        elif reg is None:
+            return
+        elif isinstance(ev, TorrentStateChanged):
+            reg.state(ev.info_hash, ev.new.value)
+        elif isinstance(ev, TorrentCompleted):
+            reg.completed(ev.info_hash, time.time())
+        elif isinstance(ev, StorageMoved):
+            row = self.engine.get(ev.info_hash)
+            reg.name_path(ev.info_hash, row.name if row else "", ev.path)
+            self.engine.save_resume(ev.info_hash)
+        elif isinstance(ev, TorrentRemoved):
+            self.labels.pop(ev.info_hash, None)
+
+    def on_resume(self, ev: ResumeDataSaved) -> None:
+        # Known torrents only: resume data of a torrent removed meanwhile must not resurrect it.
+        if self.registry is not None and ev.info_hash in self.labels:
+            self.registry.resume(ev.info_hash, ev.data)
+
+    # -- reads ------------------------------------------------------------------------------------
+    def rows(self) -> Sequence[TorrentSummary]:
+        return self.engine.snapshot()
