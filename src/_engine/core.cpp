@@ -165,6 +165,8 @@ struct Core::Entry {
     int num_trackers = 0;
     bool auto_managed = false;
     bool was_complete = false;
+    Entry* older = nullptr;  // publication order (Core::oldest_ .. Core::newest_)
+    Entry* newer = nullptr;
 };
 
 Core::Core() { ++g_live; }
@@ -241,6 +243,26 @@ int Core::listen_port(Error& err) {
 void Core::publish(Entry& e, Row&& row) {
     row.version = ++version_;
     e.row = std::make_shared<const Row>(std::move(row));
+    if (newest_ == &e) return;
+    unlink(e);
+    e.older = newest_;
+    if (newest_)
+        newest_->newer = &e;
+    else
+        oldest_ = &e;
+    newest_ = &e;
+}
+
+void Core::unlink(Entry& e) {
+    if (e.older)
+        e.older->newer = e.newer;
+    else if (oldest_ == &e)
+        oldest_ = e.newer;
+    if (e.newer)
+        e.newer->older = e.older;
+    else if (newest_ == &e)
+        newest_ = e.older;
+    e.older = e.newer = nullptr;
 }
 
 Core::Entry* Core::find(const std::string& h, Error& err) {
@@ -411,7 +433,10 @@ void Core::remove(const std::string& h, bool with_data, Error& err) {
 }
 
 void Core::drop(const std::string& h) {
-    if (table_.erase(h)) {
+    auto found = table_.find(h);
+    if (found != table_.end()) {
+        unlink(*found->second);
+        table_.erase(found);
         tombstones_.emplace_back(++version_, h);
         if (tombstones_.size() > 65536) {
             auto cut = tombstones_.begin() + 32768;
@@ -767,6 +792,10 @@ void Core::handle_alerts(std::vector<Event>& out) {
                     auto it = table_.find(key);
                     if (it == table_.end() || it->second->was_complete) break;
                     it->second->was_complete = true;
+                    // Data that was complete on disk when added (cross-seeding, a re-added
+                    // torrent) finished without a download: that is not a completion. One
+                    // status query per finished torrent, never in a loop.
+                    if (fa->handle.status({}).total_payload_download == 0) break;
                     Event ev;
                     ev.kind = EV_COMPLETED;
                     ev.info_hash = key;
@@ -963,8 +992,8 @@ Changes Core::changed_since(std::int64_t since) {
         return ch;
     }
     if (since >= version_) return ch;
-    for (const auto& kv : table_)
-        if (kv.second->row->version > since) ch.rows.push_back(kv.second->row);
+    for (Entry* e = newest_; e != nullptr && e->row->version > since; e = e->older) ch.rows.push_back(e->row);
+    std::reverse(ch.rows.begin(), ch.rows.end());
     auto it = std::upper_bound(tombstones_.begin(), tombstones_.end(), since,
                                [](std::int64_t v, const auto& t) { return v < t.first; });
     for (; it != tombstones_.end(); ++it) ch.removed.push_back(it->second);
@@ -1016,6 +1045,7 @@ std::vector<ResumeItem> Core::shutdown(int timeout_ms) {
     // told, files closed); the caller runs this off the event loop.
     lt::session_proxy proxy = ses_->abort();
     ses_.reset();
+    oldest_ = newest_ = nullptr;
     table_.clear();
     return saved;
 }

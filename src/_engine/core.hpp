@@ -278,9 +278,14 @@ private:
     void publish(Entry& e, Row&& row);
     void handle_alerts(std::vector<Event>& out);
     void drop(const std::string& h);
+    void unlink(Entry& e);
 
     std::unique_ptr<libtorrent::session> ses_;
     std::unordered_map<std::string, std::unique_ptr<Entry>> table_;
+    // The entries in the order their rows were last published, newest last, so
+    // changed_since() visits only the changed rows.
+    Entry* oldest_ = nullptr;
+    Entry* newest_ = nullptr;
     std::vector<std::pair<std::int64_t, std::string>> tombstones_;
     std::int64_t tomb_floor_ = 0;
     std::int64_t version_ = 0;

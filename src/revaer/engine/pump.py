@@ -16,7 +16,15 @@ import contextlib
 import logging
 from collections.abc import Callable
 
-from revaer.engine.protocol import Engine, EngineEvent, ResumeDataSaved, TorrentUpdated
+from revaer.engine.protocol import (
+    Engine,
+    EngineEvent,
+    ResumeDataSaved,
+    TorrentAdded,
+    TorrentAddFailed,
+    TorrentRemoved,
+    TorrentUpdated,
+)
 from revaer.events import EventBus
 
 log = logging.getLogger(__name__)
@@ -49,6 +57,9 @@ class EnginePump:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._timer: asyncio.Task[None] | None = None
         self._fd: int | None = None
+        # Torrents whose add the engine has confirmed: rows of others are not announced yet, so
+        # every subscriber sees TorrentAdded before any TorrentUpdated of that torrent.
+        self._live: set[str] = set()
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -74,10 +85,15 @@ class EnginePump:
 
     def pump(self) -> None:
         """Drain the engine now (also called by the reader callback)."""
+        live = self._live
         for ev in self.engine.poll():
             if isinstance(ev, ResumeDataSaved):
                 self._store_resume(ev)
                 continue
+            if isinstance(ev, TorrentAdded):
+                live.add(ev.info_hash)
+            elif isinstance(ev, TorrentRemoved | TorrentAddFailed):
+                live.discard(ev.info_hash)
             for listener in self.listeners:
                 try:
                     listener(ev)
@@ -88,7 +104,8 @@ class EnginePump:
         self._version = changes.version
         rows = self.engine.snapshot() if changes.resync else changes.rows
         for row in rows:
-            self.bus.publish(TorrentUpdated(row))
+            if row.info_hash in live:
+                self.bus.publish(TorrentUpdated(row))
 
     def _store_resume(self, ev: ResumeDataSaved) -> None:
         if self.on_resume is None:
