@@ -9,6 +9,7 @@ from typing import Any
 import aiohttp
 import orjson
 import pytest
+from aiohttp import web
 
 from revaer.api.v1.openapi import DOCUMENT
 from revaer.engine.protocol import TorrentState
@@ -379,8 +380,10 @@ async def test_openapi_documents_every_route(ready: Api) -> None:
     routes: set[tuple[str, str]] = set()
     app = ready.client.app
     assert app is not None
-    for resource in app.router.resources():
-        for sub in getattr(resource, "_app", None).router.resources() if hasattr(resource, "_app") else []:
+    subapps = [r for r in app.router.resources() if isinstance(r, web.PrefixedSubAppResource)]
+    assert subapps
+    for resource in subapps:
+        for sub in resource._app.router.resources():
             for route in sub:
                 if route.method == "HEAD":
                     continue
