@@ -56,7 +56,9 @@ def find_binary() -> str:
     return path
 
 
-def write_config(profile: Path, *, listen_port: int, webui_port: int, save_path: Path) -> Path:
+def write_config(
+    profile: Path, *, listen_port: int, webui_port: int, save_path: Path, refresh_ms: int = 100
+) -> Path:
     """Write qBittorrent.conf under ``profile`` for a loopback-only, headless instance."""
     conf = profile / "qBittorrent" / "config" / "qBittorrent.conf"
     conf.parent.mkdir(parents=True, exist_ok=True)
@@ -81,7 +83,7 @@ def write_config(profile: Path, *, listen_port: int, webui_port: int, save_path:
                 "Session\\TempPathEnabled=false",
                 f"Session\\DefaultSavePath={save_path}",
                 # Its status rows are refreshed on this timer (1500 ms by default).
-                "Session\\RefreshInterval=100",
+                f"Session\\RefreshInterval={refresh_ms}",
                 "",
                 "[Network]",
                 "PortForwardingEnabled=false",
@@ -105,7 +107,7 @@ def write_config(profile: Path, *, listen_port: int, webui_port: int, save_path:
 class QBittorrent:
     """One qbittorrent-nox process with its own profile under ``root``."""
 
-    def __init__(self, root: Path, *, start_timeout: float = 30.0) -> None:
+    def __init__(self, root: Path, *, start_timeout: float = 30.0, refresh_ms: int = 100) -> None:
         self.binary = find_binary()
         self.root = root
         self.profile = root / "profile"
@@ -115,7 +117,11 @@ class QBittorrent:
         self.webui_port = free_port()
         self.base = f"http://127.0.0.1:{self.webui_port}/api/v2"
         write_config(
-            self.profile, listen_port=self.listen_port, webui_port=self.webui_port, save_path=self.downloads
+            self.profile,
+            listen_port=self.listen_port,
+            webui_port=self.webui_port,
+            save_path=self.downloads,
+            refresh_ms=refresh_ms,
         )
         self.log_path = root / "qbittorrent.log"
         self._log = self.log_path.open("wb")

@@ -110,6 +110,11 @@ class Tracker:
             bytes.fromhex(info_hash), f"static:{ip}:{port}".encode(), Peer(ip, port, 0 if seed else 1)
         )
 
+    def forget(self, info_hash: str) -> None:
+        """Drop every peer of ``info_hash`` (40 hex), announced or registered."""
+        with self._lock:
+            self._swarms.pop(bytes.fromhex(info_hash), None)
+
     def peers(self, info_hash: str) -> list[Peer]:
         """The peers known for ``info_hash`` (40 hex)."""
         with self._lock:
