@@ -10,8 +10,8 @@ Two figures per download, in MB/s (10^6 bytes):
 - end to end: payload size over the time from the add request until the client
   itself reports every piece on disk (both polled every ``POLL`` seconds;
   qBittorrent refreshes its rows every 50 ms here);
-- on the wire: bytes the seeder uploaded over the time it was uploading, seen
-  from the seeder's own rows (the same yardstick for both clients).
+- on the wire: the payload over the time the seeder was sending it, from the
+  seeder's own session counters (the same yardstick for both clients).
 Target: ours / qBittorrent ≥ 0.9 (the engine issue).
 """
 
@@ -25,11 +25,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from tests.support.engine import LOOPBACK
 from tests.support.qbittorrent import QBittorrent, is_seeding
 from tests.support.torrents import MadeTorrent, file_sha256, make_torrent, write_random_file
 from tests.support.tracker import Tracker
 
-from benchmarks.conftest import LOOPBACK, drive, report
+from benchmarks.conftest import drive, report
 from revaer.engine.libtorrent import LibtorrentEngine
 from revaer.engine.protocol import AddRequest
 
@@ -45,8 +46,8 @@ MB = 1e6
 class Run:
     client: str
     seconds: float  # add request → the client reports the payload complete
-    wire_rate: float  # bytes/s the seeder uploaded while uploading
-    latency: float  # add request → the seeder's first uploaded byte seen
+    wire_rate: float  # payload bytes/s the seeder sent, from its first byte to its last
+    latency: float  # add request → the seeder's first byte (within a poll)
 
     @property
     def rate(self) -> float:
@@ -60,50 +61,53 @@ class Swarm:
     torrent: MadeTorrent
     tracker: Tracker
     seeder: LibtorrentEngine
-    seeder_hash: str
     qbt: QBittorrent
     digest: str
     runs: list[Run] = field(default_factory=list)
 
 
 class SeederWatch:
-    """Samples the seeder's uploaded counter; gives its upload rate while it was uploading."""
+    """Samples the seeder's session counter of payload bytes sent.
 
-    def __init__(self, seeder: LibtorrentEngine, info_hash: str) -> None:
+    Torrent rows refresh about once a second while bytes flow, too coarse for a
+    transfer of a second or two; the session counters are read at the moment
+    ``tick()`` asks for them, so each sample is stamped with that moment.
+    """
+
+    def __init__(self, seeder: LibtorrentEngine) -> None:
         self.seeder = seeder
-        self.info_hash = info_hash
-        self.base = self._uploaded()
-        self.first: tuple[float, int] | None = None  # last sample before bytes started to move
-        self.last: tuple[float, int] | None = None
-
-    def _uploaded(self) -> int:
-        row = self.seeder.get(self.info_hash)
-        return 0 if row is None else row.uploaded_session
+        self.asked: float | None = None  # when the pending sample was asked for
+        self.base: int | None = None
+        self.idle: float | None = None  # last sample before the first byte went out
+        self.full: float | None = None  # first sample with the whole payload sent
 
     def sample(self) -> None:
-        self.seeder.tick()
         self.seeder.poll()
-        now, sent = time.perf_counter(), self._uploaded() - self.base
-        if sent == 0:
-            self.first = (now, 0)
-        elif self.last is None or sent > self.last[1]:
-            self.last = (now, sent)
+        if self.asked is not None:
+            sent = self.seeder.stats().uploaded
+            if self.base is None:
+                self.base = sent
+            elif sent == self.base:
+                self.idle = self.asked
+            elif self.full is None and sent - self.base >= SIZE:
+                self.full = self.asked
+        self.asked = time.perf_counter()
+        self.seeder.tick()
 
     def rate(self) -> float:
-        if self.first is None or self.last is None or self.last[0] <= self.first[0]:
+        if self.idle is None or self.full is None or self.full <= self.idle:
             return 0.0
-        return self.last[1] / (self.last[0] - self.first[0])
+        return SIZE / (self.full - self.idle)
 
 
 def _timed(
     swarm: Swarm, start: Callable[[], None], done: Callable[[], bool], what: str
 ) -> tuple[float, float, float]:
     """Run ``start``; poll ``done`` every POLL s; return (seconds, seeder wire rate, start latency)."""
-    watch = SeederWatch(swarm.seeder, swarm.seeder_hash)
-    watch.sample()
-    # Let the seeder's counter settle on the previous round's last bytes before starting.
-    time.sleep(POLL)
-    watch = SeederWatch(swarm.seeder, swarm.seeder_hash)
+    watch = SeederWatch(swarm.seeder)
+    for _ in range(2):  # a baseline sample answered before the start
+        watch.sample()
+        time.sleep(POLL)
     watch.sample()
     t0 = time.perf_counter()
     start()
@@ -114,13 +118,13 @@ def _timed(
         time.sleep(POLL)
         watch.sample()
     seconds = time.perf_counter() - t0
-    # The seeder's rows lag by a tick: sample until its counter shows the whole payload (bounded).
-    for _ in range(40):
-        if watch.last is not None and watch.last[1] >= SIZE:
+    # The counter sample lags by one poll: take a few more (bounded).
+    for _ in range(10):
+        if watch.full is not None:
             break
         time.sleep(POLL)
         watch.sample()
-    latency = watch.first[0] - t0 if watch.first is not None else 0.0
+    latency = watch.idle - t0 if watch.idle is not None else 0.0
     return seconds, watch.rate(), latency
 
 
@@ -191,7 +195,7 @@ def swarm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Swarm]:
                 h = seeder.add(AddRequest(torrent=torrent.data, save_path=str(source.parent), seed_mode=True))
                 drive(seeder, lambda: (r := seeder.get(h)) is not None and r.is_seeding, what="seeder ready")
                 with QBittorrent(root / "qbt", refresh_ms=50) as qbt:
-                    yield Swarm(root, source, torrent, tracker, seeder, h, qbt, digest)
+                    yield Swarm(root, source, torrent, tracker, seeder, qbt, digest)
             finally:
                 seeder.shutdown(10)
     finally:

@@ -26,9 +26,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.support.engine import LOOPBACK
 from tests.support.torrents import synthetic_torrent
 
-from benchmarks.conftest import LOOPBACK, report, rss_mb
+from benchmarks.conftest import report, rss_mb
 from revaer.engine.libtorrent import LibtorrentEngine
 from revaer.engine.protocol import AddRequest, TorrentAdded, TorrentAddFailed
 

@@ -11,22 +11,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from tests.support.engine import LOOPBACK
 
 from revaer.engine.libtorrent import LibtorrentEngine
 from revaer.engine.protocol import EngineEvent
 
-# A session for loopback swarms: no discovery, no port mapping, TCP only (uTP is ~10x slower on
-# loopback), several peers on 127.0.0.1.
-LOOPBACK: dict[str, bool | int | str] = {
-    "listen_interfaces": "127.0.0.1:0",
-    "enable_dht": False,
-    "enable_lsd": False,
-    "enable_upnp": False,
-    "enable_natpmp": False,
-    "enable_incoming_utp": False,
-    "enable_outgoing_utp": False,
-    "allow_multiple_connections_per_ip": True,
-}
+__all__ = ["LOOPBACK", "drive", "report", "rss_mb"]
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Module | None:

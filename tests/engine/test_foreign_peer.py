@@ -12,25 +12,16 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from tests.support.qbittorrent import QBittorrent, QBittorrentError, find_binary, is_seeding
-from tests.support.torrents import MadeTorrent, file_sha256, make_torrent, write_random_file
-from tests.support.tracker import Tracker
 
 from revaer import _engine
 from revaer.engine.libtorrent import LibtorrentEngine
 from revaer.engine.protocol import AddRequest, EngineEvent, TorrentCompleted, TorrentState
+from tests.support.engine import loopback_engine
+from tests.support.qbittorrent import QBittorrent, QBittorrentError, find_binary, is_seeding
+from tests.support.torrents import MadeTorrent, file_sha256, make_torrent, write_random_file
+from tests.support.tracker import Tracker
 
 PAYLOAD_SIZE = 12 * 1024 * 1024
-LOOPBACK: dict[str, bool | int | str] = {
-    "listen_interfaces": "127.0.0.1:0",
-    "enable_dht": False,
-    "enable_lsd": False,
-    "enable_upnp": False,
-    "enable_natpmp": False,
-    "enable_incoming_utp": False,
-    "enable_outgoing_utp": False,
-    "allow_multiple_connections_per_ip": True,
-}
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -82,7 +73,7 @@ def _with_engine(body: Callable[[LibtorrentEngine], None]) -> None:
     The engine is not a fixture: pytest would hold it until after the check.
     """
     before = _engine.live_objects()
-    engine = LibtorrentEngine(LOOPBACK)
+    engine = loopback_engine()
     try:
         body(engine)
     finally:
