@@ -124,7 +124,8 @@ class Setup:
         if await self.is_bootstrapped():
             self._remove_token_file()
             return None
-        token = secrets.token_urlsafe(24)
+        # Hex: never starts with "-", so it passes safely as a command-line argument.
+        token = secrets.token_hex(16)
         token_hash = await asyncio.to_thread(hash_secret, token)
         updated = await self._pool.fetchval(
             "UPDATE revaer_config.installation SET setup_token_hash = $1, setup_token_created_at = now() "
