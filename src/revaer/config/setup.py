@@ -139,7 +139,9 @@ class Setup:
             _write_private(path, token + "\n")
         # Shown once, so an operator can claim the installation from the log alone.
         log.warning(
-            "setup required: apply this one-time token with `revaer setup unlock` or POST /v1/setup/apply",
+            "setup required: one-time setup token %s (apply it with `revaer setup unlock --token` "
+            "or POST /v1/setup/apply)",
+            token,
             extra={"setup_token": token, "token_file": str(path) if path else None},
         )
         return token
