@@ -34,7 +34,11 @@ ASYNC_TEST_TIMEOUT = 60.0
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         function = getattr(item, "function", None)
-        if function is not None and inspect.iscoroutinefunction(function) and item.get_closest_marker("timeout") is None:
+        if (
+            function is not None
+            and inspect.iscoroutinefunction(function)
+            and item.get_closest_marker("timeout") is None
+        ):
             item.add_marker(pytest.mark.timeout(ASYNC_TEST_TIMEOUT))
 
 

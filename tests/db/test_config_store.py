@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 import asyncpg
@@ -32,7 +33,12 @@ from revaer.config.store import ConfigStore, VersionConflict
         ("engine.listen_interfaces", "0.0.0.0", "engine.listen_interfaces", "address:port"),
         ("engine.limits", {"connections": 0}, "engine.limits.connections", "from 1"),
         ("engine.settings", {"no_such_setting": 1}, "engine.settings.no_such_setting", "unknown libtorrent"),
-        ("engine.settings", {"active_downloads": "3"}, "engine.settings.active_downloads", "expected an integer"),
+        (
+            "engine.settings",
+            {"active_downloads": "3"},
+            "engine.settings.active_downloads",
+            "expected an integer",
+        ),
         ("engine.settings", {"enable_lsd": 1}, "engine.settings.enable_lsd", "expected a boolean"),
         ("engine.settings", {"user_agent": 5}, "engine.settings.user_agent", "expected a string"),
         ("engine.settings", {"enable_dht": False}, "engine.settings.enable_dht", "use engine.dht"),
@@ -70,7 +76,11 @@ def test_qbittorrent_is_off_by_default_on_public_binds() -> None:
 
 
 def test_objects_are_completed_with_defaults() -> None:
-    assert validate("torrent.defaults", {"max_conns": 50}) == {"max_conns": 50, "upload_limit": 0, "download_limit": 0}
+    assert validate("torrent.defaults", {"max_conns": 50}) == {
+        "max_conns": 50,
+        "upload_limit": 0,
+        "download_limit": 0,
+    }
 
 
 async def test_get_set_versions(pool: asyncpg.Pool) -> None:
@@ -89,7 +99,7 @@ async def test_get_set_versions(pool: asyncpg.Pool) -> None:
 
 async def test_refused_value_writes_nothing(pool: asyncpg.Pool) -> None:
     store = ConfigStore(pool)
-    with pytest.raises(ConfigValidationError, match="engine.settings.bogus"):
+    with pytest.raises(ConfigValidationError, match=re.escape("engine.settings.bogus")):
         await store.patch({"engine.dht": False, "engine.settings": {"bogus": 1}})
     assert await pool.fetchval("SELECT count(*) FROM revaer_config.settings") == 0
 

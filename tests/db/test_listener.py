@@ -56,7 +56,8 @@ async def test_change_seen_by_a_second_process(pool: asyncpg.Pool, db_url: str) 
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
     )
-    assert child.stdout is not None and child.stdin is not None
+    assert child.stdout is not None
+    assert child.stdin is not None
     try:
         assert await child.stdout.readline() == b"ready\n"
         version = await ConfigStore(pool).set("api.cors_origins", ["https://ui.example"])

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from typing import TypedDict
 
 from revaer.config.listener import ConfigListener
 from revaer.config.model import Config, TorrentDefaults
@@ -47,7 +48,15 @@ def _config_limit(value: int) -> int:
     return value if value > 0 else 0
 
 
-def add_defaults(config: Config) -> dict[str, int]:
+class AddDefaults(TypedDict):
+    """``AddRequest`` keyword arguments from ``torrent.defaults``."""
+
+    upload_limit: int
+    download_limit: int
+    max_connections: int
+
+
+def add_defaults(config: Config) -> AddDefaults:
     """Keyword arguments for an ``AddRequest`` that carry ``torrent.defaults``."""
     d = config.torrent_defaults
     return {

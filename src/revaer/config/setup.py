@@ -124,7 +124,8 @@ class Setup:
         if await self.is_bootstrapped():
             self._remove_token_file()
             return None
-        token = secrets.token_urlsafe(24)
+        # Hex: never starts with "-", so it passes safely as a command-line argument.
+        token = secrets.token_hex(16)
         token_hash = await asyncio.to_thread(hash_secret, token)
         updated = await self._pool.fetchval(
             "UPDATE revaer_config.installation SET setup_token_hash = $1, setup_token_created_at = now() "
@@ -138,7 +139,9 @@ class Setup:
             _write_private(path, token + "\n")
         # Shown once, so an operator can claim the installation from the log alone.
         log.warning(
-            "setup required: apply this one-time token with `revaer setup unlock` or POST /v1/setup/apply",
+            "setup required: one-time setup token %s (apply it with `revaer setup unlock --token` "
+            "or POST /v1/setup/apply)",
+            token,
             extra={"setup_token": token, "token_file": str(path) if path else None},
         )
         return token

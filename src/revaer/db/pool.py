@@ -92,9 +92,10 @@ async def open_database(
     *,
     min_size: int = 1,
     max_size: int = 10,
+    env: Mapping[str, str] | None = None,
 ) -> Database:
     """Connect to ``database_url``/``$DATABASE_URL``, or start the embedded server in the data dir."""
-    dsn, server = await resolve_dsn(database_url, data_directory or data_dir())
+    dsn, server = await resolve_dsn(database_url, data_directory or data_dir(env=env), env)
     try:
         pool = await create_pool(dsn, min_size=min_size, max_size=max_size)
     except BaseException:
