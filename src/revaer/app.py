@@ -24,6 +24,7 @@ from aiohttp import web
 
 from revaer import __version__
 from revaer.api.keys import SERVICES, Services
+from revaer.api.qbittorrent import build_qbittorrent
 from revaer.api.v1 import build_v1
 from revaer.api.v1.events import close_streams
 from revaer.config.engine_bridge import EngineBridge, engine_settings
@@ -60,6 +61,7 @@ def build_app(services: Services) -> web.Application:
     app = web.Application()
     app[SERVICES] = services
     app.add_subapp("/v1", build_v1(services))
+    app.add_subapp("/api/v2", build_qbittorrent(services))
     app.on_shutdown.append(close_streams)
     return app
 

@@ -1,0 +1,35 @@
+"""The qBittorrent-compatible ``/api/v2``: identity pinned to qBittorrent v4.6.7, WebAPI 2.9.3."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from revaer.api.keys import SERVICES, Services
+from revaer.api.qbittorrent import auth
+from revaer.api.qbittorrent.keys import SESSIONS
+from revaer.api.qbittorrent.session import Sessions
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def read(router: web.UrlDispatcher, path: str, handler: Handler) -> None:
+    """A read endpoint: GET, and POST with the parameters in the body (qbittorrent-api relies on it)."""
+    router.add_get(path, handler)
+    router.add_post(path, handler)
+
+
+def action(router: web.UrlDispatcher, path: str, handler: Handler) -> None:
+    """An action: POST only (GET answers 405)."""
+    router.add_post(path, handler)
+
+
+def build_qbittorrent(services: Services, sessions: Sessions | None = None) -> web.Application:
+    app = web.Application(middlewares=[auth.qb_guard], client_max_size=services.max_upload + 64 * 1024)
+    app[SERVICES] = services
+    app[SESSIONS] = sessions or Sessions()
+    r = app.router
+    action(r, "/auth/login", auth.login)
+    action(r, "/auth/logout", auth.logout)
+    return app
