@@ -27,6 +27,7 @@ from revaer.api.keys import SERVICES, Services
 from revaer.api.qbittorrent import build_qbittorrent
 from revaer.api.v1 import build_v1
 from revaer.api.v1.events import close_streams
+from revaer.categories import CategoryStore
 from revaer.config.engine_bridge import EngineBridge, engine_settings
 from revaer.config.listener import ConfigListener
 from revaer.config.model import parse_bind
@@ -97,11 +98,14 @@ async def start_services(opts: ServeOptions, stack: AsyncExitStack) -> Services:
     stack.push_async_callback(registry.close)
     download_root = Path(config.download_root) if config.download_root else opts.data_dir / "downloads"
     download_root.mkdir(parents=True, exist_ok=True)
+    categories = CategoryStore(db.pool)
+    await categories.load()
     torrents = TorrentService(
         engine,
         registry,
         download_root,
         extra_roots=[Path(t.split("{", 1)[0]) for t in config.category_rules.values()],
+        categories=categories,
     )
     pump = EnginePump(
         engine,

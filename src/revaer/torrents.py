@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from revaer.categories import CategoryStore
 from revaer.engine.errors import EngineError, TorrentNotFoundError
 from revaer.engine.protocol import (
     AddRequest,
@@ -90,6 +91,7 @@ class TorrentService:
     download_root: Path
     extra_roots: list[Path] = field(default_factory=list)
     labels: dict[str, Labels] = field(default_factory=dict)
+    categories: CategoryStore = field(default_factory=CategoryStore)
 
     # -- paths ------------------------------------------------------------------------------------
     @property
@@ -97,8 +99,12 @@ class TorrentService:
         return [self.download_root, *self.extra_roots]
 
     def save_path_for(self, requested: str | None, category: str) -> str:
+        """The requested path (confined to the roots), else the category's, else the download root's."""
         if requested:
             return confine(requested, self.roots)
+        cat = self.categories.categories.get(category) if category else None
+        if cat is not None and cat.save_path:
+            return confine(cat.save_path, self.roots)
         base = self.download_root
         return str(base / category) if category else str(base)
 
@@ -113,6 +119,7 @@ class TorrentService:
         o = options
         tags = normalize_tags(o.tags)
         save_path = self.save_path_for(o.save_path, o.category)
+        self.categories.ensure_category(o.category)
         h = self.engine.add(
             AddRequest(
                 magnet=magnet,
@@ -127,6 +134,7 @@ class TorrentService:
             )
         )
         self.labels[h] = Labels(o.category, tags)
+        self.categories.ensure_tags(tags)
         row = self.engine.get(h)
         if self.registry is not None:
             self.registry.added(
@@ -154,11 +162,31 @@ class TorrentService:
             raise TorrentNotFoundError(f"unknown torrent: {h}")
         cur = self.labels.setdefault(h, Labels())
         if category is not None:
+            self.categories.ensure_category(category)
             cur.category = category
         if tags is not None:
             cur.tags = normalize_tags(tags)
+            self.categories.ensure_tags(cur.tags)
         if self.registry is not None:
             self.registry.labels(h, cur.category, cur.tags)
+
+    async def remove_categories(self, names: Iterable[str]) -> list[str]:
+        """Remove categories; their torrents become uncategorized."""
+        gone = set(await self.categories.remove_categories(names))
+        for lab in self.labels.values():
+            if lab.category in gone:
+                lab.category = ""  # the database does the same (ON DELETE SET NULL)
+        return sorted(gone)
+
+    async def delete_tags(self, names: Iterable[str]) -> list[str]:
+        """Delete tags, from every torrent too."""
+        gone = set(await self.categories.delete_tags(names))
+        for h, lab in self.labels.items():
+            if gone & set(lab.tags):
+                lab.tags = tuple(t for t in lab.tags if t not in gone)
+                if self.registry is not None:
+                    self.registry.labels(h, lab.category, lab.tags)
+        return sorted(gone)
 
     def labels_of(self, h: str) -> Labels:
         return self.labels.get(h) or Labels()
