@@ -10,6 +10,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from revaer.api.keys import Services
 from revaer.app import build_app
+from revaer.categories import CategoryStore
 from revaer.config.listener import ConfigListener
 from revaer.config.setup import Setup
 from revaer.config.store import ConfigStore
@@ -55,7 +56,9 @@ async def api(db_url: str, pool: asyncpg.Pool, tmp_path: Path) -> AsyncIterator[
     registry = TorrentRegistry(pool, flush_interval=0.01)
     await registry.start()
     root = tmp_path / "downloads"
-    torrents = TorrentService(engine, registry, root)
+    categories = CategoryStore(pool)
+    await categories.load()
+    torrents = TorrentService(engine, registry, root, categories=categories)
     pump = EnginePump(
         engine, bus, update_interval=0.05, on_resume=torrents.on_resume, listeners=[torrents.on_event]
     )
