@@ -1,6 +1,9 @@
-"""``revaer``: the server (``serve``, the default) and operator commands that work on the database.
+"""``revaer``: the server (``serve``, the default), a client of a running server, and operator commands.
 
-``config get/set`` and ``setup unlock`` talk to PostgreSQL directly
+``torrents ...`` and ``events`` talk to a running server over HTTP
+(``--url``/``$REVAER_URL``, ``--api-key``/``$REVAER_API_KEY``; see ``revaer.remote``).
+``config get/set`` and ``setup unlock`` do the same when ``--url`` or
+``$REVAER_URL`` is given; otherwise they talk to PostgreSQL directly
 (``--database-url`` or ``$DATABASE_URL``; without either, the embedded server in
 the data dir, started for the command and stopped after it unless a server
 already runs it), so they work whether or not a Revaer server is running; a
@@ -12,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -19,7 +23,7 @@ from typing import TYPE_CHECKING, TextIO
 
 import orjson
 
-from revaer import __version__
+from revaer import __version__, remote
 
 if TYPE_CHECKING:
     from revaer.db.pool import Database
@@ -51,6 +55,12 @@ def _parser() -> argparse.ArgumentParser:
         "--data-dir", help="data directory (default: $REVAER_DATA_DIR, else the user data dir)"
     )
     serve.add_argument("--bind", help="HTTP address host:port (overrides server.bind)")
+    serve.add_argument(
+        "--database-url", help="PostgreSQL URL (default: $DATABASE_URL, else the embedded server)"
+    )
+    serve.add_argument(
+        "--log-format", choices=("json", "text"), default="json", help="log lines as JSON or text"
+    )
 
     config = sub.add_parser("config", help="read or write settings")
     csub = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
@@ -58,6 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     get.add_argument("key", nargs="?")
     get.add_argument("--with-version", action="store_true", help="print {value, version} objects")
     db_options(get)
+    remote.add_remote_options(get)
     set_ = csub.add_parser("set", help="write one setting (a JSON value)")
     set_.add_argument("key")
     set_.add_argument("value", metavar="JSON")
@@ -65,6 +76,7 @@ def _parser() -> argparse.ArgumentParser:
         "--expect-version", type=int, help="refuse unless the stored version is this (0: unset)"
     )
     db_options(set_)
+    remote.add_remote_options(set_)
 
     setup = sub.add_parser("setup", help="claim a new installation")
     ssub = setup.add_subparsers(dest="setup_command", metavar="ACTION", required=True)
@@ -73,6 +85,8 @@ def _parser() -> argparse.ArgumentParser:
     unlock.add_argument("--username", required=True)
     unlock.add_argument("--password", required=True)
     db_options(unlock)
+    remote.add_remote_options(unlock)
+    remote.add_torrents_parser(sub)
     return parser
 
 
@@ -84,12 +98,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             args.data_dir = None
             args.bind = None
+            args.database_url = None
+            args.log_format = "json"
         from revaer.app import main as serve_main  # type: ignore[import-not-found,unused-ignore]
 
         return int(serve_main(args))
     logging.basicConfig(
         level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
     )
+    if args.command == "torrents":
+        return remote.run(args, ("torrents", args.torrents_command))
+    if args.command == "events":
+        return remote.run(args, ("events", None))
+    over_http = bool(getattr(args, "url", None) or os.environ.get("REVAER_URL"))
+    if over_http and args.command == "config":
+        return remote.run(args, ("config", args.config_command))
+    if over_http and args.command == "setup":
+        return remote.run(args, ("setup", args.setup_command))
     if args.command == "config":
         if args.config_command == "get":
             return _run_db(args, lambda db: _config_get(db, args.key, args.with_version, sys.stdout))

@@ -1,0 +1,281 @@
+"""The CLI's HTTP client commands: drive a running server through ``/v1``.
+
+``--url`` (default ``$REVAER_URL``, else ``http://127.0.0.1:7878``) and
+``--api-key`` (default ``$REVAER_API_KEY``). Errors print the server's message
+(the problem's ``detail``) and exit non-zero.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+import aiohttp
+import orjson
+
+DEFAULT_URL = "http://127.0.0.1:7878"
+EXIT_OK, EXIT_FAILED = 0, 1
+
+
+class RemoteError(Exception):
+    """The server refused (its message), or could not be reached."""
+
+
+def add_remote_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--url", default=None, help=f"server URL (default: $REVAER_URL, else {DEFAULT_URL})")
+    p.add_argument("--api-key", default=None, help="API key (default: $REVAER_API_KEY)")
+
+
+def base_url(args: argparse.Namespace) -> str:
+    return (getattr(args, "url", None) or os.environ.get("REVAER_URL") or DEFAULT_URL).rstrip("/")
+
+
+class Client:
+    def __init__(self, url: str, api_key: str | None) -> None:
+        self.url = url
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self.session = aiohttp.ClientSession(
+            headers=headers, timeout=aiohttp.ClientTimeout(total=None, connect=10)
+        )
+
+    async def close(self) -> None:
+        await self.session.close()
+
+    async def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            async with self.session.request(method, self.url + path, **kwargs) as r:
+                body = await r.read()
+                if r.status >= 400:
+                    detail = body.decode("utf-8", "replace")
+                    if r.content_type in ("application/problem+json", "application/json"):
+                        with contextlib.suppress(orjson.JSONDecodeError, AttributeError):
+                            detail = orjson.loads(body).get("detail", detail)
+                    raise RemoteError(f"{r.status}: {detail}")
+                return orjson.loads(body) if body else None
+        except aiohttp.ClientError as e:
+            raise RemoteError(f"cannot reach {self.url}: {e}") from None
+
+
+def _fmt_size(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.1f} {unit}" if unit != "B" else f"{int(n)} B"
+        n /= 1024
+    return str(n)
+
+
+def _bar(progress: float, width: int = 30) -> str:
+    filled = int(progress * width)
+    return "[" + "#" * filled + "." * (width - filled) + "]"
+
+
+async def _torrents_list(c: Client, args: argparse.Namespace, out: TextIO) -> int:
+    params = {
+        k: v
+        for k, v in (("state", args.state), ("category", args.category), ("tag", args.tag), ("q", args.q))
+        if v
+    }
+    rows: list[dict[str, Any]] = []
+    cursor = None
+    for _ in range(10_000):  # pages of 1000: bounded
+        page = await c.call(
+            "GET",
+            "/v1/torrents",
+            params={**params, "limit": "1000", **({"cursor": cursor} if cursor else {})},
+        )
+        rows += page["torrents"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    if args.json:
+        out.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return EXIT_OK
+    for t in rows:
+        out.write(
+            f"{t['info_hash']}  {t['state']:<11} {t['progress'] * 100:5.1f}%  {_fmt_size(t['size']):>10}  "
+            f"{t['category'] or '-':<10} {t['name']}\n"
+        )
+    return EXIT_OK
+
+
+async def _wait(c: Client, h: str, out: TextIO, interval: float = 0.5) -> int:
+    """A live progress line until the torrent completes."""
+    while True:
+        t = await c.call("GET", f"/v1/torrents/{h}")
+        rate = _fmt_size(t["download_rate"]) + "/s"
+        pct = f"{t['progress'] * 100:5.1f}%"
+        out.write(f"\r{_bar(t['progress'])} {pct} {rate:>12} {t['state']:<11} {t['name'][:40]}")
+        out.flush()
+        if t["progress"] >= 1.0 and t["state"] in ("seeding", "completed", "paused", "queued"):
+            out.write("\n")
+            return EXIT_OK
+        if t["state"] == "error":
+            out.write(f"\nerror: {t['error']}\n")
+            return EXIT_FAILED
+        await asyncio.sleep(interval)
+
+
+async def _torrents_add(c: Client, args: argparse.Namespace, out: TextIO) -> int:
+    hashes: list[str] = []
+    for source in args.sources:
+        common: dict[str, Any] = {}
+        if args.category:
+            common["category"] = args.category
+        if args.tags:
+            common["tags"] = [t.strip() for t in args.tags.split(",") if t.strip()]
+        if args.save_path:
+            common["save_path"] = args.save_path
+        if args.paused:
+            common["paused"] = True
+        if source.startswith("magnet:"):
+            res = await c.call("POST", "/v1/torrents/add", json={"magnet": source, **common})
+        else:
+            try:
+                data = await asyncio.to_thread(Path(source).read_bytes)
+            except OSError as e:
+                raise RemoteError(f"{source}: not a magnet link or a readable .torrent file ({e})") from None
+            form = aiohttp.FormData(default_to_multipart=True)
+            form.add_field(
+                "torrents", data, filename=Path(source).name, content_type="application/x-bittorrent"
+            )
+            for k, v in common.items():
+                form.add_field(k, ",".join(v) if isinstance(v, list) else ("true" if v is True else str(v)))
+            res = await c.call("POST", "/v1/torrents/add", data=form)
+        for h in res["info_hashes"]:
+            out.write(f"added {h}\n")
+            hashes.append(h)
+    if args.wait:
+        for h in hashes:
+            code = await _wait(c, h, out)
+            if code:
+                return code
+    return EXIT_OK
+
+
+async def _torrents_action(c: Client, args: argparse.Namespace, out: TextIO) -> int:
+    for h in args.hashes:
+        body = {"with_data": True} if getattr(args, "with_data", False) else None
+        await c.call("POST", f"/v1/torrents/{h}/{args.torrents_command}", json=body)
+        out.write(f"{args.torrents_command} {h.lower()}\n")
+    return EXIT_OK
+
+
+async def _events(c: Client, args: argparse.Namespace, out: TextIO) -> int:
+    params = {k: v for k, v in (("types", args.types), ("hash", args.hash)) if v}
+    try:
+        async with c.session.get(c.url + "/v1/events/stream", params=params) as r:
+            if r.status >= 400:
+                raise RemoteError(f"{r.status}: {(await r.text())[:500]}")
+            name = "message"
+            async for raw in r.content:
+                line = raw.decode("utf-8", "replace").rstrip("\r\n")
+                if line.startswith("event: "):
+                    name = line[7:]
+                elif line.startswith("data: "):
+                    out.write(f"{time.strftime('%H:%M:%S')} {name} {line[6:]}\n")
+                    out.flush()
+                elif not line:
+                    name = "message"
+    except aiohttp.ClientError as e:
+        raise RemoteError(f"cannot reach {c.url}: {e}") from None
+    return EXIT_OK
+
+
+async def _config_get(c: Client, args: argparse.Namespace, out: TextIO) -> int:
+    res = await c.call("GET", "/v1/config")
+    value = res["config"] if args.key is None else res["config"].get(args.key)
+    if args.key is not None and args.key not in res["config"]:
+        raise RemoteError(f"unknown setting: {args.key}")
+    out.write(orjson.dumps(value, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n")
+    return EXIT_OK
+
+
+async def _config_set(c: Client, args: argparse.Namespace, out: TextIO) -> int:
+    try:
+        value = orjson.loads(args.value)
+    except orjson.JSONDecodeError as e:
+        raise RemoteError(f"{args.key}: the value must be JSON (strings in double quotes): {e}") from None
+    res = await c.call("PATCH", "/v1/config", json={args.key: value})
+    out.write(f"{args.key} = {orjson.dumps(value).decode()} (version {res['versions'][args.key]})\n")
+    return EXIT_OK
+
+
+async def _setup_unlock(c: Client, args: argparse.Namespace, out: TextIO) -> int:
+    res = await c.call(
+        "POST",
+        "/v1/setup/apply",
+        json={"setup_token": args.token, "admin_username": args.username, "admin_password": args.password},
+    )
+    out.write(f"installation set up; admin: {res['admin_username']}\n")
+    out.write(f"API key (shown once, keep it): {res['api_key']}\n")
+    return EXIT_OK
+
+
+COMMANDS = {
+    ("torrents", "list"): _torrents_list,
+    ("torrents", "add"): _torrents_add,
+    ("torrents", "pause"): _torrents_action,
+    ("torrents", "resume"): _torrents_action,
+    ("torrents", "recheck"): _torrents_action,
+    ("torrents", "reannounce"): _torrents_action,
+    ("torrents", "remove"): _torrents_action,
+    ("events", None): _events,
+    ("config", "get"): _config_get,
+    ("config", "set"): _config_set,
+    ("setup", "unlock"): _setup_unlock,
+}
+
+
+def run(args: argparse.Namespace, command: tuple[str, str | None], out: TextIO | None = None) -> int:
+    stream = out or sys.stdout
+
+    async def go() -> int:
+        c = Client(base_url(args), getattr(args, "api_key", None) or os.environ.get("REVAER_API_KEY"))
+        try:
+            return await COMMANDS[command](c, args, stream)
+        finally:
+            await c.close()
+
+    try:
+        return asyncio.run(go())
+    except RemoteError as e:
+        print(f"revaer: {e}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+def add_torrents_parser(sub: Any) -> None:
+    t = sub.add_parser("torrents", help="list, add and control torrents on a running server")
+    tsub = t.add_subparsers(dest="torrents_command", metavar="ACTION", required=True)
+    lst = tsub.add_parser("list", help="list torrents")
+    lst.add_argument("--state")
+    lst.add_argument("--category")
+    lst.add_argument("--tag")
+    lst.add_argument("-q", help="name contains")
+    lst.add_argument("--json", action="store_true", help="print JSON")
+    add_remote_options(lst)
+    add = tsub.add_parser("add", help="add magnet links or .torrent files")
+    add.add_argument("sources", nargs="+", metavar="MAGNET_OR_FILE")
+    add.add_argument("--category")
+    add.add_argument("--tags", help="comma-separated")
+    add.add_argument("--save-path")
+    add.add_argument("--paused", action="store_true")
+    add.add_argument("--wait", action="store_true", help="show progress until complete")
+    add_remote_options(add)
+    for name in ("pause", "resume", "recheck", "reannounce", "remove"):
+        a = tsub.add_parser(name, help=f"{name} torrents")
+        a.add_argument("hashes", nargs="+", metavar="INFO_HASH")
+        if name == "remove":
+            a.add_argument("--with-data", action="store_true", help="delete the downloaded files too")
+        add_remote_options(a)
+    ev = sub.add_parser("events", help="follow the server's event stream")
+    ev.add_argument("--types", help="comma-separated event types (e.g. torrent.state,torrent.completed)")
+    ev.add_argument("--hash", help="comma-separated info-hashes")
+    add_remote_options(ev)
