@@ -40,7 +40,7 @@ from revaer.engine.libtorrent import LibtorrentEngine
 from revaer.engine.pump import EnginePump
 from revaer.events import EventBus
 from revaer.registry import TorrentRegistry
-from revaer.telemetry import configure_logging
+from revaer.telemetry import configure_logging, configure_tracing, tracing_middleware
 from revaer.torrents import TorrentService
 
 log = logging.getLogger(__name__)
@@ -57,9 +57,9 @@ class ServeOptions:
     resume_interval: float = 30.0
 
 
-def build_app(services: Services) -> web.Application:
+def build_app(services: Services, *, tracing: bool = False) -> web.Application:
     """The aiohttp application over ready services (tests build it over a FakeEngine)."""
-    app = web.Application()
+    app = web.Application(middlewares=[tracing_middleware()] if tracing else [])
     app[SERVICES] = services
     app.add_subapp("/v1", build_v1(services))
     app.add_subapp("/api/v2", build_qbittorrent(services))
@@ -141,7 +141,8 @@ async def serve(opts: ServeOptions, *, ready: asyncio.Event | None = None) -> No
         services = await start_services(opts, stack)
         assert services.listener is not None
         bind = parse_bind("--bind", opts.bind) if opts.bind else services.listener.config.bind
-        app = build_app(services)
+        tracing = configure_tracing(services.listener.config.telemetry.otel_endpoint)
+        app = build_app(services, tracing=tracing)
         runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=10, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, bind.host, bind.port, reuse_address=True)

@@ -55,3 +55,56 @@ def configure_logging(fmt: str = "json", level: str | int = "INFO", stream: IO[s
     root.setLevel(level if isinstance(level, int) else level.upper())
     # aiohttp's access log is noisy at INFO for an API polled every second.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+
+
+def configure_tracing(endpoint: str | None, *, exporter: Any = None, batch: bool = True) -> bool:
+    """Export traces over OTLP/HTTP to ``endpoint`` (the ``otel`` extra); False when off or not installed."""
+    if not endpoint and exporter is None:
+        return False
+    try:
+        from opentelemetry import trace
+        from opentelemetry.sdk.resources import Resource
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
+    except ImportError:
+        logging.getLogger(__name__).warning(
+            "telemetry.otel_endpoint is set but OpenTelemetry is not installed: pip install 'revaer[otel]'"
+        )
+        return False
+    from revaer import __version__
+
+    if exporter is None:
+        try:
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        except ImportError:
+            logging.getLogger(__name__).warning("the OTLP exporter is missing: pip install 'revaer[otel]'")
+            return False
+        exporter = OTLPSpanExporter(endpoint=endpoint)
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": "revaer", "service.version": __version__})
+    )
+    provider.add_span_processor(BatchSpanProcessor(exporter) if batch else SimpleSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)
+    logging.getLogger(__name__).info("tracing enabled", extra={"otel_endpoint": endpoint})
+    return True
+
+
+def tracing_middleware() -> Any:
+    """An aiohttp middleware with one server span per request (only installed when tracing is on)."""
+    from aiohttp import web
+    from opentelemetry import trace
+
+    tracer = trace.get_tracer("revaer")
+
+    @web.middleware
+    async def traced(request: web.Request, handler: Any) -> web.StreamResponse:
+        info = request.match_info.route.resource
+        route = info.canonical if info is not None else request.path
+        with tracer.start_as_current_span(f"{request.method} {route}", kind=trace.SpanKind.SERVER) as span:
+            span.set_attribute("http.request.method", request.method)
+            span.set_attribute("http.route", route)
+            resp: web.StreamResponse = await handler(request)
+            span.set_attribute("http.response.status_code", resp.status)
+            return resp
+
+    return traced

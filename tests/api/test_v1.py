@@ -398,3 +398,26 @@ async def test_openapi_documents_every_route(ready: Api) -> None:
                 else:
                     routes.add((path, route.method.lower()))
     assert routes == documented
+
+
+async def test_health_is_degraded_while_the_database_is_unreachable(ready: Api) -> None:
+    import asyncpg
+
+    from revaer.db.pool import Database
+
+    good = ready.services.db
+    assert good is not None
+    # A pool towards a server that does not answer stands in for a database that went away.
+    dead = await asyncpg.create_pool("postgresql://postgres@127.0.0.1:9/x", min_size=0, max_size=1)
+    ready.services.db = Database("postgresql://postgres@127.0.0.1:9/x", dead)
+    try:
+        r = await ready.client.get("/v1/health")
+        assert r.status == 503
+        body = await r.json()
+        assert body["status"] == "degraded"
+        assert body["checks"]["database"].startswith("unreachable")
+        assert body["checks"]["engine"] == "ok"
+    finally:
+        ready.services.db = good
+        await dead.close()
+    assert (await ready.client.get("/v1/health")).status == 200
