@@ -45,6 +45,9 @@ class PathNotAllowedError(ValueError):
 class Labels:
     category: str = ""
     tags: tuple[str, ...] = ()
+    # Bumped from TorrentService.label_clock on every change: with the engine row's version it tells a
+    # cache (serialized items, sync deltas) whether a torrent changed, without comparing contents.
+    version: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +95,11 @@ class TorrentService:
     extra_roots: list[Path] = field(default_factory=list)
     labels: dict[str, Labels] = field(default_factory=dict)
     categories: CategoryStore = field(default_factory=CategoryStore)
+    label_clock: int = 0
+
+    def _stamp(self, lab: Labels) -> None:
+        self.label_clock += 1
+        lab.version = self.label_clock
 
     # -- paths ------------------------------------------------------------------------------------
     @property
@@ -133,7 +141,8 @@ class TorrentService:
                 download_limit=o.download_limit,
             )
         )
-        self.labels[h] = Labels(o.category, tags)
+        self.labels[h] = lab = Labels(o.category, tags)
+        self._stamp(lab)
         self.categories.ensure_tags(tags)
         row = self.engine.get(h)
         if self.registry is not None:
@@ -167,6 +176,7 @@ class TorrentService:
         if tags is not None:
             cur.tags = normalize_tags(tags)
             self.categories.ensure_tags(cur.tags)
+        self._stamp(cur)
         if self.registry is not None:
             self.registry.labels(h, cur.category, cur.tags)
 
@@ -176,6 +186,7 @@ class TorrentService:
         for lab in self.labels.values():
             if lab.category in gone:
                 lab.category = ""  # the database does the same (ON DELETE SET NULL)
+                self._stamp(lab)
         return sorted(gone)
 
     async def delete_tags(self, names: Iterable[str]) -> list[str]:
@@ -184,6 +195,7 @@ class TorrentService:
         for h, lab in self.labels.items():
             if gone & set(lab.tags):
                 lab.tags = tuple(t for t in lab.tags if t not in gone)
+                self._stamp(lab)
                 if self.registry is not None:
                     self.registry.labels(h, lab.category, lab.tags)
         return sorted(gone)
@@ -198,7 +210,8 @@ class TorrentService:
             return 0
         n = 0
         for t in await self.registry.load():
-            self.labels[t.info_hash] = Labels(t.category, t.tags)
+            self.labels[t.info_hash] = lab = Labels(t.category, t.tags)
+            self._stamp(lab)
             if t.resume_data is None:
                 log.warning(
                     "torrent has no resume data yet, cannot restore", extra={"info_hash": t.info_hash}
