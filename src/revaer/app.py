@@ -16,6 +16,7 @@ import contextlib
 import logging
 import signal
 import socket
+from collections.abc import Iterable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +31,7 @@ from revaer.api.v1.events import close_streams
 from revaer.categories import CategoryStore
 from revaer.config.engine_bridge import EngineBridge, engine_settings
 from revaer.config.listener import ConfigListener
-from revaer.config.model import parse_bind
+from revaer.config.model import Config, parse_bind
 from revaer.config.setup import Setup
 from revaer.config.store import ConfigStore
 from revaer.db.migrate import migrate_dsn
@@ -59,7 +60,11 @@ class ServeOptions:
 
 def build_app(services: Services, *, tracing: bool = False) -> web.Application:
     """The aiohttp application over ready services (tests build it over a FakeEngine)."""
-    app = web.Application(middlewares=[tracing_middleware()] if tracing else [])
+    # aiohttp applies the top-level app's body limit: sub-apps cannot raise it.
+    app = web.Application(
+        middlewares=[tracing_middleware()] if tracing else [],
+        client_max_size=services.max_upload + 64 * 1024,
+    )
     app[SERVICES] = services
     app.add_subapp("/v1", build_v1(services))
     app.add_subapp("/api/v2", build_qbittorrent(services))
@@ -107,6 +112,13 @@ async def start_services(opts: ServeOptions, stack: AsyncExitStack) -> Services:
         extra_roots=[Path(t.split("{", 1)[0]) for t in config.category_rules.values()],
         categories=categories,
     )
+
+    def follow_paths(cfg: Config, changed: Iterable[str] | None = None) -> None:
+        # New adds go to the new download root at once; torrents already added stay where they are.
+        torrents.download_root = Path(cfg.download_root) if cfg.download_root else opts.data_dir / "downloads"
+        torrents.extra_roots = [Path(t.split("{", 1)[0]) for t in cfg.category_rules.values()]
+
+    listener.add_hook(follow_paths)
     pump = EnginePump(
         engine,
         bus,
