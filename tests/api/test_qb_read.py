@@ -177,7 +177,7 @@ async def test_info_parameters(three: tuple[Api, list[str]]) -> None:
         assert (await _get(api, "torrents/info", filter=f))[0] == 200
     assert await names(filter="completed") == []
     assert await names(filter="errored") == []
-    # Natural, case-insensitive order: 2 before 10, "alpha" before "Bravo".
+    # Case-insensitive order: "alpha" before "Bravo".
     assert await names(sort="name") == ["alpha-00002.bin", "alpha-00010.bin", "Bravo"]
     assert await names(sort="name", reverse="true") == ["Bravo", "alpha-00010.bin", "alpha-00002.bin"]
     assert await names(sort="name", limit="1") == ["alpha-00002.bin"]

@@ -257,7 +257,7 @@ def build_item(row: TorrentSummary, labels: Labels, trackers: tuple[str, ...]) -
         "super_seeding": row.super_seeding,
         "tags": ", ".join(labels.tags),
         "time_active": row.active_duration,
-        "total_size": row.total_size if row.has_metadata else 0,
+        "total_size": row.total_size if row.has_metadata else -1,
         "tracker": row.current_tracker,
         "trackers_count": row.num_trackers,
         "up_limit": limit(row.upload_limit),

@@ -237,7 +237,8 @@ async def maindata(request: web.Request) -> web.Response:
         body = _delta(services, cache, state)
     if body is None:
         body = _full(services, cache, state)
-    state.rid = state.rid % MAX_RID + 1
+    # As qBittorrent counts: a client with no rid (0, or not a number) starts again at 1.
+    state.rid = 1 if rid <= 0 else state.rid % MAX_RID + 1
     body["rid"] = state.rid
     return json_response(body)
 
