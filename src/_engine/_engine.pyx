@@ -660,6 +660,28 @@ cdef class Engine:
         return [(t.url.decode("utf-8", "replace"), t.tier, t.status, t.seeds, t.peers, t.leeches,
                  t.downloaded, t.message.decode("utf-8", "replace")) for t in v]
 
+    def piece_states(self, info_hash: str) -> bytes:
+        """One byte per piece: 0 missing, 1 being downloaded, 2 on disk; empty without metadata."""
+        cdef string h = _bytes(info_hash.lower())
+        cdef Error err
+        cdef string v
+        cdef Core* c = self._core()
+        with nogil:
+            v = c.piece_states(h, err)
+        _check(err)
+        return bytes(v)
+
+    def piece_hashes(self, info_hash: str) -> list:
+        """The v1 SHA-1 hash of every piece, as hex; empty without metadata or for v2-only torrents."""
+        cdef string h = _bytes(info_hash.lower())
+        cdef Error err
+        cdef vector[string] v
+        cdef Core* c = self._core()
+        with nogil:
+            v = c.piece_hashes(h, err)
+        _check(err)
+        return [x.decode("ascii") for x in v]
+
     def stats(self) -> dict:
         cdef SessionStats s
         cdef Core* c = self._core()

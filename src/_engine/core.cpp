@@ -603,6 +603,47 @@ void Core::set_file_priorities(const std::string& h, const std::vector<std::pair
         th.file_priority(lt::file_index_t(p.first), lt::download_priority_t(static_cast<std::uint8_t>(p.second)));
 }
 
+std::string Core::piece_states(const std::string& h, Error& err) {
+    std::string out;
+    lt::torrent_handle th;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        Entry* e = find(h, err);
+        if (!e) return out;
+        th = e->handle;
+    }
+    // One torrent's synchronous queries, on request only.
+    lt::torrent_status st = th.status(lt::torrent_handle::query_pieces);
+    const int n = st.pieces.size();
+    out.assign(static_cast<std::size_t>(n), '\0');
+    for (int i = 0; i < n; ++i)
+        if (st.pieces.get_bit(lt::piece_index_t(i))) out[static_cast<std::size_t>(i)] = 2;
+    for (const auto& p : th.get_download_queue()) {
+        int k = static_cast<int>(p.piece_index);
+        if (k >= 0 && k < n && out[static_cast<std::size_t>(k)] == 0) out[static_cast<std::size_t>(k)] = 1;
+    }
+    return out;
+}
+
+std::vector<std::string> Core::piece_hashes(const std::string& h, Error& err) {
+    std::vector<std::string> out;
+    lt::torrent_handle th;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        Entry* e = find(h, err);
+        if (!e) return out;
+        th = e->handle;
+    }
+    auto ti = th.torrent_file();
+    if (!ti || !ti->info_hashes().has_v1()) return out;
+    out.reserve(static_cast<std::size_t>(ti->num_pieces()));
+    for (lt::piece_index_t i : ti->piece_range()) {
+        lt::sha1_hash ph = ti->hash_for_piece(i);
+        out.push_back(hex(ph.data(), ph.size()));
+    }
+    return out;
+}
+
 std::vector<TrackerEntry> Core::trackers(const std::string& h, Error& err) {
     std::vector<TrackerEntry> out;
     lt::torrent_handle th;

@@ -259,6 +259,10 @@ public:
     void set_file_priorities(const std::string& h, const std::vector<std::pair<int, int>>& prios,
                              Error& err);
     std::vector<TrackerEntry> trackers(const std::string& h, Error& err);
+    // One byte per piece: 0 missing, 1 being downloaded, 2 on disk; empty without metadata.
+    std::string piece_states(const std::string& h, Error& err);
+    // The v1 SHA-1 hash of every piece, 40 hex each; empty without metadata or for v2-only torrents.
+    std::vector<std::string> piece_hashes(const std::string& h, Error& err);
     SessionStats stats();
 
     void post_updates();

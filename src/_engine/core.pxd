@@ -163,6 +163,8 @@ cdef extern from "core.hpp" namespace "revaer" nogil:
         vector[FileEntry] files(const string& h, Error& err) except +
         void set_file_priorities(const string& h, const vector[pair[int, int]]& prios, Error& err) except +
         vector[TrackerEntry] trackers(const string& h, Error& err) except +
+        string piece_states(const string& h, Error& err) except +
+        vector[string] piece_hashes(const string& h, Error& err) except +
         SessionStats stats() except +
         void post_updates() except +
         void drain(vector[Event]& out) except +

@@ -157,6 +157,14 @@ def _bdecode_info_span(data: bytes) -> tuple[bytes, dict[bytes, object]]:
     return data[start:stop], info
 
 
+def _pieces_have(done: int, size: int, piece_length: int) -> int:
+    if piece_length <= 0 or size <= 0:
+        return 0
+    if done >= size:
+        return -(-size // piece_length)
+    return done // piece_length
+
+
 class FakeEngine:
     """In-memory engine. ``rate`` is the simulated download speed in bytes/s."""
 
@@ -173,6 +181,7 @@ class FakeEngine:
         self._closed = False
         self._last_tick = time.monotonic()
         self._completed: set[str] = set()
+        self._piece_hashes: dict[str, list[str]] = {}
         self.apply_settings(dict(settings or {}))
 
     # -- plumbing ---------------------------------------------------------------------------------
@@ -232,6 +241,7 @@ class FakeEngine:
         if given != 1:
             raise InvalidTorrentError("give exactly one of magnet, torrent or resume")
         name, size, has_meta, files, done = "", 0, False, 0, 0
+        piece_length, hashes = 0, b""
         paused = bool(r.paused)
         save_path = r.save_path
         if r.magnet is not None:
@@ -255,6 +265,9 @@ class FakeEngine:
             if b"files" not in info and b"length" not in info:
                 raise InvalidTorrentError("invalid torrent file: missing 'length' or 'files'")
             h = hashlib.sha1(info_bytes).hexdigest()
+            pl, pieces = info[b"piece length"], info[b"pieces"]
+            if isinstance(pl, int) and isinstance(pieces, bytes):
+                piece_length, hashes = pl, pieces
             nm = info.get(b"name", b"")
             name = nm.decode("utf-8", "replace") if isinstance(nm, bytes) else h
             flist = info.get(b"files")
@@ -284,6 +297,8 @@ class FakeEngine:
         if h in self._rows:
             raise DuplicateTorrentError(f"torrent already exists: {h}")
         self._version += 1
+        if hashes:
+            self._piece_hashes[h] = [hashes[i : i + 20].hex() for i in range(0, len(hashes), 20)]
         row = FakeSummary(
             info_hash=h,
             version=self._version,
@@ -296,6 +311,9 @@ class FakeEngine:
             progress=(done / size) if size else 0.0,
             has_metadata=has_meta,
             num_files=files,
+            piece_length=piece_length,
+            num_pieces=len(hashes) // 20,
+            pieces_have=_pieces_have(done, size, piece_length),
             paused=paused,
             state=TorrentState.PAUSED if paused else TorrentState.CHECKING,
             added_time=int(time.time()),
@@ -324,6 +342,7 @@ class FakeEngine:
         self._version += 1
         self._tombstones.append((self._version, row.info_hash))
         self._completed.discard(row.info_hash)
+        self._piece_hashes.pop(row.info_hash, None)
         self._emit(TorrentRemoved(row.info_hash))
 
     def recheck(self, info_hash: str) -> None:
@@ -403,6 +422,17 @@ class FakeEngine:
             TrackerInfo("http://tracker.invalid/announce", 0, TrackerStatus.NOT_CONTACTED, -1, -1, -1, -1, "")
         ]
 
+    def piece_states(self, info_hash: str) -> bytes:
+        """Pieces arrive in order in the simulation: those on disk first, then the rest missing."""
+        row = self._row(info_hash)
+        if not row.has_metadata:
+            return b""
+        return b"\x02" * row.pieces_have + b"\x00" * (row.num_pieces - row.pieces_have)
+
+    def piece_hashes(self, info_hash: str) -> list[str]:
+        row = self._row(info_hash)
+        return list(self._piece_hashes.get(row.info_hash, []))
+
     def stats(self) -> SessionStats:
         self._check_open()
         return SessionStats(
@@ -444,6 +474,7 @@ class FakeEngine:
                     row,
                     total_done=done,
                     total_wanted_done=done,
+                    pieces_have=_pieces_have(done, row.total_size, row.piece_length),
                     progress=done / row.total_size if row.total_size else 1.0,
                     downloaded_session=row.downloaded_session + (done - row.total_done),
                     downloaded_total=row.downloaded_total + (done - row.total_done),

@@ -187,6 +187,14 @@ class LibtorrentEngine:
             for url, tier, status, seeds, peers, leeches, downloaded, msg in self._native.trackers(info_hash)
         ]
 
+    def piece_states(self, info_hash: str) -> bytes:
+        """One byte per piece: 0 missing, 1 being downloaded, 2 on disk."""
+        return self._native.piece_states(info_hash)
+
+    def piece_hashes(self, info_hash: str) -> list[str]:
+        """The v1 SHA-1 hash of every piece, as hex."""
+        return self._native.piece_hashes(info_hash)
+
     def stats(self) -> SessionStats:
         return SessionStats(**self._native.stats())
 

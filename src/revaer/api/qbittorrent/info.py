@@ -1,0 +1,167 @@
+"""``torrents/info``: the torrent list with qBittorrent's filters, sort and paging."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from revaer.api.keys import SERVICES
+from revaer.api.qbittorrent.errors import HEADERS, bad_request
+from revaer.api.qbittorrent.serialize import Item, items_of
+
+
+async def params(request: web.Request) -> Mapping[str, str]:
+    """The request's parameters: the query, and for POST the form body over it (read endpoints take both)."""
+    if request.method != "POST" or not request.can_read_body:
+        return request.query
+    out: dict[str, str] = dict(request.query)
+    form = await request.post()
+    for k, v in form.items():
+        if isinstance(v, str):
+            out[k] = v
+    return out
+
+
+def to_int(text: str | None, default: int = 0) -> int:
+    """``QString::toInt``: a decimal integer, else ``default`` (qBittorrent's 0)."""
+    if text is None:
+        return default
+    try:
+        return int(text.strip())
+    except ValueError:
+        return default
+
+
+def to_bool(text: str | None) -> bool | None:
+    """qBittorrent's ``parseBool``: "true"/"false" in any case, else None."""
+    if text is None:
+        return None
+    t = text.strip().lower()
+    return True if t == "true" else False if t == "false" else None
+
+
+def json_response(data: Any) -> web.Response:
+    return web.Response(body=orjson.dumps(data), content_type="application/json", headers=HEADERS)
+
+
+# qBittorrent's state groups (TorrentImpl::isDownloading, isUploading, isCompleted, ...).
+_DOWNLOADING = frozenset(
+    {
+        "downloading",
+        "metaDL",
+        "forcedMetaDL",
+        "stalledDL",
+        "checkingDL",
+        "pausedDL",
+        "queuedDL",
+        "forcedDL",
+    }
+)
+_UPLOADING = frozenset({"uploading", "stalledUP", "checkingUP", "queuedUP", "forcedUP"})
+_COMPLETED = _UPLOADING | {"pausedUP"}
+_PAUSED = frozenset({"pausedUP", "pausedDL"})
+_CHECKING = frozenset({"checkingUP", "checkingDL", "checkingResumeData"})
+_ERRORED = frozenset({"error", "missingFiles"})
+_ACTIVE = frozenset({"metaDL", "forcedMetaDL", "downloading", "forcedDL", "uploading", "forcedUP", "moving"})
+
+
+def is_active(item: Item) -> bool:
+    state = item["state"]
+    if state == "stalledDL":
+        return bool(item["upspeed"] > 0)
+    return state in _ACTIVE
+
+
+FILTERS: dict[str, Callable[[Item], bool]] = {
+    "downloading": lambda i: i["state"] in _DOWNLOADING,
+    "seeding": lambda i: i["state"] in _UPLOADING,
+    "completed": lambda i: i["state"] in _COMPLETED,
+    "paused": lambda i: i["state"] in _PAUSED,
+    "stopped": lambda i: i["state"] in _PAUSED,
+    "resumed": lambda i: i["state"] not in _PAUSED,
+    "running": lambda i: i["state"] not in _PAUSED,
+    "active": is_active,
+    "inactive": lambda i: not is_active(i),
+    "stalled": lambda i: i["state"] in ("stalledUP", "stalledDL"),
+    "stalled_uploading": lambda i: i["state"] == "stalledUP",
+    "stalled_downloading": lambda i: i["state"] == "stalledDL",
+    "checking": lambda i: i["state"] in _CHECKING,
+    "moving": lambda i: i["state"] == "moving",
+    "errored": lambda i: i["state"] in _ERRORED,
+}
+
+
+def sort_key(value: Any) -> Any:
+    """Strings case-insensitively, numbers and booleans as they are.
+
+    qbittorrent-nox 4.5.2 on Debian orders strings without treating digit runs
+    as numbers ("627a..." before "8b6..."), as observed by the differential test.
+    """
+    return value.casefold() if isinstance(value, str) else value
+
+
+def split_hashes(text: str) -> set[str]:
+    return {h.strip().lower() for h in text.split("|") if h.strip()}
+
+
+async def torrents_info(request: web.Request) -> web.Response:
+    p = await params(request)
+    services = request.app[SERVICES]
+    torrents = services.torrents
+    rows = torrents.engine.snapshot()
+    cache = items_of(request.app, torrents.engine)
+    labels = torrents.labels
+
+    category = p.get("category")
+    tag = p.get("tag")
+    hashes = split_hashes(p["hashes"]) if "hashes" in p else None
+    if hashes is not None and not hashes:
+        hashes = None
+    match = FILTERS.get(p.get("filter", "all"))
+
+    out: list[Item] = []
+    for row in rows:
+        h = row.info_hash
+        if hashes is not None and h not in hashes:
+            continue
+        lab = labels.get(h)
+        if category is not None and (lab.category if lab else "") != category:
+            continue
+        if tag is not None:
+            tags = lab.tags if lab else ()
+            if (tag == "" and tags) or (tag != "" and tag not in tags):
+                continue
+        item = cache.item(row, lab)
+        if match is not None and not match(item):
+            continue
+        out.append(item)
+    if len(cache) > len(rows) + 256:
+        live = {r.info_hash for r in rows}
+        cache.prune(live.__contains__)
+
+    sort = p.get("sort", "")
+    reverse = to_bool(p.get("reverse")) or False
+    if sort and out:
+        if sort not in out[0]:
+            raise bad_request("'sort' parameter is invalid")
+        out.sort(key=lambda i: sort_key(i[sort]), reverse=reverse)
+
+    size = len(out)
+    offset = to_int(p.get("offset"))
+    limit = to_int(p.get("limit"))
+    if offset < 0:
+        offset += size
+    if offset >= size or offset < 0:
+        offset = 0
+    if limit > 0 or offset > 0:
+        out = out[offset : offset + limit] if limit > 0 else out[offset:]
+    return json_response(out)
+
+
+def register(router: web.UrlDispatcher) -> None:
+    from revaer.api.qbittorrent import read
+
+    read(router, "/torrents/info", torrents_info)

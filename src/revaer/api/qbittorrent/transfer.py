@@ -1,0 +1,82 @@
+"""``transfer/*``: session totals and the global rate limits (``engine.limits`` in the config)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+
+from revaer.api.keys import SERVICES, Services
+from revaer.api.qbittorrent.errors import bad_request, text_response
+from revaer.api.qbittorrent.info import json_response, params, to_int
+
+
+def _limits(services: Services) -> tuple[int, int]:
+    """(download, upload) global limits in bytes/s, 0 unlimited."""
+    if services.listener is None:
+        return 0, 0
+    e = services.listener.config.engine
+    return e.download_limit, e.upload_limit
+
+
+async def transfer_info(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    stats = services.engine.stats()
+    down, up = _limits(services)
+    return json_response(
+        {
+            "connection_status": "firewalled" if stats.listen_port > 0 else "disconnected",
+            "dht_nodes": stats.dht_nodes,
+            "dl_info_data": stats.downloaded,
+            "dl_info_speed": stats.download_rate,
+            "dl_rate_limit": down,
+            "up_info_data": stats.uploaded,
+            "up_info_speed": stats.upload_rate,
+            "up_rate_limit": up,
+        }
+    )
+
+
+async def download_limit(request: web.Request) -> web.Response:
+    return text_response(str(_limits(request.app[SERVICES])[0]))
+
+
+async def upload_limit(request: web.Request) -> web.Response:
+    return text_response(str(_limits(request.app[SERVICES])[1]))
+
+
+async def _set_limit(request: web.Request, which: str) -> web.Response:
+    p = await params(request)
+    if "limit" not in p:
+        raise bad_request()
+    # qBittorrent: 0 or anything not a positive number means unlimited.
+    value = max(0, to_int(p["limit"]))
+    value = min(value, 2**31 - 1)
+    services = request.app[SERVICES]
+    services.engine.apply_settings({f"{which}_rate_limit": value})
+    if services.store is not None and services.listener is not None:
+        e = services.listener.config.engine
+        limits = {"download": e.download_limit, "upload": e.upload_limit, "connections": e.connections_limit}
+        limits[which] = value
+        versions = await services.store.patch({"engine.limits": limits})
+        # Read-your-writes: the next uploadLimit/downloadLimit sees the new value.
+        await asyncio.wait_for(services.listener.wait_for("engine.limits", versions["engine.limits"]), 5)
+    return text_response("")
+
+
+async def set_download_limit(request: web.Request) -> web.Response:
+    return await _set_limit(request, "download")
+
+
+async def set_upload_limit(request: web.Request) -> web.Response:
+    return await _set_limit(request, "upload")
+
+
+def register(router: web.UrlDispatcher) -> None:
+    from revaer.api.qbittorrent import action, read
+
+    read(router, "/transfer/info", transfer_info)
+    read(router, "/transfer/downloadLimit", download_limit)
+    read(router, "/transfer/uploadLimit", upload_limit)
+    action(router, "/transfer/setDownloadLimit", set_download_limit)
+    action(router, "/transfer/setUploadLimit", set_upload_limit)
