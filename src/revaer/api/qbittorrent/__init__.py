@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from revaer.api.keys import SERVICES, Services
-from revaer.api.qbittorrent import auth
+from revaer.api.qbittorrent import actions, add, auth, categories, preferences_write
 from revaer.api.qbittorrent.keys import SESSIONS
 from revaer.api.qbittorrent.session import Sessions
 
@@ -32,4 +32,8 @@ def build_qbittorrent(services: Services, sessions: Sessions | None = None) -> w
     r = app.router
     action(r, "/auth/login", auth.login)
     action(r, "/auth/logout", auth.logout)
+    actions.register(app)
+    add.register(r)
+    categories.register(r)
+    preferences_write.register(app)
     return app
