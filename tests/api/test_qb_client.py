@@ -17,7 +17,7 @@ import aiohttp
 import asyncpg
 import pytest
 import qbittorrentapi
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import BaseTestServer, TestClient, TestServer
 
 from revaer.api.keys import Services
 from revaer.app import build_app
@@ -53,7 +53,7 @@ SONARR_PREFERENCES = {
 UPLOAD_STATES = {"uploading", "stalledUP", "queuedUP", "forcedUP", "pausedUP", "checkingUP"}
 
 
-def client_for(server: TestServer) -> qbittorrentapi.Client:
+def client_for(server: BaseTestServer) -> qbittorrentapi.Client:
     return qbittorrentapi.Client(
         host=f"http://127.0.0.1:{server.port}",
         username="admin",
@@ -108,7 +108,7 @@ def sonarr_flow(qbt: qbittorrentapi.Client, torrent: bytes, info_hash: str) -> N
     qbt.torrents_resume(torrent_hashes=info_hash)
     [item] = qbt.torrents_info(hashes=info_hash)
     assert item["category"] == "tv-imported"
-    assert not item["state"].startswith("paused")
+    assert not str(item["state"]).startswith("paused")
     qbt.torrents_delete(delete_files=True, torrent_hashes=info_hash)
     assert qbt.torrents_info() == []
     qbt.auth_log_out()
