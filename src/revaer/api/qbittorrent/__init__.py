@@ -7,7 +7,18 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from revaer.api.keys import SERVICES, Services
-from revaer.api.qbittorrent import app_routes, auth, details, info, sync, transfer
+from revaer.api.qbittorrent import (
+    actions,
+    add,
+    app_routes,
+    auth,
+    categories,
+    details,
+    info,
+    preferences_write,
+    sync,
+    transfer,
+)
 from revaer.api.qbittorrent.keys import SESSIONS
 from revaer.api.qbittorrent.session import Sessions
 
@@ -37,4 +48,8 @@ def build_qbittorrent(services: Services, sessions: Sessions | None = None) -> w
     details.register(r)
     sync.register(r)
     transfer.register(r)
+    actions.register(app)
+    add.register(r)
+    categories.register(r)
+    preferences_write.register(app)
     return app

@@ -1,0 +1,271 @@
+"""``torrents/add``: magnets and http(s) links in ``urls``, .torrent files in multipart ``torrents``.
+
+Answers as qBittorrent 4.x: ``Ok.`` when at least one torrent was added,
+``Fails.`` when none was (nothing given, a bad link, a duplicate, a save path
+outside the download roots); 415 ``Error: '<file>' is not a valid torrent
+file.`` for an upload that is not a torrent. Unlike qBittorrent, every
+uploaded file is checked before anything is added, so a 415 adds nothing; and
+a link is fetched before answering (at most ``MAX_URLS`` links, each within
+``FETCH_TIMEOUT`` seconds and the upload size limit), so ``Ok.`` means the
+torrent is there. An http(s) link that redirects to a magnet is followed.
+Option values that do not parse take qBittorrent's defaults, as it does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+from collections.abc import Sequence
+
+import aiohttp
+from aiohttp import web
+from yarl import URL
+
+from revaer.api.keys import SERVICES, Services
+from revaer.api.qbittorrent.actions import (
+    EXTRAS,
+    USE_GLOBAL,
+    Extras,
+    clamp_minutes,
+    clamp_ratio,
+    parse_bool,
+)
+from revaer.api.qbittorrent.errors import QbError, text_response
+from revaer.api.qbittorrent.preferences_write import PREFERENCES
+from revaer.categories import CategoryError
+from revaer.engine.errors import EngineError
+from revaer.torrents import AddOptions, PathNotAllowedError, confine
+
+log = logging.getLogger(__name__)
+
+MAX_URLS = 100
+FETCH_TIMEOUT = 30.0
+MAX_REDIRECTS = 5
+MAX_DEPTH = 64  # bencode nesting accepted when checking an upload
+
+_HEX = re.compile(r"^[0-9a-fA-F]{40}$")
+_B32 = re.compile(r"^[A-Za-z2-7]{32}$")
+
+
+# ---- is it a torrent? ---------------------------------------------------------------------------
+
+
+def _bdecode(data: bytes) -> object:
+    """A bencoded value (bytes keys and strings); ValueError when malformed or trailing bytes."""
+
+    def parse(i: int, depth: int) -> tuple[object, int]:
+        if depth > MAX_DEPTH:
+            raise ValueError("nested too deep")
+        c = data[i : i + 1]
+        if c == b"i":
+            end = data.index(b"e", i)
+            return int(data[i + 1 : end]), end + 1
+        if c == b"l":
+            items: list[object] = []
+            i += 1
+            while data[i : i + 1] != b"e":
+                item, i = parse(i, depth + 1)
+                items.append(item)
+            return items, i + 1
+        if c == b"d":
+            d: dict[bytes, object] = {}
+            i += 1
+            while data[i : i + 1] != b"e":
+                key, i = parse(i, depth + 1)
+                if not isinstance(key, bytes):
+                    raise ValueError("dictionary key is not a string")
+                d[key], i = parse(i, depth + 1)
+            return d, i + 1
+        if c.isdigit():
+            colon = data.index(b":", i)
+            n = int(data[i:colon])
+            start = colon + 1
+            if n < 0 or start + n > len(data):
+                raise ValueError("truncated string")
+            return data[start : start + n], start + n
+        raise ValueError("not bencoded")
+
+    try:
+        value, end = parse(0, 0)
+    except IndexError as e:
+        raise ValueError("truncated") from e
+    if end != len(data):
+        raise ValueError("trailing data")
+    return value
+
+
+def is_torrent(data: bytes) -> bool:
+    """A metainfo file with an info dictionary libtorrent can load (v1, v2 or hybrid)."""
+    try:
+        top = _bdecode(data)
+    except ValueError:
+        return False
+    if not isinstance(top, dict):
+        return False
+    info = top.get(b"info")
+    if not isinstance(info, dict) or not isinstance(info.get(b"name"), bytes):
+        return False
+    if not isinstance(info.get(b"piece length"), int):
+        return False
+    v1 = isinstance(info.get(b"pieces"), bytes) and (
+        isinstance(info.get(b"length"), int) or isinstance(info.get(b"files"), list)
+    )
+    v2 = info.get(b"meta version") == 2 and isinstance(info.get(b"file tree"), dict)
+    return v1 or v2
+
+
+# ---- links --------------------------------------------------------------------------------------
+
+
+async def _fetch(http: aiohttp.ClientSession, url: str, limit: int) -> str | bytes | None:
+    """The .torrent behind an http(s) link (bytes), a magnet it redirects to (str), or None."""
+    for _ in range(MAX_REDIRECTS + 1):
+        if not url.lower().startswith(("http://", "https://")):
+            return url if url.startswith("magnet:") else None
+        async with http.get(url, allow_redirects=False) as r:
+            if r.status in (301, 302, 303, 307, 308) and "Location" in r.headers:
+                url = str(r.url.join(URL(r.headers["Location"])))
+                continue
+            if r.status != 200:
+                log.info("torrent link refused", extra={"url": url, "status": r.status})
+                return None
+            data = bytearray()
+            async for chunk in r.content.iter_chunked(64 * 1024):
+                data += chunk
+                if len(data) > limit:
+                    log.info("torrent link too large", extra={"url": url, "limit": limit})
+                    return None
+            return bytes(data)
+    return None
+
+
+async def _resolve(s: Services, urls: Sequence[str]) -> list[tuple[str | None, bytes | None]]:
+    """``(magnet, torrent bytes)`` for each link that yields one; the others are dropped."""
+    out: list[tuple[str | None, bytes | None]] = []
+    http: aiohttp.ClientSession | None = None
+    try:
+        for url in urls:
+            if url.startswith("magnet:"):
+                out.append((url, None))
+            elif _HEX.match(url) or _B32.match(url):  # a bare info-hash, as qBittorrent accepts
+                out.append((f"magnet:?xt=urn:btih:{url}", None))
+            elif url.lower().startswith(("http://", "https://")):
+                if http is None:
+                    http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=FETCH_TIMEOUT))
+                try:
+                    got = await _fetch(http, url, s.max_upload)
+                except (aiohttp.ClientError, TimeoutError, ValueError) as e:
+                    log.info("torrent link failed", extra={"url": url, "error": str(e)})
+                    continue
+                if isinstance(got, str):
+                    out.append((got, None))
+                elif got is not None and is_torrent(got):
+                    out.append((None, got))
+    finally:
+        if http is not None:
+            await http.close()
+    return out
+
+
+# ---- options ------------------------------------------------------------------------------------
+
+
+def _int(text: str | None, default: int) -> int:
+    try:
+        return int((text or "").strip())
+    except ValueError:
+        return default
+
+
+def _float(text: str | None, default: float) -> float:
+    try:
+        v = float((text or "").strip())
+    except ValueError:
+        return default
+    return v if v == v and abs(v) != float("inf") else default
+
+
+def _options(s: Services, f: dict[str, str], start_paused: bool) -> tuple[AddOptions, Extras] | None:
+    """Add options and the per-torrent record; None when the save path is refused."""
+    auto_tmm = parse_bool(f.get("autoTMM")) or False
+    save_path: str | None = None
+    raw = f.get("savepath", "").strip()
+    if raw and not auto_tmm:
+        try:
+            save_path = confine(raw, s.torrents.roots)
+        except PathNotAllowedError:
+            log.info("add refused: save path outside the roots", extra={"save_path": raw})
+            return None
+    stopped = parse_bool(f.get("stopped"))
+    paused = parse_bool(f.get("paused")) if stopped is None else stopped
+    up = _int(f.get("upLimit"), -1)
+    down = _int(f.get("dlLimit"), -1)
+    name = f.get("rename", "").strip()
+    options = AddOptions(
+        category=f.get("category", ""),
+        tags=tuple(t for t in f.get("tags", "").split(",") if t.strip()),
+        save_path=save_path,
+        paused=start_paused if paused is None else paused,
+        sequential=parse_bool(f.get("sequentialDownload")) or False,
+        seed_mode=parse_bool(f.get("skip_checking")) or False,
+        upload_limit=up if up > 0 else -1,
+        download_limit=down if down > 0 else -1,
+        name=name,
+    )
+    extras = Extras(
+        first_last_piece_prio=parse_bool(f.get("firstLastPiecePrio")) or False,
+        ratio_limit=clamp_ratio(_float(f.get("ratioLimit"), USE_GLOBAL)),
+        seeding_time_limit=clamp_minutes(_int(f.get("seedingTimeLimit"), USE_GLOBAL)),
+        inactive_seeding_time_limit=clamp_minutes(_int(f.get("inactiveSeedingTimeLimit"), USE_GLOBAL)),
+        auto_tmm=auto_tmm,
+        name=name,
+    )
+    return options, extras
+
+
+# ---- the handler --------------------------------------------------------------------------------
+
+
+async def add(request: web.Request) -> web.Response:
+    s = request.app[SERVICES]
+    fields: dict[str, str] = dict(request.query)
+    files: list[tuple[str, bytes]] = []
+    form = await request.post() if request.can_read_body else {}
+    for key, value in form.items():
+        if isinstance(value, str):
+            fields[key] = value
+        elif isinstance(value, web.FileField):
+            files.append((value.filename or key, value.file.read()))
+        else:  # a part without a file name but with binary content
+            files.append((key, bytes(value)))
+    # Every file is checked first: a 415 adds nothing.
+    for filename, data in files:
+        if not is_torrent(data):
+            raise QbError(415, f"Error: '{filename}' is not a valid torrent file.")
+    urls = [u.strip() for u in fields.get("urls", "").split("\n") if u.strip()]
+    if len(urls) > MAX_URLS:
+        log.info("add refused: too many links", extra={"count": len(urls), "max": MAX_URLS})
+        return text_response("Fails.")
+    planned = _options(s, fields, request.app[PREFERENCES].start_paused)
+    if planned is None:
+        return text_response("Fails.")
+    options, extras = planned
+    sources: list[tuple[str | None, bytes | None]] = [(None, data) for _, data in files]
+    sources += await _resolve(s, urls)
+    added = 0
+    for magnet, blob in sources:
+        try:
+            h = s.torrents.add(magnet=magnet, torrent=blob, options=options)
+        except (EngineError, PathNotAllowedError, CategoryError) as e:
+            log.info("add failed", extra={"error": str(e)})
+            continue
+        request.app[EXTRAS].put(h, dataclasses.replace(extras))
+        added += 1
+    return text_response("Ok." if added else "Fails.")
+
+
+def register(router: web.UrlDispatcher) -> None:
+    from revaer.api.qbittorrent import action
+
+    action(router, "/torrents/add", add)

@@ -1,0 +1,220 @@
+"""``app/setPreferences``: qBittorrent preferences written to Revaer's config, or kept where it has none.
+
+A preference Revaer has a setting for is written to the config store (one
+transaction for the whole request) and applied live by the config hot reload,
+like any other config change: ``save_path`` → ``paths.download_root``, ``dht``
+→ ``engine.dht``, ``dl_limit``/``up_limit``/``max_connec`` →
+``engine.limits``, ``max_connec_per_torrent`` → ``torrent.defaults``,
+``listen_port`` → the port of ``engine.listen_interfaces``,
+``bypass_local_auth`` → ``compat.qbittorrent.bypass_localhost``, and a few
+session switches → ``engine.settings`` (see ``ENGINE_SETTINGS``). Any other
+preference is kept as given in ``QbPreferences`` (in memory) and returned by
+``app/preferences``; it changes nothing else, except ``queueing_enabled``,
+which turns the queue actions on (409 without it, as qBittorrent answers).
+
+qBittorrent ignores what it cannot parse; Revaer refuses a wrong-typed value
+of a preference it stores in the config with 400 and writes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from revaer.api.keys import SERVICES
+from revaer.api.qbittorrent.errors import QbError, bad_request, text_response
+from revaer.config.model import Config, ConfigValidationError
+
+log = logging.getLogger(__name__)
+
+Json = Any
+
+# qBittorrent preference -> (libtorrent setting in engine.settings, value type).
+ENGINE_SETTINGS: Mapping[str, tuple[str, type]] = {
+    "upnp": ("enable_upnp", bool),
+    "lsd": ("enable_lsd", bool),
+    "anonymous_mode": ("anonymous_mode", bool),
+    "max_active_downloads": ("active_downloads", int),
+    "max_active_uploads": ("active_seeds", int),
+    "max_active_torrents": ("active_limit", int),
+    "dont_count_slow_torrents": ("dont_count_slow_torrents", bool),
+    "enable_multi_connections_from_same_ip": ("allow_multiple_connections_per_ip", bool),
+}
+
+UNLIMITED_CONNECTIONS = 2**31 - 1
+MAX_KEPT = 512  # preferences kept in memory
+MAX_TEXT = 4096
+_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
+WAIT_FOR_RELOAD = 5.0
+
+
+class QbPreferences:
+    """qBittorrent preferences Revaer has no setting for: kept as given, returned by ``app/preferences``."""
+
+    __slots__ = ("values",)
+
+    def __init__(self) -> None:
+        self.values: dict[str, Json] = {}
+
+    @property
+    def queueing_enabled(self) -> bool:
+        """Off unless a client turns it on: Revaer's torrents are not held back by a queue."""
+        return self.values.get("queueing_enabled") is True
+
+    @property
+    def start_paused(self) -> bool:
+        return self.values.get("start_paused_enabled") is True
+
+    def update(self, values: Mapping[str, Json]) -> None:
+        for k, v in values.items():
+            if k in self.values or len(self.values) < MAX_KEPT:
+                self.values[k] = v
+
+
+PREFERENCES = web.AppKey("qb_preferences", QbPreferences)
+
+
+def _bool(key: str, v: Json) -> bool:
+    if not isinstance(v, bool):
+        raise bad_request(f"'{key}' must be a boolean")
+    return v
+
+
+def _int(key: str, v: Json) -> int:
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise bad_request(f"'{key}' must be an integer")
+    return v
+
+
+def _str(key: str, v: Json) -> str:
+    if not isinstance(v, str):
+        raise bad_request(f"'{key}' must be a string")
+    return v
+
+
+def _keepable(v: Json) -> bool:
+    if isinstance(v, bool | int | float) or v is None:
+        return True
+    if isinstance(v, str):
+        return len(v) <= MAX_TEXT
+    if isinstance(v, dict):  # scan_dirs
+        return len(v) <= 64 and all(isinstance(k, str) and _keepable(x) for k, x in v.items())
+    return False
+
+
+def _with_port(interfaces: str, port: int) -> str:
+    parts = [p.strip() for p in interfaces.split(",") if p.strip()]
+    return ",".join(re.sub(r":\d{1,5}(s?)$", rf":{port}\1", p) for p in parts) or f"0.0.0.0:{port}"
+
+
+def plan(prefs: Mapping[str, Json], config: Config) -> tuple[dict[str, Json], dict[str, Json]]:
+    """``(config changes, preferences to keep)`` for a ``setPreferences`` object; 400 on a wrong type."""
+    changes: dict[str, Json] = {}
+
+    def obj(key: str) -> dict[str, Json]:
+        if key not in changes:
+            changes[key] = dict(config.values[key])
+        value: dict[str, Json] = changes[key]
+        return value
+
+    kept: dict[str, Json] = {}
+    for k, v in prefs.items():
+        if k == "save_path":
+            changes["paths.download_root"] = _str(k, v).strip().rstrip("/") or "/"
+        elif k == "dht":
+            changes["engine.dht"] = _bool(k, v)
+        elif k == "dl_limit":
+            obj("engine.limits")["download"] = max(_int(k, v), 0)
+        elif k == "up_limit":
+            obj("engine.limits")["upload"] = max(_int(k, v), 0)
+        elif k == "max_connec":
+            n = _int(k, v)
+            obj("engine.limits")["connections"] = n if n > 0 else UNLIMITED_CONNECTIONS
+        elif k == "max_connec_per_torrent":
+            obj("torrent.defaults")["max_conns"] = max(_int(k, v), 0)
+        elif k == "listen_port":
+            port = _int(k, v)
+            if not 0 <= port <= 65535:
+                raise bad_request(f"'{k}' must be a port")
+            if port:  # 0: qBittorrent picks a random port; Revaer keeps its own
+                changes["engine.listen_interfaces"] = _with_port(config.engine.listen_interfaces, port)
+        elif k == "bypass_local_auth":
+            obj("compat.qbittorrent")["bypass_localhost"] = _bool(k, v)
+        elif k in ENGINE_SETTINGS:
+            name, kind = ENGINE_SETTINGS[k]
+            obj("engine.settings")[name] = _bool(k, v) if kind is bool else _int(k, v)
+        elif _KEY.match(k) and _keepable(v):
+            kept[k] = v
+    return changes, kept
+
+
+def from_config(config: Config, download_root: Path) -> dict[str, Json]:
+    """The preferences that come from the config, in qBittorrent's terms (for ``app/preferences``)."""
+    e = config.engine
+    ports = re.findall(r":(\d{1,5})s?(?:,|$)", e.listen_interfaces)
+    out: dict[str, Json] = {
+        "save_path": config.download_root or str(download_root),
+        "dht": e.dht,
+        "dl_limit": e.download_limit,
+        "up_limit": e.upload_limit,
+        "max_connec": -1 if e.connections_limit >= UNLIMITED_CONNECTIONS else e.connections_limit,
+        "max_connec_per_torrent": config.torrent_defaults.max_conns or -1,
+        "bypass_local_auth": config.qbittorrent.bypass_localhost,
+    }
+    if ports:
+        out["listen_port"] = int(ports[0])
+    for qb, (name, _) in ENGINE_SETTINGS.items():
+        if name in e.settings:
+            out[qb] = e.settings[name]
+    return out
+
+
+async def set_preferences(request: web.Request) -> web.Response:
+    s = request.app[SERVICES]
+    query = dict(request.query)
+    form = await request.post() if request.can_read_body else {}
+    raw = form.get("json", query.get("json"))
+    if not isinstance(raw, str):
+        raise bad_request()
+    try:
+        prefs = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        prefs = None
+    if not isinstance(prefs, dict):
+        return text_response("")  # qBittorrent reads anything else as an empty object
+    listener = s.listener
+    config = listener.config if listener is not None else Config.default()
+    changes, kept = plan(prefs, config)
+    if changes:
+        if s.store is None:
+            raise QbError(409, "Preferences cannot be stored")
+        try:
+            versions = await s.store.patch(changes)
+        except ConfigValidationError as e:
+            raise bad_request(f"Invalid preference: {e.reason}") from None
+        if listener is not None:
+            # The next app/preferences should see the change: wait for the hot reload to have it.
+            try:
+                async with asyncio.timeout(WAIT_FOR_RELOAD):
+                    for key, version in versions.items():
+                        await listener.wait_for(key, version)
+            except TimeoutError:
+                log.warning("config reload is late", extra={"keys": sorted(versions)})
+    request.app[PREFERENCES].update(kept)
+    log.info("preferences set", extra={"config": sorted(changes), "kept": sorted(kept)})
+    return text_response("")
+
+
+def register(app: web.Application) -> None:
+    """The route, and the kept preferences the read side returns."""
+    from revaer.api.qbittorrent import action
+
+    app[PREFERENCES] = QbPreferences()
+    action(app.router, "/app/setPreferences", set_preferences)
