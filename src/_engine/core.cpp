@@ -706,11 +706,20 @@ void Core::drain(std::vector<Event>& out) {
 
 void Core::handle_alerts(std::vector<Event>& out) {
     std::vector<lt::alert*> alerts;
+    // A command took effect (pause, resume, a state change): ask for fresh rows at once instead of
+    // waiting for the next timer tick, so listings and event streams see it within milliseconds.
+    bool refresh = false;
     for (;;) {
         ses_->pop_alerts(&alerts);
         if (alerts.empty()) break;
         for (lt::alert* a : alerts) {
             switch (a->type()) {
+                case lt::torrent_paused_alert::alert_type:
+                case lt::torrent_resumed_alert::alert_type:
+                case lt::state_changed_alert::alert_type:
+                case lt::torrent_checked_alert::alert_type:
+                    refresh = true;
+                    break;
                 case lt::state_update_alert::alert_type: {
                     auto* su = static_cast<lt::state_update_alert*>(a);
                     for (const lt::torrent_status& st : su->status) {
@@ -1002,6 +1011,7 @@ void Core::handle_alerts(std::vector<Event>& out) {
             }
         }
     }
+    if (refresh) ses_->post_torrent_updates();
 }
 
 std::vector<RowPtr> Core::snapshot() {

@@ -9,6 +9,7 @@ from its resume data without re-downloading.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import logging
 import os
@@ -96,6 +97,24 @@ class TorrentService:
     labels: dict[str, Labels] = field(default_factory=dict)
     categories: CategoryStore = field(default_factory=CategoryStore)
     label_clock: int = 0
+    # Every torrent's listing key (added_time, info_hash), kept sorted: a listing page is a slice.
+    order: list[tuple[int, str]] = field(default_factory=list)
+    _keys: dict[str, tuple[int, str]] = field(default_factory=dict)
+
+    def _track(self, h: str) -> None:
+        if h in self._keys:
+            return
+        row = self.engine.get(h)
+        key = (row.added_time if row is not None else 0, h)
+        self._keys[h] = key
+        bisect.insort(self.order, key)
+
+    def _untrack(self, h: str) -> None:
+        key = self._keys.pop(h, None)
+        if key is not None:
+            i = bisect.bisect_left(self.order, key)
+            if i < len(self.order) and self.order[i] == key:
+                del self.order[i]
 
     def _stamp(self, lab: Labels) -> None:
         self.label_clock += 1
@@ -143,6 +162,7 @@ class TorrentService:
         )
         self.labels[h] = lab = Labels(o.category, tags)
         self._stamp(lab)
+        self._track(h)
         self.categories.ensure_tags(tags)
         row = self.engine.get(h)
         if self.registry is not None:
@@ -161,6 +181,7 @@ class TorrentService:
     def remove(self, h: str, with_data: bool = False) -> None:
         self.engine.remove(h, with_data)
         self.labels.pop(h.lower(), None)
+        self._untrack(h.lower())
         if self.registry is not None:
             self.registry.deleted(h.lower())
         log.info("torrent removed", extra={"info_hash": h.lower(), "with_data": with_data})
@@ -218,7 +239,7 @@ class TorrentService:
                 )
                 continue
             try:
-                self.engine.add(AddRequest(resume=t.resume_data))
+                self._track(self.engine.add(AddRequest(resume=t.resume_data)))
                 n += 1
             except EngineError as e:
                 log.error("restoring torrent failed", extra={"info_hash": t.info_hash, "error": str(e)})
@@ -248,6 +269,7 @@ class TorrentService:
             self.engine.save_resume(ev.info_hash)
         elif isinstance(ev, TorrentRemoved):
             self.labels.pop(ev.info_hash, None)
+            self._untrack(ev.info_hash)
 
     def on_resume(self, ev: ResumeDataSaved) -> None:
         # Known torrents only: resume data of a torrent removed meanwhile must not resurrect it.

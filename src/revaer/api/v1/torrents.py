@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from aiohttp import BodyPartReader, web
@@ -103,8 +104,18 @@ async def list_torrents(request: web.Request) -> web.Response:
 
     labels = s.torrents.labels
     empty = Labels()
-    matched: list[TorrentSummary] = []
-    for row in s.torrents.rows():
+    order = s.torrents.order
+    start = bisect.bisect_right(order, after) if after is not None else 0
+    filtered = states is not None or category is not None or tag is not None or bool(needle)
+    # Unfiltered: look up only the rows of the page. Filtered: one snapshot, walked in order.
+    lookup: Callable[[str], TorrentSummary | None]
+    lookup = {r.info_hash: r for r in s.torrents.rows()}.get if filtered else s.engine.get
+    page: list[TorrentSummary] = []
+    more = False
+    for i in range(start, len(order)):
+        row = lookup(order[i][1])
+        if row is None:
+            continue
         if states is not None and row.state.value not in states:
             continue
         if category is not None or tag is not None:
@@ -115,14 +126,13 @@ async def list_torrents(request: web.Request) -> web.Response:
                 continue
         if needle and needle not in row.name.casefold():
             continue
-        matched.append(row)
-    matched.sort(key=lambda r: (r.added_time, r.info_hash))
-    if after is not None:
-        matched = [r for r in matched if (r.added_time, r.info_hash) > after]
-    page = matched[:limit]
+        if len(page) == limit:
+            more = True
+            break
+        page.append(row)
     body = {
         "torrents": [torrent_json(r, labels.get(r.info_hash, empty)) for r in page],
-        "next_cursor": _encode_cursor(page[-1]) if len(matched) > limit else None,
+        "next_cursor": _encode_cursor(page[-1]) if more else None,
     }
     return json_response(body)
 
