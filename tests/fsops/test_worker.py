@@ -16,7 +16,6 @@ from revaer.engine.pump import EnginePump
 from revaer.events import EventBus, Subscription
 from revaer.fsops import FsJobEvent, PostProcessor, WorkerOptions
 from tests.fsops.conftest import TwoFilesystems, add_torrent_row, leftovers, make_payload, snapshot
-from tests.support.engine import eventually
 from tests.support.torrents import make_torrent
 
 NODE = "node-a"
@@ -51,7 +50,9 @@ class Env:
         self.pump.listeners.append(w.on_event)  # as start_postprocessing does
         return w
 
-    async def torrent(self, name: str, *, multi: bool = True, category: str = "tv", paused: bool = False) -> str:
+    async def torrent(
+        self, name: str, *, multi: bool = True, category: str = "tv", paused: bool = False
+    ) -> str:
         payload = make_payload(self.downloads, name, multi=multi)
         t = make_torrent(payload)
         h = self.engine.add(AddRequest(torrent=t.data, save_path=str(self.downloads), paused=paused))
@@ -266,7 +267,7 @@ async def test_completion_event_drives_the_running_worker(env: Env) -> None:
             r = await env.pool.fetchval(
                 "SELECT status::text FROM revaer_runtime.fs_jobs WHERE info_hash = $1", h
             )
-            return r == "moved"
+            return bool(r == "moved")
 
         for _ in range(500):
             if await moved():
