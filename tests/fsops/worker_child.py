@@ -57,4 +57,5 @@ async def main(db: str, torrent: bytes, downloads: str, library: str, slow: floa
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], Path(sys.argv[2]).read_bytes(), sys.argv[3], sys.argv[4], float(sys.argv[5])))
+    db, torrent, downloads, library, slow = sys.argv[1:6]
+    asyncio.run(main(db, Path(torrent).read_bytes(), downloads, library, float(slow)))
