@@ -40,6 +40,7 @@ from revaer.db.pool import open_database
 from revaer.engine.libtorrent import LibtorrentEngine
 from revaer.engine.pump import EnginePump
 from revaer.events import EventBus
+from revaer.fsops import start_postprocessing
 from revaer.registry import TorrentRegistry
 from revaer.telemetry import configure_logging, configure_tracing, tracing_middleware
 from revaer.torrents import TorrentService
@@ -130,6 +131,16 @@ async def start_services(opts: ServeOptions, stack: AsyncExitStack) -> Services:
     await torrents.restore()
     await pump.start()
     stack.push_async_callback(pump.stop)
+    await start_postprocessing(
+        stack,
+        pool=db.pool,
+        engine=engine,
+        bus=bus,
+        pump=pump,
+        listener=listener,
+        torrents=torrents,
+        registry=registry,
+    )
 
     return Services(
         engine=engine,

@@ -1,0 +1,58 @@
+"""Post-processing: completed downloads moved into the library by category rules.
+
+``planner`` turns a category rule into a confined destination, ``executor``
+moves a payload atomically (or copies, verifies and swaps across filesystems)
+and rolls back on any failure, ``worker`` runs the ``fs_jobs`` rows.
+``start_postprocessing`` wires them into a running server.
+"""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+from typing import TYPE_CHECKING
+
+from revaer.fsops.events import FsJobEvent
+from revaer.fsops.planner import Plan, plan
+from revaer.fsops.worker import PostProcessor, WorkerOptions
+
+if TYPE_CHECKING:
+    import asyncpg
+
+    from revaer.config.listener import ConfigListener
+    from revaer.engine.protocol import Engine
+    from revaer.engine.pump import EnginePump
+    from revaer.events import EventBus
+    from revaer.registry import TorrentRegistry
+    from revaer.torrents import TorrentService
+
+__all__ = ["FsJobEvent", "Plan", "PostProcessor", "WorkerOptions", "plan", "start_postprocessing"]
+
+
+async def start_postprocessing(
+    stack: AsyncExitStack,
+    *,
+    pool: asyncpg.Pool,
+    engine: Engine,
+    bus: EventBus,
+    pump: EnginePump,
+    listener: ConfigListener,
+    torrents: TorrentService,
+    registry: TorrentRegistry | None,
+    options: WorkerOptions | None = None,
+) -> PostProcessor:
+    """Start the worker (pending and interrupted jobs resume at once); stopped by ``stack``."""
+    worker = PostProcessor(
+        pool,
+        engine,
+        bus,
+        lambda: listener.config.category_rules,
+        node=registry.owner if registry is not None else "local",
+        category_of=lambda h: torrents.labels_of(h).category,
+        flush=registry.flush if registry is not None else None,
+        options=options,
+    )
+    pump.listeners.append(worker.on_event)
+    listener.add_hook(worker.rules_changed)
+    await worker.start()
+    stack.push_async_callback(worker.close)
+    return worker
