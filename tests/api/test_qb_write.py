@@ -18,8 +18,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from revaer.api.qbittorrent.actions import EXTRAS, TorrentExtras
 from revaer.api.qbittorrent.add import MAX_URLS
+from revaer.api.qbittorrent.extras import EXTRAS, TorrentExtras
 from revaer.api.qbittorrent.preferences_write import PREFERENCES
 from tests.api.conftest import Api
 from tests.api.test_v1 import _sse

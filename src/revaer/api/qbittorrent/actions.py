@@ -20,7 +20,6 @@ import math
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -28,6 +27,14 @@ from aiohttp import web
 
 from revaer.api.keys import SERVICES, Services
 from revaer.api.qbittorrent.errors import HEADERS, NOT_FOUND, QbError, bad_request, text_response
+from revaer.api.qbittorrent.extras import (
+    EXTRAS,
+    MAX_RATIO,
+    MAX_SEEDING_MINUTES,
+    NO_LIMIT,
+    USE_GLOBAL,
+    TorrentExtras,
+)
 from revaer.api.qbittorrent.preferences_write import PREFERENCES
 from revaer.engine.errors import EngineError
 from revaer.engine.protocol import QueueMove, TorrentSummary
@@ -37,65 +44,11 @@ log = logging.getLogger(__name__)
 
 _HASH = re.compile(r"^[0-9a-fA-F]{40}$")
 
-# qBittorrent's sentinels for share limits.
-USE_GLOBAL = -2
-NO_LIMIT = -1
-MAX_RATIO = 9999.0
-MAX_SEEDING_MINUTES = 525600
 
 # qBittorrent's file priorities (its values are libtorrent's, but it sets every file to 1 as
 # "normal" where libtorrent's default is 4). Revaer's engine keeps libtorrent's default, so 1 is
 # sent as 4; the read side shows 1..4 as 1.
 QB_FILE_PRIORITIES = {0: 0, 1: 4, 6: 6, 7: 7}
-
-
-@dataclass(slots=True)
-class Extras:
-    """qBittorrent's per-torrent settings that the engine has no command for (defaults as qBittorrent's)."""
-
-    force_start: bool = False
-    super_seeding: bool = False
-    first_last_piece_prio: bool = False
-    ratio_limit: float = USE_GLOBAL
-    seeding_time_limit: int = USE_GLOBAL
-    inactive_seeding_time_limit: int = USE_GLOBAL
-    auto_tmm: bool = False
-    name: str = ""  # display name given by torrents/rename (or rename on add); empty: the engine's
-
-
-class TorrentExtras:
-    """``Extras`` by info-hash; a torrent without a record has the defaults."""
-
-    __slots__ = ("_by_hash",)
-
-    _DEFAULT = Extras()
-
-    def __init__(self) -> None:
-        self._by_hash: dict[str, Extras] = {}
-
-    def get(self, info_hash: str) -> Extras:
-        """The record (read only: do not modify the default that is returned for unknown torrents)."""
-        return self._by_hash.get(info_hash, self._DEFAULT)
-
-    def edit(self, info_hash: str) -> Extras:
-        rec = self._by_hash.get(info_hash)
-        if rec is None:
-            rec = self._by_hash[info_hash] = Extras()
-        return rec
-
-    def put(self, info_hash: str, extras: Extras) -> None:
-        self._by_hash[info_hash] = extras
-
-    def drop(self, info_hash: str) -> None:
-        self._by_hash.pop(info_hash, None)
-
-    def prune(self, alive: set[str]) -> None:
-        """Forget torrents that are gone (removed through ``/v1`` or by the engine)."""
-        for h in [h for h in self._by_hash if h not in alive]:
-            del self._by_hash[h]
-
-
-EXTRAS = web.AppKey("qb_extras", TorrentExtras)
 
 
 # ---- parameters ---------------------------------------------------------------------------------

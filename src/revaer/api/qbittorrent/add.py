@@ -23,15 +23,9 @@ from aiohttp import web
 from yarl import URL
 
 from revaer.api.keys import SERVICES, Services
-from revaer.api.qbittorrent.actions import (
-    EXTRAS,
-    USE_GLOBAL,
-    Extras,
-    clamp_minutes,
-    clamp_ratio,
-    parse_bool,
-)
+from revaer.api.qbittorrent.actions import clamp_minutes, clamp_ratio, parse_bool
 from revaer.api.qbittorrent.errors import QbError, text_response
+from revaer.api.qbittorrent.extras import EXTRAS, USE_GLOBAL, Extras
 from revaer.api.qbittorrent.preferences_write import PREFERENCES
 from revaer.categories import CategoryError
 from revaer.engine.errors import EngineError

@@ -287,7 +287,19 @@ def preferences(services: Services) -> dict[str, Any]:
 
 
 async def app_preferences(request: web.Request) -> web.Response:
-    return json_response(preferences(request.app[SERVICES]))
+    from revaer.api.qbittorrent.preferences_write import PREFERENCES, from_config
+
+    services = request.app[SERVICES]
+    prefs = preferences(services)
+    kept = request.app.get(PREFERENCES)
+    if kept is not None:
+        # What a client set that Revaer has no setting for reads back as it was given...
+        prefs.update((k, v) for k, v in kept.values.items() if k in prefs)
+        prefs["queueing_enabled"] = kept.queueing_enabled
+    if services.listener is not None:
+        # ...and what maps to the config reads back the way setPreferences wrote it.
+        prefs.update(from_config(services.listener.config, services.torrents.download_root))
+    return json_response(prefs)
 
 
 async def app_default_save_path(request: web.Request) -> web.Response:

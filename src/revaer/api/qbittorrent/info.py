@@ -10,7 +10,7 @@ from aiohttp import web
 
 from revaer.api.keys import SERVICES
 from revaer.api.qbittorrent.errors import HEADERS, bad_request
-from revaer.api.qbittorrent.serialize import Item, items_of
+from revaer.api.qbittorrent.serialize import Item, extras_of, items_of
 
 
 async def params(request: web.Request) -> Mapping[str, str]:
@@ -114,6 +114,7 @@ async def torrents_info(request: web.Request) -> web.Response:
     rows = torrents.engine.snapshot()
     cache = items_of(request.app, torrents.engine)
     labels = torrents.labels
+    extras = extras_of(request.app)
 
     category = p.get("category")
     tag = p.get("tag")
@@ -134,7 +135,7 @@ async def torrents_info(request: web.Request) -> web.Response:
             tags = lab.tags if lab else ()
             if (tag == "" and tags) or (tag != "" and tag not in tags):
                 continue
-        item = cache.item(row, lab)
+        item = cache.item(row, lab, extras.get(h))
         if match is not None and not match(item):
             continue
         out.append(item)

@@ -21,6 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
+from revaer.api.qbittorrent.extras import EXTRAS, NO_EXTRAS, Extras, TorrentExtras
 from revaer.engine.errors import EngineError
 from revaer.engine.protocol import Engine, TorrentState, TorrentSummary
 from revaer.torrents import Labels
@@ -88,19 +89,19 @@ ITEM_KEYS: tuple[str, ...] = (
 
 def number(x: float) -> int | float:
     """A float as Qt writes it: whole numbers without a fraction."""
-    return int(x) if x.is_integer() else x
+    return int(x) if float(x).is_integer() else x
 
 
 def is_seed(row: TorrentSummary) -> bool:
     return row.is_seeding or row.is_finished
 
 
-def qb_state(row: TorrentSummary) -> str:
+def qb_state(row: TorrentSummary, force_start: bool = False) -> str:
     """qBittorrent's state name for a row (``TorrentImpl::updateState``).
 
-    Revaer has no force-start and no queueing of its own: a running torrent is
-    never ``forced*``, and ``queued*`` means paused by the engine's queue
-    (paused and auto-managed). A failed torrent whose error is a missing file
+    ``force_start`` is qBittorrent's per-torrent flag (kept by the façade): a
+    running torrent with it is ``forced*``. ``queued*`` means paused by the
+    engine's queue (paused and auto-managed). A failed torrent whose error is a missing file
     is ``missingFiles``, as qBittorrent flags it.
     """
     st = row.state
@@ -127,11 +128,15 @@ def qb_state(row: TorrentSummary) -> str:
             return "pausedUP"
         if queued:
             return "queuedUP"
+        if force_start:
+            return "forcedUP"
         return "uploading" if row.upload_rate > 0 else "stalledUP"
     if paused:
         return "pausedDL"
     if queued:
         return "queuedDL"
+    if force_start:
+        return "forcedDL"
     return "downloading" if row.download_rate > 0 else "stalledDL"
 
 
@@ -206,14 +211,16 @@ def v1_hash(row: TorrentSummary) -> str:
     return row.info_hash
 
 
-def build_item(row: TorrentSummary, labels: Labels, trackers: tuple[str, ...]) -> Item:
-    """The 51-key item of one torrent."""
+def build_item(
+    row: TorrentSummary, labels: Labels, trackers: tuple[str, ...], extras: Extras = NO_EXTRAS
+) -> Item:
+    """The 51-key item of one torrent (``extras``: the qBittorrent-only settings the façade keeps)."""
     avail = row.availability
     last_activity = row.last_activity or row.added_time
     return {
         "added_on": row.added_time,
         "amount_left": max(0, row.total_wanted - row.total_wanted_done),
-        "auto_tmm": False,
+        "auto_tmm": extras.auto_tmm,
         "availability": number(avail) if avail > 0 else 0,
         "category": labels.category,
         "completed": row.total_wanted_done,
@@ -225,10 +232,10 @@ def build_item(row: TorrentSummary, labels: Labels, trackers: tuple[str, ...]) -
         "downloaded": row.downloaded_total,
         "downloaded_session": row.downloaded_session,
         "eta": eta(row),
-        "f_l_piece_prio": False,
-        "force_start": False,
+        "f_l_piece_prio": extras.first_last_piece_prio,
+        "force_start": extras.force_start,
         "hash": row.info_hash,
-        "inactive_seeding_time_limit": -2,
+        "inactive_seeding_time_limit": extras.inactive_seeding_time_limit,
         "infohash_v1": v1_hash(row),
         "infohash_v2": row.info_hash_v2,
         "last_activity": last_activity,
@@ -236,7 +243,7 @@ def build_item(row: TorrentSummary, labels: Labels, trackers: tuple[str, ...]) -
         "max_inactive_seeding_time": -1,
         "max_ratio": -1,
         "max_seeding_time": -1,
-        "name": row.name,
+        "name": extras.name or row.name,
         "num_complete": row.num_complete if row.num_complete > -1 else row.list_seeds,
         "num_incomplete": (
             row.num_incomplete if row.num_incomplete > -1 else max(0, row.list_peers - row.list_seeds)
@@ -246,15 +253,15 @@ def build_item(row: TorrentSummary, labels: Labels, trackers: tuple[str, ...]) -
         "priority": priority(row),
         "progress": number(row.progress) if row.has_metadata else 0,
         "ratio": ratio_value(row),
-        "ratio_limit": -2,
+        "ratio_limit": number(extras.ratio_limit),
         "save_path": row.save_path,
         "seeding_time": row.seeding_duration,
-        "seeding_time_limit": -2,
+        "seeding_time_limit": extras.seeding_time_limit,
         "seen_complete": row.last_seen_complete,
         "seq_dl": row.sequential,
         "size": row.total_wanted if row.has_metadata else 0,
-        "state": qb_state(row),
-        "super_seeding": row.super_seeding,
+        "state": qb_state(row, extras.force_start),
+        "super_seeding": row.super_seeding or extras.super_seeding,
         "tags": ", ".join(labels.tags),
         "time_active": row.active_duration,
         "total_size": row.total_size if row.has_metadata else -1,
@@ -282,7 +289,7 @@ class ItemCache:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._items: dict[str, tuple[int, str, tuple[str, ...], Item]] = {}
+        self._items: dict[str, tuple[int, int, int, Item]] = {}
         self._trackers: dict[str, tuple[int, tuple[str, ...]]] = {}
 
     def trackers_of(self, row: TorrentSummary) -> tuple[str, ...]:
@@ -300,14 +307,14 @@ class ItemCache:
         self._trackers[h] = (n, urls)
         return urls
 
-    def item(self, row: TorrentSummary, labels: Labels | None) -> Item:
+    def item(self, row: TorrentSummary, labels: Labels | None, extras: Extras = NO_EXTRAS) -> Item:
         lab = labels or _NO_LABELS
         h = row.info_hash
         hit = self._items.get(h)
-        if hit is not None and hit[0] == row.version and hit[1] == lab.category and hit[2] == lab.tags:
+        if hit is not None and hit[0] == row.version and hit[1] == lab.version and hit[2] == extras.version:
             return hit[3]
-        item = build_item(row, lab, self.trackers_of(row))
-        self._items[h] = (row.version, lab.category, lab.tags, item)
+        item = build_item(row, lab, self.trackers_of(row), extras)
+        self._items[h] = (row.version, lab.version, extras.version, item)
         return item
 
     def prune(self, live: Callable[[str], bool]) -> None:
@@ -329,3 +336,11 @@ def items_of(app: web.Application, engine: Engine) -> ItemCache:
     if cache is None:
         cache = _CACHES[app] = ItemCache(engine)
     return cache
+
+
+_EMPTY_EXTRAS = TorrentExtras()
+
+
+def extras_of(app: web.Application) -> TorrentExtras:
+    """The façade's per-torrent qBittorrent settings (an empty store when the app has none)."""
+    return app.get(EXTRAS) or _EMPTY_EXTRAS

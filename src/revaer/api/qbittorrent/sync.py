@@ -18,8 +18,9 @@ from aiohttp import web
 from revaer.api.keys import SERVICES, Services
 from revaer.api.qbittorrent.auth import session_of
 from revaer.api.qbittorrent.errors import NOT_FOUND, bad_request
+from revaer.api.qbittorrent.extras import TorrentExtras
 from revaer.api.qbittorrent.info import json_response, params, to_int
-from revaer.api.qbittorrent.serialize import Item, ItemCache, items_of
+from revaer.api.qbittorrent.serialize import Item, ItemCache, extras_of, items_of
 from revaer.engine.protocol import TorrentSummary
 
 MAX_RID = 1_000_000
@@ -85,6 +86,8 @@ class SyncState:
     categories: dict[str, str] = field(default_factory=dict)
     tags: set[str] = field(default_factory=set)
     server_state: dict[str, Any] = field(default_factory=dict)
+    label_clock: int = 0  # TorrentService.label_clock when last sent
+    extras_clock: int = 0  # TorrentExtras.clock when last sent
 
 
 def _tracker_map(trackers: dict[str, tuple[str, ...]], urls: set[str] | None = None) -> dict[str, list[str]]:
@@ -96,17 +99,19 @@ def _tracker_map(trackers: dict[str, tuple[str, ...]], urls: set[str] | None = N
     return out
 
 
-def _full(services: Services, cache: ItemCache, state: SyncState) -> dict[str, Any]:
+def _full(services: Services, cache: ItemCache, state: SyncState, extras: TorrentExtras) -> dict[str, Any]:
     torrents = services.torrents
     engine = services.engine
     version = engine.version
     labels = torrents.labels
     state.items = {}
     state.trackers = {}
+    state.label_clock = torrents.label_clock
+    state.extras_clock = extras.clock
     out_torrents: dict[str, Item] = {}
     for row in engine.snapshot():
         h = row.info_hash
-        item = cache.item(row, labels.get(h))
+        item = cache.item(row, labels.get(h), extras.get(h))
         state.items[h] = item
         state.trackers[h] = cache.trackers_of(row)
         out_torrents[h] = _no_hash(item)
@@ -136,7 +141,9 @@ def _changed_item(old: Item | None, new: Item) -> Item | None:
     return diff or None
 
 
-def _delta(services: Services, cache: ItemCache, state: SyncState) -> dict[str, Any] | None:
+def _delta(
+    services: Services, cache: ItemCache, state: SyncState, extras: TorrentExtras
+) -> dict[str, Any] | None:
     """Only what changed since the session's last response; None when a full update is needed."""
     torrents = services.torrents
     engine = services.engine
@@ -150,7 +157,7 @@ def _delta(services: Services, cache: ItemCache, state: SyncState) -> dict[str, 
 
     def update(row: TorrentSummary) -> None:
         h = row.info_hash
-        new = cache.item(row, labels.get(h))
+        new = cache.item(row, labels.get(h), extras.get(h))
         diff = _changed_item(state.items.get(h), new)
         state.items[h] = new
         if diff:
@@ -164,16 +171,18 @@ def _delta(services: Services, cache: ItemCache, state: SyncState) -> dict[str, 
 
     for row in changes.rows:
         update(row)
-    # Category and tags live outside the engine's table: compare them for every torrent the
-    # session holds (two string comparisons each, no item is built unless they differ).
+    # Category, tags and the façade's own settings live outside the engine's table: their clocks
+    # say whether anything changed at all, and only records stamped since are looked at.
     seen = {r.info_hash for r in changes.rows}
-    for h, item in state.items.items():
-        if h in seen:
-            continue
-        lab = labels.get(h)
-        category = lab.category if lab else ""
-        tags = ", ".join(lab.tags) if lab and lab.tags else ""
-        if item["category"] != category or item["tags"] != tags:
+    stale: set[str] = set()
+    if torrents.label_clock != state.label_clock:
+        stale.update(h for h, lab in labels.items() if lab.version > state.label_clock)
+        state.label_clock = torrents.label_clock
+    if extras.clock != state.extras_clock:
+        stale.update(extras.changed_since(state.extras_clock))
+        state.extras_clock = extras.clock
+    for h in stale - seen:
+        if h in state.items:
             current = engine.get(h)
             if current is not None:
                 update(current)
@@ -231,12 +240,13 @@ async def maindata(request: web.Request) -> web.Response:
     if not isinstance(state, SyncState):
         state = session.sync["maindata"] = SyncState()
     cache = items_of(request.app, services.engine)
+    extras = extras_of(request.app)
     rid = to_int(p.get("rid"))
     body: dict[str, Any] | None = None
     if rid != 0 and rid == state.rid:
-        body = _delta(services, cache, state)
+        body = _delta(services, cache, state, extras)
     if body is None:
-        body = _full(services, cache, state)
+        body = _full(services, cache, state, extras)
     # As qBittorrent counts: a client with no rid (0, or not a number) starts again at 1.
     state.rid = 1 if rid <= 0 else state.rid % MAX_RID + 1
     body["rid"] = state.rid
