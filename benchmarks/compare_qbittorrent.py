@@ -32,6 +32,7 @@ from typing import Any
 
 import aiohttp
 import orjson
+import yarl
 from tests.support.qbittorrent import QBittorrent, free_port
 from tests.support.torrents import synthetic_torrent
 
@@ -47,6 +48,7 @@ class Side:
     pid: int
     session: aiohttp.ClientSession
     version: str = ""
+    wire: int = 0
     results: dict[str, list[float]] = field(default_factory=dict)
     sizes: dict[str, int] = field(default_factory=dict)
 
@@ -56,6 +58,7 @@ class Side:
             body = await r.read()
             if r.status != 200:
                 raise RuntimeError(f"{self.name} {path}: {r.status} {body[:200]!r}")
+            self.wire = int(r.headers.get("Content-Length", len(body)))  # compressed size when gzipped
         return (time.perf_counter() - t0) * 1000, body
 
     async def post(self, path: str, data: Any) -> bytes:
@@ -135,7 +138,9 @@ async def start_qbittorrent(root: Path) -> tuple[QBittorrent, Side]:
     qb = await asyncio.to_thread(QBittorrent, root, refresh_ms=1500)
     assert qb.proc is not None
     base = f"http://127.0.0.1:{qb.webui_port}"
-    session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=16))
+    session = aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=16), cookie_jar=aiohttp.CookieJar(unsafe=True)
+    )
     return qb, Side("qBittorrent", base, qb.proc.pid, session, version=qb.version)
 
 
@@ -230,7 +235,9 @@ async def start_revaer(root: Path) -> tuple[RevaerProcess, Side]:
         ) as r,
     ):
         rp.key = (await r.json())["api_key"]
-    session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=16))
+    session = aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=16), cookie_jar=aiohttp.CookieJar(unsafe=True)
+    )
     async with session.post(
         base + "/api/v2/auth/login", data={"username": "admin", "password": password}
     ) as r:
@@ -278,13 +285,32 @@ async def alternate(
     await qb.get(path, headers)
     await rv.get(path, headers)  # warm
     for _ in range(rounds):
-        t, body = await qb.get(path, headers)
+        t, _ = await qb.get(path, headers)
         qt.append(t)
-        qb_bytes = len(body)
-        t, body = await rv.get(path, headers)
+        qb_bytes = qb.wire
+        t, _ = await rv.get(path, headers)
         rt.append(t)
-        rv_bytes = len(body)
+        rv_bytes = rv.wire
     return Line(label, qt, rt, qb_bytes, rv_bytes, target)
+
+
+async def after_changes(label: str, qb: Side, rv: Side, path: str, rounds: int) -> Line:
+    """``path`` right after 100 torrents changed (a new upload limit): no response can be reused."""
+    hashes: dict[str, str] = {}
+    for side in (qb, rv):
+        _, body = await side.get("/api/v2/torrents/info?limit=100")
+        hashes[side.name] = "|".join(t["hash"] for t in orjson.loads(body))
+    qt: list[float] = []
+    rt: list[float] = []
+    for k in range(rounds):
+        for side, acc in ((qb, qt), (rv, rt)):
+            await side.post(
+                "/api/v2/torrents/setUploadLimit", {"hashes": hashes[side.name], "limit": str(2048 * (k + 1))}
+            )
+            await asyncio.sleep(0.05)
+            t, _ = await side.get(path)
+            acc.append(t)
+    return Line(label, qt, rt, qb.wire, rv.wire)
 
 
 async def sync_lines(qb: Side, rv: Side, rounds: int, n: int) -> list[Line]:
@@ -348,7 +374,7 @@ async def wrk(side: Side, path: str, seconds: int = 8) -> float | None:
     binary = shutil.which("wrk")
     if binary is None:
         return None
-    cookies = side.session.cookie_jar.filter_cookies(side.base)  # type: ignore[arg-type]
+    cookies = side.session.cookie_jar.filter_cookies(yarl.URL(side.base))
     header = "; ".join(f"{k}={v.value}" for k, v in cookies.items())
     argv = [binary, "-t2", "-c8", f"-d{seconds}s", side.base + path]
     if header:
@@ -403,7 +429,7 @@ async def run_n(n: int, rounds: int, root: Path) -> tuple[list[Line], dict[str, 
     lines: list[Line] = []
     try:
         extra["add_qb"] = await add_all(qb, torrents, root / "qb-save")
-        extra["add_rv"] = await add_all(rv, torrents, root / "rv-save")
+        extra["add_rv"] = await add_all(rv, torrents, root / "revaer-downloads")  # inside its download root
         await asyncio.sleep(3)  # let both settle (checking, first refresh)
         big = n >= 10_000
         lines.append(
@@ -437,6 +463,15 @@ async def run_n(n: int, rounds: int, root: Path) -> tuple[list[Line], dict[str, 
             )
         )
         lines.append(
+            await after_changes(
+                "torrents/info right after 100 torrents changed",
+                qb,
+                rv,
+                "/api/v2/torrents/info",
+                min(rounds, 15),
+            )
+        )
+        lines.append(
             await alternate(
                 "torrents/info, Accept-Encoding: gzip",
                 qb,
@@ -467,7 +502,9 @@ async def run_n(n: int, rounds: int, root: Path) -> tuple[list[Line], dict[str, 
             await wait_health(rv.base)
             await rv.session.close()
             # A new process: its web sessions are gone, the API key stays valid.
-            rv.session = aiohttp.ClientSession(headers={"Authorization": f"Bearer {rp.key}"})
+            rv.session = aiohttp.ClientSession(
+                headers={"Authorization": f"Bearer {rp.key}", "Accept-Encoding": "identity"}
+            )
             await wait_listed(rv, n)
             extra["restart_rv"] = time.perf_counter() - t0
     finally:

@@ -44,7 +44,7 @@ def build_qbittorrent(services: Services, sessions: Sessions | None = None) -> w
     action(r, "/auth/login", auth.login)
     action(r, "/auth/logout", auth.logout)
     app_routes.register(r)
-    info.register(r)
+    info.register(app)
     details.register(r)
     sync.register(r)
     transfer.register(r)

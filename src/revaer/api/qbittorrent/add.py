@@ -19,7 +19,7 @@ import re
 from collections.abc import Sequence
 
 import aiohttp
-from aiohttp import web
+from aiohttp import hdrs, web
 from yarl import URL
 
 from revaer.api.keys import SERVICES, Services
@@ -221,18 +221,79 @@ def _options(s: Services, f: dict[str, str], start_paused: bool) -> tuple[AddOpt
 # ---- the handler --------------------------------------------------------------------------------
 
 
-async def add(request: web.Request) -> web.Response:
-    s = request.app[SERVICES]
+_DISPOSITION = re.compile(r';\s*(name|filename)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;\s]*))', re.IGNORECASE)
+
+
+def _disposition(header: str) -> tuple[str, str | None]:
+    """``name`` and ``filename`` of a form part (aiohttp's own parser is slow for many parts)."""
+    name, filename = "", None
+    for m in _DISPOSITION.finditer(header):
+        value = m.group(2) if m.group(2) is not None else m.group(3)
+        value = re.sub(r"\\(.)", r"\1", value)
+        if m.group(1).lower() == "name":
+            name = value
+        else:
+            filename = value
+    return name, filename
+
+
+_BOUNDARY = re.compile(r'boundary="?([^";]+)"?', re.IGNORECASE)
+
+
+def split_multipart(body: bytes, boundary: bytes) -> list[tuple[dict[str, str], bytes]]:
+    """The parts of a multipart body: (lower-case headers, content).
+
+    One ``bytes.split`` on the delimiter instead of aiohttp's streaming reader,
+    which scans each part in small steps: an add of hundreds of .torrent files
+    is several times faster this way. The body is already bounded by the upload
+    limit, and a delimiter never occurs inside a part's content.
+    """
+    parts: list[tuple[dict[str, str], bytes]] = []
+    for chunk in body.split(b"--" + boundary)[1:]:
+        if chunk.startswith(b"--"):
+            break  # the closing delimiter
+        if chunk.startswith(b"\r\n"):
+            chunk = chunk[2:]
+        head, sep, content = chunk.partition(b"\r\n\r\n")
+        if not sep:
+            raise QbError(400, "Bad Request")
+        if content.endswith(b"\r\n"):
+            content = content[:-2]
+        headers: dict[str, str] = {}
+        for line in head.split(b"\r\n"):
+            key, colon, value = line.partition(b":")
+            if colon:
+                headers[key.strip().lower().decode("latin-1")] = value.strip().decode("utf-8", "replace")
+        parts.append((headers, content))
+    return parts
+
+
+async def _read_form(request: web.Request) -> tuple[dict[str, str], list[tuple[str, bytes]]]:
+    """Query and form fields, and the uploaded files (the body is bounded by the upload limit: 413)."""
     fields: dict[str, str] = dict(request.query)
     files: list[tuple[str, bytes]] = []
-    form = await request.post() if request.can_read_body else {}
-    for key, value in form.items():
-        if isinstance(value, str):
-            fields[key] = value
-        elif isinstance(value, web.FileField):
-            files.append((value.filename or key, value.file.read()))
-        else:  # a part without a file name but with binary content
-            files.append((key, bytes(value)))
+    if not request.can_read_body:
+        return fields, files
+    if not request.content_type.startswith("multipart/"):
+        form = await request.post()
+        fields.update((k, v) for k, v in form.items() if isinstance(v, str))
+        return fields, files
+    m = _BOUNDARY.search(request.headers.get(hdrs.CONTENT_TYPE, ""))
+    if m is None:
+        raise QbError(400, "Bad Request")
+    for headers, content in split_multipart(await request.read(), m.group(1).encode("latin-1")):
+        name, filename = _disposition(headers.get("content-disposition", ""))
+        kind = headers.get("content-type", "text/plain").split(";")[0].strip().lower()
+        if filename is not None or kind not in ("text/plain", ""):
+            files.append((filename or name, content))
+        else:
+            fields[name] = content.decode("utf-8", "replace")
+    return fields, files
+
+
+async def add(request: web.Request) -> web.Response:
+    s = request.app[SERVICES]
+    fields, files = await _read_form(request)
     # Every file is checked first: a 415 adds nothing.
     for filename, data in files:
         if not is_torrent(data):

@@ -19,6 +19,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 from aiohttp import web
 
 from revaer.api.qbittorrent.extras import EXTRAS, NO_EXTRAS, Extras, TorrentExtras
@@ -285,12 +286,14 @@ class ItemCache:
     changes.
     """
 
-    __slots__ = ("_engine", "_items", "_trackers")
+    __slots__ = ("_encoded", "_engine", "_items", "_trackers")
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._items: dict[str, tuple[int, int, int, Item]] = {}
         self._trackers: dict[str, tuple[int, tuple[str, ...]]] = {}
+        # Each item's JSON, encoded once per item object: a listing joins these fragments.
+        self._encoded: dict[str, tuple[Item, bytes]] = {}
 
     def trackers_of(self, row: TorrentSummary) -> tuple[str, ...]:
         n = row.num_trackers
@@ -317,11 +320,27 @@ class ItemCache:
         self._items[h] = (row.version, lab.version, extras.version, item)
         return item
 
+    def encoded(self, item: Item) -> bytes:
+        """The item's JSON (cached while the item is the current one of its torrent)."""
+        h: str = item["hash"]
+        hit = self._encoded.get(h)
+        if hit is not None and hit[0] is item:
+            return hit[1]
+        data = orjson.dumps(item)
+        self._encoded[h] = (item, data)
+        return data
+
+    def join(self, items: list[Item]) -> bytes:
+        """A JSON array of ``items`` from their cached fragments."""
+        encoded = self.encoded
+        return b"[" + b",".join([encoded(i) for i in items]) + b"]"
+
     def prune(self, live: Callable[[str], bool]) -> None:
         """Forget torrents that are gone (called when the cache outgrows the table)."""
         for h in [h for h in self._items if not live(h)]:
             del self._items[h]
             self._trackers.pop(h, None)
+            self._encoded.pop(h, None)
 
     def __len__(self) -> int:
         return len(self._items)
