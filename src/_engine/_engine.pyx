@@ -691,7 +691,8 @@ cdef class Engine:
             "download_rate": s.download_rate, "upload_rate": s.upload_rate,
             "downloaded": s.downloaded, "uploaded": s.uploaded,
             "downloaded_wire": s.downloaded_wire, "uploaded_wire": s.uploaded_wire,
-            "dht_nodes": s.dht_nodes, "num_torrents": s.num_torrents,
+            "dht_nodes": s.dht_nodes, "peers_connected": s.peers_connected,
+            "num_torrents": s.num_torrents,
             "listen_port": s.listen_port,
         }
 

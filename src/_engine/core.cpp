@@ -220,6 +220,7 @@ void Core::start(const std::vector<Setting>& settings, Error& err) {
     idx_recv_ = lt::find_metric_idx("net.recv_bytes");
     idx_sent_ = lt::find_metric_idx("net.sent_bytes");
     idx_dht_ = lt::find_metric_idx("dht.dht_nodes");
+    idx_peers_ = lt::find_metric_idx("peer.num_peers_connected");
 }
 
 void Core::apply_settings(const std::vector<Setting>& settings, Error& err) {
@@ -1004,6 +1005,7 @@ void Core::handle_alerts(std::vector<Event>& out) {
                     stats_.downloaded_wire = at(idx_recv_);
                     stats_.uploaded_wire = at(idx_sent_);
                     stats_.dht_nodes = at(idx_dht_);
+                    stats_.peers_connected = at(idx_peers_);
                     break;
                 }
                 default:

@@ -209,6 +209,7 @@ struct SessionStats {
     std::int64_t downloaded_wire = 0;  // all bytes this session, protocol included
     std::int64_t uploaded_wire = 0;
     std::int64_t dht_nodes = 0;
+    std::int64_t peers_connected = 0;
     int num_torrents = 0;
     int listen_port = 0;
 };
@@ -298,7 +299,8 @@ private:
     bool closed_ = false;
     SessionStats stats_;
     std::int64_t stats_ts_us_ = 0;
-    int idx_recv_payload_ = -1, idx_sent_payload_ = -1, idx_recv_ = -1, idx_sent_ = -1, idx_dht_ = -1;
+    int idx_recv_payload_ = -1, idx_sent_payload_ = -1, idx_recv_ = -1, idx_sent_ = -1, idx_dht_ = -1,
+        idx_peers_ = -1;
 };
 
 }  // namespace revaer

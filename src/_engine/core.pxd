@@ -123,6 +123,7 @@ cdef extern from "core.hpp" namespace "revaer" nogil:
         int64_t downloaded_wire
         int64_t uploaded_wire
         int64_t dht_nodes
+        int64_t peers_connected
         int num_torrents
         int listen_port
 

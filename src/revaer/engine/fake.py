@@ -439,6 +439,7 @@ class FakeEngine:
             download_rate=sum(r.download_rate for r in self._rows.values()),
             downloaded=sum(r.downloaded_session for r in self._rows.values()),
             num_torrents=len(self._rows),
+            peers_connected=sum(r.num_peers for r in self._rows.values()),
         )
 
     # -- table ------------------------------------------------------------------------------------

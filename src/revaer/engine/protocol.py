@@ -381,6 +381,7 @@ class SessionStats:
     downloaded_wire: int = 0
     uploaded_wire: int = 0
     dht_nodes: int = 0
+    peers_connected: int = 0
     num_torrents: int = 0
     listen_port: int = 0
 

@@ -286,7 +286,7 @@ class ItemCache:
     changes.
     """
 
-    __slots__ = ("_encoded", "_engine", "_items", "_trackers")
+    __slots__ = ("_encoded", "_engine", "_items", "_keyed", "_trackers")
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -294,6 +294,8 @@ class ItemCache:
         self._trackers: dict[str, tuple[int, tuple[str, ...]]] = {}
         # Each item's JSON, encoded once per item object: a listing joins these fragments.
         self._encoded: dict[str, tuple[Item, bytes]] = {}
+        # The same without "hash", keyed by the hash (sync/maindata's full update).
+        self._keyed: dict[str, tuple[Item, bytes]] = {}
 
     def trackers_of(self, row: TorrentSummary) -> tuple[str, ...]:
         n = row.num_trackers
@@ -330,6 +332,16 @@ class ItemCache:
         self._encoded[h] = (item, data)
         return data
 
+    def keyed(self, item: Item) -> bytes:
+        """``"<hash>":{item without hash}``, as sync/maindata lists torrents (cached like ``encoded``)."""
+        h: str = item["hash"]
+        hit = self._keyed.get(h)
+        if hit is not None and hit[0] is item:
+            return hit[1]
+        data = b'"' + h.encode() + b'":' + orjson.dumps({k: v for k, v in item.items() if k != "hash"})
+        self._keyed[h] = (item, data)
+        return data
+
     def join(self, items: list[Item]) -> bytes:
         """A JSON array of ``items`` from their cached fragments."""
         encoded = self.encoded
@@ -341,6 +353,7 @@ class ItemCache:
             del self._items[h]
             self._trackers.pop(h, None)
             self._encoded.pop(h, None)
+            self._keyed.pop(h, None)
 
     def __len__(self) -> int:
         return len(self._items)

@@ -13,11 +13,12 @@ import shutil
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from aiohttp import web
 
 from revaer.api.keys import SERVICES, Services
 from revaer.api.qbittorrent.auth import session_of
-from revaer.api.qbittorrent.errors import NOT_FOUND, bad_request
+from revaer.api.qbittorrent.errors import HEADERS, NOT_FOUND, bad_request
 from revaer.api.qbittorrent.extras import TorrentExtras
 from revaer.api.qbittorrent.info import json_response, params, to_int
 from revaer.api.qbittorrent.serialize import Item, ItemCache, extras_of, items_of
@@ -62,7 +63,7 @@ def server_state(services: Services) -> dict[str, Any]:
         "read_cache_overload": "0",
         "refresh_interval": 1500,
         "total_buffers_size": 0,
-        "total_peer_connections": sum(r.num_peers for r in services.engine.snapshot()),
+        "total_peer_connections": stats.peers_connected,
         "total_queued_size": 0,
         "total_wasted_session": 0,
         "up_info_data": stats.uploaded,
@@ -99,7 +100,10 @@ def _tracker_map(trackers: dict[str, tuple[str, ...]], urls: set[str] | None = N
     return out
 
 
-def _full(services: Services, cache: ItemCache, state: SyncState, extras: TorrentExtras) -> dict[str, Any]:
+def _full(
+    services: Services, cache: ItemCache, state: SyncState, extras: TorrentExtras
+) -> tuple[dict[str, Any], list[bytes]]:
+    """A full update: everything but the torrents as a dict, the torrents as cached JSON fragments."""
     torrents = services.torrents
     engine = services.engine
     version = engine.version
@@ -108,27 +112,27 @@ def _full(services: Services, cache: ItemCache, state: SyncState, extras: Torren
     state.trackers = {}
     state.label_clock = torrents.label_clock
     state.extras_clock = extras.clock
-    out_torrents: dict[str, Item] = {}
+    fragments: list[bytes] = []
     for row in engine.snapshot():
         h = row.info_hash
         item = cache.item(row, labels.get(h), extras.get(h))
         state.items[h] = item
         state.trackers[h] = cache.trackers_of(row)
-        out_torrents[h] = _no_hash(item)
+        fragments.append(cache.keyed(item))
     store = torrents.categories
     state.version = version
     state.categories_version = store.version
     state.categories = {c.name: c.save_path for c in store.categories.values()}
     state.tags = set(store.tags)
     state.server_state = server_state(services)
-    return {
+    rest = {
         "categories": {n: {"name": n, "savePath": p} for n, p in state.categories.items()},
         "full_update": True,
         "server_state": state.server_state,
         "tags": sorted(state.tags),
-        "torrents": out_torrents,
         "trackers": _tracker_map(state.trackers),
     }
+    return rest, fragments
 
 
 def _changed_item(old: Item | None, new: Item) -> Item | None:
@@ -242,15 +246,21 @@ async def maindata(request: web.Request) -> web.Response:
     cache = items_of(request.app, services.engine)
     extras = extras_of(request.app)
     rid = to_int(p.get("rid"))
-    body: dict[str, Any] | None = None
+    delta: dict[str, Any] | None = None
     if rid != 0 and rid == state.rid:
-        body = _delta(services, cache, state, extras)
-    if body is None:
-        body = _full(services, cache, state, extras)
+        delta = _delta(services, cache, state, extras)
+    full = _full(services, cache, state, extras) if delta is None else None
     # As qBittorrent counts: a client with no rid (0, or not a number) starts again at 1.
     state.rid = 1 if rid <= 0 else state.rid % MAX_RID + 1
-    body["rid"] = state.rid
-    return json_response(body)
+    if full is None:
+        assert delta is not None
+        delta["rid"] = state.rid
+        return json_response(delta)
+    rest, fragments = full
+    rest["rid"] = state.rid
+    head = orjson.dumps(rest)
+    body = head[:-1] + b',"torrents":{' + b",".join(fragments) + b"}}"
+    return web.Response(body=body, content_type="application/json", headers=HEADERS)
 
 
 async def torrent_peers(request: web.Request) -> web.Response:
