@@ -139,7 +139,9 @@ async def start_qbittorrent(root: Path) -> tuple[QBittorrent, Side]:
     assert qb.proc is not None
     base = f"http://127.0.0.1:{qb.webui_port}"
     session = aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=16), cookie_jar=aiohttp.CookieJar(unsafe=True)
+        connector=aiohttp.TCPConnector(limit=16),
+        cookie_jar=aiohttp.CookieJar(unsafe=True),
+        headers={"Accept-Encoding": "identity"},  # plain JSON unless a line asks for gzip
     )
     return qb, Side("qBittorrent", base, qb.proc.pid, session, version=qb.version)
 
@@ -236,7 +238,9 @@ async def start_revaer(root: Path) -> tuple[RevaerProcess, Side]:
     ):
         rp.key = (await r.json())["api_key"]
     session = aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=16), cookie_jar=aiohttp.CookieJar(unsafe=True)
+        connector=aiohttp.TCPConnector(limit=16),
+        cookie_jar=aiohttp.CookieJar(unsafe=True),
+        headers={"Accept-Encoding": "identity"},  # plain JSON unless a line asks for gzip
     )
     async with session.post(
         base + "/api/v2/auth/login", data={"username": "admin", "password": password}
@@ -429,6 +433,7 @@ async def run_n(n: int, rounds: int, root: Path) -> tuple[list[Line], dict[str, 
     lines: list[Line] = []
     try:
         extra["add_qb"] = await add_all(qb, torrents, root / "qb-save")
+        extra["rss_rv_before"] = rss_mb(rv.pid)
         extra["add_rv"] = await add_all(rv, torrents, root / "revaer-downloads")  # inside its download root
         await asyncio.sleep(3)  # let both settle (checking, first refresh)
         big = n >= 10_000

@@ -118,11 +118,13 @@ class ResponseCache:
     few shapes are kept (clients poll with one or two parameter sets).
     """
 
-    __slots__ = ("_entries",)
+    __slots__ = ("_bytes", "_entries")
     SIZE = 8
+    MAX_BYTES = 32 * 1024 * 1024  # a full listing of 10,000 torrents is about 11 MB
 
     def __init__(self) -> None:
         self._entries: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
+        self._bytes = 0
 
     def get(self, key: tuple[Any, ...]) -> bytes | None:
         body = self._entries.get(key)
@@ -131,9 +133,14 @@ class ResponseCache:
         return body
 
     def put(self, key: tuple[Any, ...], body: bytes) -> None:
+        old = self._entries.pop(key, None)
+        if old is not None:
+            self._bytes -= len(old)
         self._entries[key] = body
-        while len(self._entries) > self.SIZE:
-            self._entries.popitem(last=False)
+        self._bytes += len(body)
+        while self._entries and (len(self._entries) > self.SIZE or self._bytes > self.MAX_BYTES):
+            _, dropped = self._entries.popitem(last=False)
+            self._bytes -= len(dropped)
 
 
 RESPONSES = web.AppKey("qb_info_responses", ResponseCache)

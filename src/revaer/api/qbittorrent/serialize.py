@@ -278,6 +278,12 @@ def build_item(
 _NO_LABELS = Labels()
 
 
+def _exact(data: bytes) -> bytes:
+    """A copy of exactly ``len(data)`` bytes. orjson's output keeps the capacity of its working
+    buffer (about 16 KiB): kept for 10,000 torrents that would be 160 MB instead of 12."""
+    return memoryview(data).tobytes()
+
+
 class ItemCache:
     """Items per info-hash, rebuilt only when the row's version or the torrent's labels change.
 
@@ -328,7 +334,7 @@ class ItemCache:
         hit = self._encoded.get(h)
         if hit is not None and hit[0] is item:
             return hit[1]
-        data = orjson.dumps(item)
+        data = _exact(orjson.dumps(item))
         self._encoded[h] = (item, data)
         return data
 
