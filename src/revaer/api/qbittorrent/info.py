@@ -13,7 +13,7 @@ from aiohttp import web
 
 from revaer.api.keys import SERVICES
 from revaer.api.qbittorrent.errors import HEADERS, bad_request
-from revaer.api.qbittorrent.serialize import Item, extras_of, items_of
+from revaer.api.qbittorrent.serialize import Item, extras_of, listing_of
 
 
 async def params(request: web.Request) -> Mapping[str, str]:
@@ -180,9 +180,8 @@ async def torrents_info(request: web.Request) -> web.Response:
         hit = responses.get(key)
         if hit is not None:
             return await respond(request, hit, key)
-    rows = torrents.engine.snapshot()
-    cache = items_of(request.app, torrents.engine)
-    labels = torrents.labels
+    listing = listing_of(request.app, torrents)
+    cache = listing.cache
 
     category = p.get("category")
     tag = p.get("tag")
@@ -190,28 +189,39 @@ async def torrents_info(request: web.Request) -> web.Response:
     if hashes is not None and not hashes:
         hashes = None
     match = FILTERS.get(p.get("filter", "all"))
+    sort = p.get("sort", "")
+    offset = to_int(p.get("offset"))
+    limit = to_int(p.get("limit"))
+    if (
+        category is None
+        and tag is None
+        and hashes is None
+        and match is None
+        and not sort
+        and not offset
+        and limit <= 0
+    ):
+        # Everything, as it is: one join over the kept fragments.
+        body = b"[" + b",".join(listing.fragments.values()) + b"]"
+        if responses is not None:
+            responses.put(key, body)
+        return await respond(request, body, key)
 
     out: list[Item] = []
-    for row in rows:
-        h = row.info_hash
+    items = listing.items
+    for h, item in items.items():
         if hashes is not None and h not in hashes:
             continue
-        lab = labels.get(h)
-        if category is not None and (lab.category if lab else "") != category:
+        if category is not None and item["category"] != category:
             continue
         if tag is not None:
-            tags = lab.tags if lab else ()
-            if (tag == "" and tags) or (tag != "" and tag not in tags):
+            tags = item["tags"]
+            if (tag == "" and tags) or (tag != "" and tag not in tags.split(", ")):
                 continue
-        item = cache.item(row, lab, extras.get(h))
         if match is not None and not match(item):
             continue
         out.append(item)
-    if len(cache) > len(rows) + 256:
-        live = {r.info_hash for r in rows}
-        cache.prune(live.__contains__)
 
-    sort = p.get("sort", "")
     reverse = to_bool(p.get("reverse")) or False
     if sort and out:
         if sort not in out[0]:
@@ -219,8 +229,6 @@ async def torrents_info(request: web.Request) -> web.Response:
         out.sort(key=lambda i: sort_key(i[sort]), reverse=reverse)
 
     size = len(out)
-    offset = to_int(p.get("offset"))
-    limit = to_int(p.get("limit"))
     if offset < 0:
         offset += size
     if offset >= size or offset < 0:

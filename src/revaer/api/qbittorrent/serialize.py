@@ -25,7 +25,7 @@ from aiohttp import web
 from revaer.api.qbittorrent.extras import EXTRAS, NO_EXTRAS, Extras, TorrentExtras
 from revaer.engine.errors import EngineError
 from revaer.engine.protocol import Engine, TorrentState, TorrentSummary
-from revaer.torrents import Labels
+from revaer.torrents import Labels, TorrentService
 
 MAX_ETA = 8640000
 MAX_RATIO = 9999.0
@@ -382,3 +382,99 @@ _EMPTY_EXTRAS = TorrentExtras()
 def extras_of(app: web.Application) -> TorrentExtras:
     """The façade's per-torrent qBittorrent settings (an empty store when the app has none)."""
     return app.get(EXTRAS) or _EMPTY_EXTRAS
+
+
+class Listing:
+    """Every torrent's current item and JSON fragments, kept up to date from versions.
+
+    ``refresh()`` asks the engine only for the rows changed since the last call
+    (and the label and settings clocks for the torrents those touched), so the
+    work per request is proportional to what changed; an unfiltered listing is
+    then one ``bytes.join`` over the fragments.
+    """
+
+    __slots__ = (
+        "_extras",
+        "_torrents",
+        "cache",
+        "extras_clock",
+        "fragments",
+        "items",
+        "keyed",
+        "label_clock",
+        "trackers",
+        "version",
+    )
+
+    def __init__(self, cache: ItemCache, torrents: TorrentService, extras: TorrentExtras) -> None:
+        self.cache = cache
+        self._torrents = torrents
+        self._extras = extras
+        self.version = -1
+        self.label_clock = 0
+        self.extras_clock = 0
+        self.items: dict[str, Item] = {}
+        self.fragments: dict[str, bytes] = {}  # info-hash -> the item's JSON
+        self.keyed: dict[str, bytes] = {}  # info-hash -> "hash":{item without hash} (sync/maindata)
+        self.trackers: dict[str, tuple[str, ...]] = {}
+
+    def _put(self, row: TorrentSummary) -> None:
+        h = row.info_hash
+        item = self.cache.item(row, self._torrents.labels.get(h), self._extras.get(h))
+        if self.items.get(h) is item:
+            return
+        self.items[h] = item
+        self.fragments[h] = self.cache.encoded(item)
+        self.keyed[h] = self.cache.keyed(item)
+        self.trackers[h] = self.cache.trackers_of(row)
+
+    def _drop(self, h: str) -> None:
+        self.items.pop(h, None)
+        self.fragments.pop(h, None)
+        self.keyed.pop(h, None)
+        self.trackers.pop(h, None)
+
+    def refresh(self) -> None:
+        engine = self._torrents.engine
+        torrents, extras = self._torrents, self._extras
+        changes = engine.changed_since(max(self.version, 0))
+        if self.version < 0 or changes.resync:
+            rows = engine.snapshot()
+            for d in (self.items, self.fragments, self.keyed, self.trackers):
+                d.clear()
+            self.version = engine.version
+            self.label_clock, self.extras_clock = torrents.label_clock, extras.clock
+            for row in rows:
+                self._put(row)
+            self.cache.prune(self.items.__contains__)
+            return
+        for h in changes.removed:
+            self._drop(h)
+        seen: set[str] = set()
+        for row in changes.rows:
+            self._put(row)
+            seen.add(row.info_hash)
+        self.version = changes.version
+        stale: set[str] = set()
+        if torrents.label_clock != self.label_clock:
+            stale.update(h for h, lab in torrents.labels.items() if lab.version > self.label_clock)
+            self.label_clock = torrents.label_clock
+        if extras.clock != self.extras_clock:
+            stale.update(extras.changed_since(self.extras_clock))
+            self.extras_clock = extras.clock
+        for h in stale - seen:
+            current = engine.get(h)
+            if current is not None:
+                self._put(current)
+
+
+_LISTINGS: weakref.WeakKeyDictionary[web.Application, Listing] = weakref.WeakKeyDictionary()
+
+
+def listing_of(app: web.Application, torrents: TorrentService) -> Listing:
+    """The façade's listing, refreshed (one per sub-app)."""
+    listing = _LISTINGS.get(app)
+    if listing is None:
+        listing = _LISTINGS[app] = Listing(items_of(app, torrents.engine), torrents, extras_of(app))
+    listing.refresh()
+    return listing

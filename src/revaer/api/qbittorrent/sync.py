@@ -21,7 +21,7 @@ from revaer.api.qbittorrent.auth import session_of
 from revaer.api.qbittorrent.errors import HEADERS, NOT_FOUND, bad_request
 from revaer.api.qbittorrent.extras import TorrentExtras
 from revaer.api.qbittorrent.info import json_response, params, to_int
-from revaer.api.qbittorrent.serialize import Item, ItemCache, extras_of, items_of
+from revaer.api.qbittorrent.serialize import Item, ItemCache, Listing, extras_of, items_of, listing_of
 from revaer.engine.protocol import TorrentSummary
 
 MAX_RID = 1_000_000
@@ -100,25 +100,15 @@ def _tracker_map(trackers: dict[str, tuple[str, ...]], urls: set[str] | None = N
     return out
 
 
-def _full(
-    services: Services, cache: ItemCache, state: SyncState, extras: TorrentExtras
-) -> tuple[dict[str, Any], list[bytes]]:
-    """A full update: everything but the torrents as a dict, the torrents as cached JSON fragments."""
+def _full(services: Services, listing: Listing, state: SyncState) -> tuple[dict[str, Any], list[bytes]]:
+    """A full update: everything but the torrents as a dict, the torrents as the listing's fragments."""
     torrents = services.torrents
-    engine = services.engine
-    version = engine.version
-    labels = torrents.labels
-    state.items = {}
-    state.trackers = {}
-    state.label_clock = torrents.label_clock
-    state.extras_clock = extras.clock
-    fragments: list[bytes] = []
-    for row in engine.snapshot():
-        h = row.info_hash
-        item = cache.item(row, labels.get(h), extras.get(h))
-        state.items[h] = item
-        state.trackers[h] = cache.trackers_of(row)
-        fragments.append(cache.keyed(item))
+    state.items = dict(listing.items)
+    state.trackers = dict(listing.trackers)
+    state.label_clock = listing.label_clock
+    state.extras_clock = listing.extras_clock
+    version = listing.version
+    fragments = list(listing.keyed.values())
     store = torrents.categories
     state.version = version
     state.categories_version = store.version
@@ -249,7 +239,7 @@ async def maindata(request: web.Request) -> web.Response:
     delta: dict[str, Any] | None = None
     if rid != 0 and rid == state.rid:
         delta = _delta(services, cache, state, extras)
-    full = _full(services, cache, state, extras) if delta is None else None
+    full = _full(services, listing_of(request.app, services.torrents), state) if delta is None else None
     # As qBittorrent counts: a client with no rid (0, or not a number) starts again at 1.
     state.rid = 1 if rid <= 0 else state.rid % MAX_RID + 1
     if full is None:
