@@ -683,7 +683,6 @@ SessionStats Core::stats() {
     std::lock_guard<std::mutex> lock(mu_);
     SessionStats s = stats_;
     s.num_torrents = static_cast<int>(table_.size());
-    s.listen_port = ses_ ? ses_->listen_port() : 0;
     return s;
 }
 
@@ -969,6 +968,8 @@ void Core::handle_alerts(std::vector<Event>& out) {
                 }
                 case lt::listen_succeeded_alert::alert_type: {
                     auto* ls = static_cast<lt::listen_succeeded_alert*>(a);
+                    // Kept here so stats() never makes a synchronous call into libtorrent.
+                    if (ls->socket_type == lt::socket_type_t::tcp) stats_.listen_port = ls->port;
                     Event ev;
                     ev.kind = EV_LISTEN;
                     ev.text = ls->address.to_string();

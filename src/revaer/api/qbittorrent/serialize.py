@@ -15,6 +15,7 @@ builds nothing.
 
 from __future__ import annotations
 
+import functools
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -194,13 +195,20 @@ def lt_escape(text: str) -> str:
 
 def magnet_uri(row: TorrentSummary, trackers: tuple[str, ...]) -> str:
     """``lt::make_magnet_uri``: the v1 hash (and v2 as btmh), the name, every tracker."""
+    return _magnet(row.info_hash, row.info_hash_v2, row.name, trackers)
+
+
+@functools.lru_cache(maxsize=32768)
+def _magnet(info_hash: str, info_hash_v2: str, name: str, trackers: tuple[str, ...]) -> str:
+    # Rebuilt items of a torrent mostly carry the same magnet: escaping it again is the costliest
+    # part of an item, so the result is kept while the inputs stay the same.
     parts = []
-    if row.info_hash and (not row.info_hash_v2 or row.info_hash != row.info_hash_v2[:40]):
-        parts.append(f"xt=urn:btih:{row.info_hash}")
-    if row.info_hash_v2:
-        parts.append(f"xt=urn:btmh:1220{row.info_hash_v2}")
-    if row.name:
-        parts.append(f"dn={lt_escape(row.name)}")
+    if info_hash and (not info_hash_v2 or info_hash != info_hash_v2[:40]):
+        parts.append(f"xt=urn:btih:{info_hash}")
+    if info_hash_v2:
+        parts.append(f"xt=urn:btmh:1220{info_hash_v2}")
+    if name:
+        parts.append(f"dn={lt_escape(name)}")
     parts.extend(f"tr={lt_escape(url)}" for url in trackers)
     return "magnet:?" + "&".join(parts)
 

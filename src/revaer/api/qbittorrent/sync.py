@@ -9,7 +9,9 @@ other ``rid`` (0, stale, unknown, not a number) gets a full update.
 
 from __future__ import annotations
 
+import functools
 import shutil
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,14 +40,23 @@ def _global_ratio(up: int, down: int) -> str:
     return f"{ratio:.2f}" if ratio < 9999 else "-"
 
 
+FREE_SPACE_SECONDS = 2.0
+
+
+@functools.lru_cache(maxsize=4)
+def _free_space(path: str, _tick: int) -> int:
+    """Free bytes under ``path``, asked of the system at most every ``FREE_SPACE_SECONDS``."""
+    try:
+        return shutil.disk_usage(path).free
+    except OSError:
+        return 0
+
+
 def server_state(services: Services) -> dict[str, Any]:
     """``server_state`` (qBittorrent 4.6.7 keys); Revaer has no disk cache, queueing or alternative limits."""
     stats = services.engine.stats()
     config = services.listener.config if services.listener is not None else None
-    try:
-        free = shutil.disk_usage(services.torrents.download_root).free
-    except OSError:
-        free = 0
+    free = _free_space(str(services.torrents.download_root), int(time.monotonic() / FREE_SPACE_SECONDS))
     return {
         "alltime_dl": stats.downloaded,
         "alltime_ul": stats.uploaded,
