@@ -58,8 +58,12 @@ pytest: dev
 
 test: lint typecheck stubtest pytest
 
+# Hot paths in isolation (pytest-benchmark), then Revaer beside qbittorrent-nox at 1,000 and 10,000
+# torrents; the side-by-side table is written to docs/performance.md.
 bench: dev
+	command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wrk; }
 	$(PY) -m pytest benchmarks -q -p no:cacheprovider --benchmark-columns=min,median,max -s
+	$(PY) -m benchmarks.compare_qbittorrent
 
 clean:
 	rm -rf build $(VENV)

@@ -226,7 +226,11 @@ async def start_revaer(root: Path) -> tuple[RevaerProcess, Side]:
     rp.cli("config", "set", "paths.download_root", orjson.dumps(str(root / "revaer-downloads")).decode())
     await asyncio.to_thread(rp.start)
     base = f"http://127.0.0.1:{rp.port}"
-    await wait_health(base)
+    try:
+        await wait_health(base)
+    except BaseException:
+        rp.stop()
+        raise
     token = (rp.data_dir / "setup-token").read_text().strip()
     password = secrets.token_hex(8)
     async with (
@@ -578,7 +582,9 @@ def machine() -> str:
 async def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--n", type=int, nargs="+", default=[1000, 10_000])
-    p.add_argument("--rounds", type=int, default=30)
+    p.add_argument(
+        "--rounds", type=int, default=0, help="requests per line (default: 30 at 1,000, 10 at 10,000)"
+    )
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "performance.md")
     args = p.parse_args(argv)
     from revaer import _engine
@@ -588,7 +594,7 @@ async def main(argv: list[str] | None = None) -> int:
     for n in args.n:
         root = Path(tempfile.mkdtemp(prefix=f"revaer-bench-{n}-", dir="/tmp"))
         try:
-            lines, extra = await run_n(n, args.rounds, root)
+            lines, extra = await run_n(n, args.rounds or (30 if n <= 1000 else 10), root)
         finally:
             shutil.rmtree(root, ignore_errors=True)
         versions = extra["versions"]
