@@ -396,6 +396,11 @@ cdef class TorrentStatus:
         return self.row.get().pieces_have
 
     @property
+    def checking_resume_data(self) -> bool:
+        """Just added: libtorrent is still checking the resume data against the files."""
+        return self.row.get().lt_state == 7
+
+    @property
     def num_files(self) -> int:
         """Number of files, 0 without metadata."""
         return self.row.get().num_files

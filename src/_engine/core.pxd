@@ -66,6 +66,7 @@ cdef extern from "core.hpp" namespace "revaer" nogil:
         int pieces_have
         int num_files
         int state
+        int lt_state
 
     ctypedef shared_ptr[const Row] RowPtr
 

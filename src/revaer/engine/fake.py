@@ -104,6 +104,7 @@ class FakeSummary:
     num_pieces: int = 0
     pieces_have: int = 0
     num_files: int = 0
+    checking_resume_data: bool = False
 
 
 def _bdecode_info_span(data: bytes) -> tuple[bytes, dict[bytes, object]]:

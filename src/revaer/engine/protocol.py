@@ -313,6 +313,11 @@ class TorrentSummary(Protocol):
         ...
 
     @property
+    def checking_resume_data(self) -> bool:
+        """Just added: the resume data is still being checked against the files."""
+        ...
+
+    @property
     def num_files(self) -> int:
         """Number of files, 0 without metadata."""
         ...

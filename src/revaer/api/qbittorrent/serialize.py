@@ -116,6 +116,8 @@ def qb_state(row: TorrentSummary, force_start: bool = False) -> str:
         return "error"
     queued = row.paused and row.auto_managed
     paused = row.paused and not row.auto_managed
+    if row.checking_resume_data and not paused:
+        return "checkingResumeData"
     if not row.has_metadata:
         if paused:
             return "pausedDL"
