@@ -79,7 +79,9 @@ def leftovers(*dirs: Path) -> list[Path]:
 
 @pytest.fixture
 async def fake_engine() -> AsyncIterator[tuple[FakeEngine, EventBus, EnginePump]]:
-    engine = FakeEngine()
+    # No simulated progress: a completion reaches the worker only when a test sends it, so a test's
+    # own enqueue never races the pump's.
+    engine = FakeEngine(rate=0)
     bus = EventBus()
     pump = EnginePump(engine, bus, update_interval=0.05)
     await pump.start()
