@@ -17,21 +17,10 @@ import aiohttp
 import asyncpg
 import pytest
 import qbittorrentapi
-from aiohttp.test_utils import BaseTestServer, TestClient, TestServer
+from aiohttp.test_utils import BaseTestServer
 
-from revaer.api.keys import Services
-from revaer.app import build_app
-from revaer.categories import CategoryStore
-from revaer.config.listener import ConfigListener
-from revaer.config.setup import Setup
-from revaer.config.store import ConfigStore
-from revaer.db.pool import Database
 from revaer.engine.libtorrent import LibtorrentEngine
-from revaer.engine.pump import EnginePump
-from revaer.events import EventBus
-from revaer.registry import TorrentRegistry
-from revaer.torrents import TorrentService
-from tests.api.conftest import Api
+from tests.api.conftest import Api, ServedApi, serving
 from tests.support.engine import Seeder, loopback_engine
 from tests.support.torrents import synthetic_torrent
 
@@ -133,51 +122,18 @@ async def test_sonarr_like_flow(ready: Api) -> None:
 
 
 @pytest.fixture
-async def real_api(db_url: str, pool: asyncpg.Pool, tmp_path: Path) -> AsyncIterator[tuple[Api, Seeder]]:
+async def real_api(
+    db_url: str, pool: asyncpg.Pool, tmp_path: Path
+) -> AsyncIterator[tuple[ServedApi[LibtorrentEngine], Seeder]]:
     """The HTTP app over a real libtorrent engine on loopback, set up, beside a local seeder."""
     seeder = await asyncio.to_thread(Seeder, tmp_path / "swarm", 8 * 1024 * 1024)
-    bus = EventBus()
-    engine: LibtorrentEngine = loopback_engine()
-    listener = ConfigListener(db_url, bus=bus)
-    await listener.start()
-    registry = TorrentRegistry(pool, flush_interval=0.01)
-    await registry.start()
-    root = tmp_path / "downloads"
-    categories = CategoryStore(pool)
-    await categories.load()
-    torrents = TorrentService(engine, registry, root, categories=categories)
-    pump = EnginePump(
-        engine, bus, update_interval=0.1, on_resume=torrents.on_resume, listeners=[torrents.on_event]
-    )
-    await pump.start()
-    setup = Setup(pool, tmp_path)
-    token = await setup.begin()
-    assert token is not None
-    services = Services(
-        engine=engine,
-        bus=bus,
-        torrents=torrents,
-        data_dir=tmp_path,
-        db=Database(db_url, pool),
-        store=ConfigStore(pool),
-        listener=listener,
-        setup=setup,
-        bootstrapped=False,
-        sse_update_interval=0.1,
-    )
-    client: TestClient[Any, Any] = TestClient(TestServer(build_app(services), host="127.0.0.1"))
-    await client.start_server()
-    api = Api(client, services, engine, pump, token, root)  # type: ignore[arg-type]
-    await api.set_up()
+    engine = loopback_engine()
     try:
-        yield api, seeder
+        async with serving(engine, db_url, pool, tmp_path, update_interval=0.1) as api:
+            await api.set_up()
+            yield api, seeder
     finally:
-        await client.close()
-        await pump.stop(resume_timeout=2)
         await asyncio.to_thread(engine.shutdown, 5)
-        await registry.close()
-        await listener.close()
-        bus.close()
         await asyncio.to_thread(seeder.close)
 
 
@@ -196,7 +152,9 @@ def download_flow(qbt: qbittorrentapi.Client, engine: LibtorrentEngine, seeder: 
     return poll(done, attempts=600, interval=0.1)
 
 
-async def test_download_completes_from_local_seeder(real_api: tuple[Api, Seeder]) -> None:
+async def test_download_completes_from_local_seeder(
+    real_api: tuple[ServedApi[LibtorrentEngine], Seeder],
+) -> None:
     api, seeder = real_api
     engine = api.engine
     assert isinstance(engine, LibtorrentEngine)

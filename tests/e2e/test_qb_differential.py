@@ -24,19 +24,12 @@ from typing import Any
 import aiohttp
 import asyncpg
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from revaer.api.keys import Services
-from revaer.app import build_app
-from revaer.categories import CategoryStore
-from revaer.config.listener import ConfigListener
-from revaer.config.setup import Setup
 from revaer.config.store import ConfigStore
-from revaer.db.pool import Database
-from revaer.engine.pump import EnginePump
-from revaer.events import EventBus
-from revaer.registry import TorrentRegistry
-from revaer.torrents import AddOptions, TorrentService
+from revaer.torrents import AddOptions
+from tests.api.conftest import serving
 from tests.support.engine import loopback_engine
 from tests.support.qbittorrent import QBittorrent
 from tests.support.torrents import synthetic_torrent
@@ -119,52 +112,16 @@ class Revaer:
 
 @pytest.fixture
 async def revaer(db_url: str, pool: asyncpg.Pool, tmp_path: Path) -> AsyncIterator[Revaer]:
-    bus = EventBus()
     engine = loopback_engine()
     # The config says what the loopback engine runs with (no DHT), as the engine bridge would apply it.
     await ConfigStore(pool).patch({"engine.dht": False})
-    listener = ConfigListener(db_url, bus=bus)
-    await listener.start()
-    registry = TorrentRegistry(pool, flush_interval=0.01)
-    await registry.start()
     root = tmp_path / "revaer"
     root.mkdir()
-    categories = CategoryStore(pool)
-    await categories.load()
-    torrents = TorrentService(engine, registry, root, categories=categories)
-    pump = EnginePump(
-        engine, bus, update_interval=0.05, on_resume=torrents.on_resume, listeners=[torrents.on_event]
-    )
-    await pump.start()
-    setup = Setup(pool, tmp_path)
-    token = await setup.begin()
-    assert token is not None
-    services = Services(
-        engine=engine,
-        bus=bus,
-        torrents=torrents,
-        data_dir=tmp_path,
-        db=Database(db_url, pool),
-        store=ConfigStore(pool),
-        listener=listener,
-        setup=setup,
-        bootstrapped=False,
-    )
-    client = TestClient(TestServer(build_app(services)))
-    await client.start_server()
-    r = await client.post(
-        "/v1/setup/apply",
-        json={"setup_token": token, "admin_username": "admin", "admin_password": "correct horse"},
-    )
-    assert r.status == 201, await r.text()
     try:
-        yield Revaer(client, services, root)
+        async with serving(engine, db_url, pool, tmp_path, root=root) as api:
+            await api.set_up()
+            yield Revaer(api.client, api.services, root)
     finally:
-        await client.close()
-        await pump.stop(resume_timeout=2)
-        await registry.close()
-        await listener.close()
-        bus.close()
         await asyncio.to_thread(engine.shutdown, 5.0)
 
 
