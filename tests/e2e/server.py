@@ -84,9 +84,7 @@ class ServerProcess:
         self.port = free_port()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("ab")
-        # ``serve`` takes its database from the environment (``--database-url`` is a flag of the
-        # ``config`` commands only).
-        env = {**os.environ, "DATABASE_URL": self.database_url}
+        env = dict(os.environ)
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -97,6 +95,8 @@ class ServerProcess:
                 str(self.data_dir),
                 "--bind",
                 f"127.0.0.1:{self.port}",
+                "--database-url",
+                self.database_url,
             ],
             cwd=REPO,
             env=env,

@@ -19,7 +19,7 @@ import logging
 import math
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -173,28 +173,22 @@ async def pause(request: web.Request) -> web.Response:
     return text_response(OK)
 
 
-async def resume(request: web.Request) -> web.Response:
-    s = request.app[SERVICES]
-    p = await params(request)
-    require(p, "hashes")
-    _each(s, targets(s, p["hashes"]), s.engine.resume)
-    return text_response(OK)
+def _per_torrent(command: str) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """An action that runs one engine command for each of ``hashes`` (resume, recheck, reannounce)."""
+
+    async def handler(request: web.Request) -> web.Response:
+        s = request.app[SERVICES]
+        p = await params(request)
+        require(p, "hashes")
+        _each(s, targets(s, p["hashes"]), getattr(s.engine, command))
+        return text_response(OK)
+
+    return handler
 
 
-async def recheck(request: web.Request) -> web.Response:
-    s = request.app[SERVICES]
-    p = await params(request)
-    require(p, "hashes")
-    _each(s, targets(s, p["hashes"]), s.engine.recheck)
-    return text_response(OK)
-
-
-async def reannounce(request: web.Request) -> web.Response:
-    s = request.app[SERVICES]
-    p = await params(request)
-    require(p, "hashes")
-    _each(s, targets(s, p["hashes"]), s.engine.reannounce)
-    return text_response(OK)
+resume = _per_torrent("resume")
+recheck = _per_torrent("recheck")
+reannounce = _per_torrent("reannounce")
 
 
 async def set_force_start(request: web.Request) -> web.Response:
