@@ -24,7 +24,7 @@ from pathlib import Path
 from aiohttp import web
 
 from revaer import __version__
-from revaer.api.keys import SERVICES, Services
+from revaer.api.keys import Services, install
 from revaer.api.qbittorrent import build_qbittorrent
 from revaer.api.v1 import build_v1
 from revaer.api.v1.events import close_streams
@@ -66,7 +66,7 @@ def build_app(services: Services, *, tracing: bool = False) -> web.Application:
         middlewares=[tracing_middleware()] if tracing else [],
         client_max_size=services.max_upload + 64 * 1024,
     )
-    app[SERVICES] = services
+    install(app, services)
     app.add_subapp("/v1", build_v1(services))
     app.add_subapp("/api/v2", build_qbittorrent(services))
     app.on_shutdown.append(close_streams)

@@ -22,16 +22,20 @@ from revaer.categories import CategoryStore
 from revaer.engine.errors import EngineError, TorrentNotFoundError
 from revaer.engine.protocol import (
     AddRequest,
+    Changes,
     Engine,
     EngineEvent,
+    FileInfo,
     MetadataReceived,
     ResumeDataSaved,
+    SessionStats,
     StorageMoved,
     TorrentAdded,
     TorrentCompleted,
     TorrentRemoved,
     TorrentStateChanged,
     TorrentSummary,
+    TrackerInfo,
 )
 from revaer.registry import TorrentRegistry
 
@@ -277,5 +281,39 @@ class TorrentService:
             self.registry.resume(ev.info_hash, ev.data)
 
     # -- reads ------------------------------------------------------------------------------------
+    # The API reads torrents through these, never through the engine: the service is the boundary.
     def rows(self) -> Sequence[TorrentSummary]:
         return self.engine.snapshot()
+
+    def snapshot(self) -> Sequence[TorrentSummary]:
+        """Every torrent's current row."""
+        return self.engine.snapshot()
+
+    def changed_since(self, version: int) -> Changes:
+        """The rows changed after ``version`` of the engine's table (and the hashes removed)."""
+        return self.engine.changed_since(version)
+
+    @property
+    def table_version(self) -> int:
+        """The engine table's version: bumped by every row change."""
+        return self.engine.version
+
+    def get(self, info_hash: str) -> TorrentSummary | None:
+        """One torrent's row, or None."""
+        return self.engine.get(info_hash)
+
+    def files(self, info_hash: str) -> list[FileInfo]:
+        return self.engine.files(info_hash)
+
+    def trackers(self, info_hash: str) -> list[TrackerInfo]:
+        return self.engine.trackers(info_hash)
+
+    def piece_states(self, info_hash: str) -> bytes:
+        return self.engine.piece_states(info_hash)
+
+    def piece_hashes(self, info_hash: str) -> list[str]:
+        return self.engine.piece_hashes(info_hash)
+
+    def stats(self) -> SessionStats:
+        """Session-wide transfer statistics."""
+        return self.engine.stats()

@@ -1,4 +1,11 @@
-"""Every ``web.AppKey`` of the application, in one place."""
+"""Every ``web.AppKey`` of the application, in one place.
+
+The composition root stores each service on the root application under its key; handlers of the
+sub-applications read them with ``request.config_dict[KEY]`` (which looks through the parent apps).
+
+``Services`` and ``SERVICES`` are the older bag of the same services; they go away once every handler
+reads the typed keys (``install`` sets both meanwhile).
+"""
 
 from __future__ import annotations
 
@@ -19,6 +26,38 @@ if TYPE_CHECKING:
     from revaer.config.setup import Setup
     from revaer.config.store import ConfigStore
     from revaer.db.pool import Database
+
+
+@dataclass(frozen=True, slots=True)
+class ApiOptions:
+    """Fixed options of the HTTP layer, set when the app is built."""
+
+    data_dir: Path
+    started_at: float = field(default_factory=time.monotonic)
+    sse_update_interval: float = 1.0
+    max_upload: int = 10 * 1024 * 1024
+
+
+@dataclass(slots=True)
+class AuthState:
+    """Mutable state of the access checks: the setup gate and verified API keys."""
+
+    bootstrapped: bool = False
+    # Verified API keys, by digest, until the monotonic time given (saves a query per request).
+    key_cache: dict[str, float] = field(default_factory=dict)
+
+
+# ---- the services (one each) ---------------------------------------------------------------------
+TORRENTS = web.AppKey("torrents", TorrentService)
+BUS = web.AppKey("bus", EventBus)
+DATABASE: web.AppKey[Database] = web.AppKey("database")
+CONFIG_STORE: web.AppKey[ConfigStore] = web.AppKey("config_store")
+CONFIG: web.AppKey[ConfigListener] = web.AppKey("config")
+SETUP: web.AppKey[Setup] = web.AppKey("setup")
+# ---- HTTP-layer state ----------------------------------------------------------------------------
+API_OPTIONS = web.AppKey("api_options", ApiOptions)
+AUTH_STATE = web.AppKey("auth_state", AuthState)
+STREAMS: web.AppKey[weakref.WeakSet[web.StreamResponse]] = web.AppKey("streams")
 
 
 @dataclass
@@ -43,3 +82,26 @@ class Services:
 
 
 SERVICES = web.AppKey("services", Services)
+
+
+def install(app: web.Application, services: Services) -> None:
+    """Store ``services`` under the typed keys (and the old bag) of the root ``app``."""
+    app[SERVICES] = services
+    app[TORRENTS] = services.torrents
+    app[BUS] = services.bus
+    if services.db is not None:
+        app[DATABASE] = services.db
+    if services.store is not None:
+        app[CONFIG_STORE] = services.store
+    if services.listener is not None:
+        app[CONFIG] = services.listener
+    if services.setup is not None:
+        app[SETUP] = services.setup
+    app[API_OPTIONS] = ApiOptions(
+        data_dir=services.data_dir,
+        started_at=services.started_at,
+        sse_update_interval=services.sse_update_interval,
+        max_upload=services.max_upload,
+    )
+    app[AUTH_STATE] = AuthState(bootstrapped=services.bootstrapped, key_cache=services.key_cache)
+    app[STREAMS] = services.streams
