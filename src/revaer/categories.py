@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from revaer.labels import valid_category, valid_tag
+
 log = logging.getLogger(__name__)
 
 
@@ -25,17 +27,6 @@ class CategoryError(ValueError):
 class Category:
     name: str
     save_path: str = ""
-
-
-def valid_category(name: str) -> bool:
-    # qBittorrent: no leading/trailing slash, no empty segments, no backslash.
-    if not name or name != name.strip() or "\\" in name or name.startswith("/") or name.endswith("/"):
-        return False
-    return all(part and part not in (".", "..") for part in name.split("/"))
-
-
-def valid_tag(name: str) -> bool:
-    return bool(name) and name == name.strip() and "," not in name
 
 
 class CategoryStore:

@@ -136,7 +136,8 @@ class TorrentRegistry:
         )
         self._wake.set()
 
-    def resume(self, h: str, data: bytes) -> None:
+    def store_resume(self, h: str, data: bytes) -> None:
+        """Queue ``data`` as the torrent's resume data (what a restart re-adds it from)."""
         self._slot(h).resume = data
 
     def state(self, h: str, state: str) -> None:

@@ -14,9 +14,10 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 
 from revaer.categories import CategoryStore
 from revaer.engine.errors import EngineError, TorrentNotFoundError
@@ -27,6 +28,7 @@ from revaer.engine.protocol import (
     EngineEvent,
     FileInfo,
     MetadataReceived,
+    QueueMove,
     ResumeDataSaved,
     SessionStats,
     StorageMoved,
@@ -37,22 +39,13 @@ from revaer.engine.protocol import (
     TorrentSummary,
     TrackerInfo,
 )
+from revaer.labels import Labels, normalize_tags
+from revaer.paths import PathNotAllowedError, confine
 from revaer.registry import TorrentRegistry
 
 log = logging.getLogger(__name__)
 
-
-class PathNotAllowedError(ValueError):
-    """A save path outside the configured roots."""
-
-
-@dataclass(slots=True)
-class Labels:
-    category: str = ""
-    tags: tuple[str, ...] = ()
-    # Bumped from TorrentService.label_clock on every change: with the engine row's version it tells a
-    # cache (serialized items, sync deltas) whether a torrent changed, without comparing contents.
-    version: int = 0
+__all__ = ["AddOptions", "Labels", "PathNotAllowedError", "TorrentService", "confine", "normalize_tags"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,75 +61,156 @@ class AddOptions:
     name: str = ""
 
 
-def normalize_tags(tags: Iterable[str]) -> tuple[str, ...]:
-    out: list[str] = []
-    for t in tags:
-        t = t.strip()
-        if t and t not in out:
-            out.append(t)
-    return tuple(out)
-
-
-def confine(path: str, roots: Sequence[Path]) -> str:
-    """``path`` normalized, if it lies within one of ``roots``; else PathNotAllowedError."""
-    if not path or "\x00" in path:
-        raise PathNotAllowedError("save path is empty or invalid")
-    if not os.path.isabs(path):
-        raise PathNotAllowedError(f"save path must be absolute: {path}")
-    norm = Path(os.path.normpath(path))
-    for root in roots:
-        r = Path(os.path.normpath(root))
-        if norm == r or r in norm.parents:
-            return str(norm)
-    allowed = ", ".join(str(r) for r in roots) or "none configured"
-    raise PathNotAllowedError(f"save path {path} is outside the allowed roots ({allowed})")
-
-
-@dataclass
 class TorrentService:
-    engine: Engine
-    registry: TorrentRegistry | None
-    download_root: Path
-    extra_roots: list[Path] = field(default_factory=list)
-    labels: dict[str, Labels] = field(default_factory=dict)
-    categories: CategoryStore = field(default_factory=CategoryStore)
-    label_clock: int = 0
-    # Every torrent's listing key (added_time, info_hash), kept sorted: a listing page is a slice.
-    order: list[tuple[int, str]] = field(default_factory=list)
-    _keys: dict[str, tuple[int, str]] = field(default_factory=dict)
+    """The torrents of this node: the engine's rows with their labels, kept in the registry.
+
+    Every change goes through a method here, never to the engine directly, so
+    the bookkeeping (labels, the listing index, the registry, the log) cannot
+    be skipped. Commands on one torrent raise ``TorrentNotFoundError`` for an
+    unknown info-hash.
+    """
+
+    __slots__ = (
+        "_categories",
+        "_download_root",
+        "_engine",
+        "_extra_roots",
+        "_keys",
+        "_label_clock",
+        "_labels",
+        "_labels_view",
+        "_order",
+        "_registry",
+    )
+
+    def __init__(
+        self,
+        engine: Engine,
+        registry: TorrentRegistry | None,
+        download_root: Path,
+        extra_roots: Iterable[Path] = (),
+        categories: CategoryStore | None = None,
+    ) -> None:
+        self._engine = engine
+        self._registry = registry
+        self._download_root = download_root
+        self._extra_roots = list(extra_roots)
+        self._categories = categories if categories is not None else CategoryStore()
+        self._labels: dict[str, Labels] = {}
+        self._labels_view: Mapping[str, Labels] = MappingProxyType(self._labels)
+        self._label_clock = 0
+        # Every torrent's listing key (added_time, info_hash), kept sorted: a listing page is a slice.
+        self._order: list[tuple[int, str]] = []
+        self._keys: dict[str, tuple[int, str]] = {}
+
+    # -- read-only state --------------------------------------------------------------------------
+    @property
+    def labels(self) -> Mapping[str, Labels]:
+        """Labels by info-hash (a live, read-only view; torrents without labels may be missing)."""
+        return self._labels_view
+
+    @property
+    def label_clock(self) -> int:
+        """The newest version stamped on any ``Labels`` (a cheap "did any label change" check)."""
+        return self._label_clock
+
+    @property
+    def order(self) -> Sequence[tuple[int, str]]:
+        """Every torrent's ``(added_time, info_hash)``, sorted: the listing order (read only)."""
+        return self._order
+
+    @property
+    def categories(self) -> CategoryStore:
+        return self._categories
+
+    @property
+    def engine(self) -> Engine:
+        """The engine, for the façade's item cache until it reads through the methods below.
+
+        Handlers never call it: every command and read has a method here.
+        """
+        return self._engine
+
+    @property
+    def engine_closed(self) -> bool:
+        """Whether the engine has shut down (health reports it)."""
+        return bool(getattr(self._engine, "closed", False))
+
+    def labels_of(self, h: str) -> Labels:
+        """The torrent's labels (empty ones for a torrent without)."""
+        return self._labels.get(h) or Labels()
 
     def _track(self, h: str) -> None:
         if h in self._keys:
             return
-        row = self.engine.get(h)
+        row = self._engine.get(h)
         key = (row.added_time if row is not None else 0, h)
         self._keys[h] = key
-        bisect.insort(self.order, key)
+        bisect.insort(self._order, key)
 
     def _untrack(self, h: str) -> None:
         key = self._keys.pop(h, None)
         if key is not None:
-            i = bisect.bisect_left(self.order, key)
-            if i < len(self.order) and self.order[i] == key:
-                del self.order[i]
+            i = bisect.bisect_left(self._order, key)
+            if i < len(self._order) and self._order[i] == key:
+                del self._order[i]
 
     def _stamp(self, lab: Labels) -> None:
-        self.label_clock += 1
-        lab.version = self.label_clock
+        self._label_clock += 1
+        lab.version = self._label_clock
 
     # -- paths ------------------------------------------------------------------------------------
     @property
+    def download_root(self) -> Path:
+        """Where torrents go without a save path of their own."""
+        return self._download_root
+
+    @download_root.setter
+    def download_root(self, path: Path) -> None:
+        # Transitional: the composition root assigns the roots until it calls set_roots().
+        self.set_roots(path, self._extra_roots)
+
+    @property
+    def extra_roots(self) -> list[Path]:
+        """The category rules' roots (a copy)."""
+        return list(self._extra_roots)
+
+    @extra_roots.setter
+    def extra_roots(self, roots: Iterable[Path]) -> None:
+        # Transitional, as the download_root setter.
+        self.set_roots(self._download_root, roots)
+
+    @property
     def roots(self) -> list[Path]:
-        return [self.download_root, *self.extra_roots]
+        """Every directory user paths may lie in: the download root and the category rules' roots."""
+        return [self._download_root, *self._extra_roots]
+
+    def set_roots(self, download_root: Path, extra_roots: Iterable[Path]) -> None:
+        """New roots (a config change): new adds use them at once; added torrents stay where they are."""
+        self._download_root = download_root
+        self._extra_roots = list(extra_roots)
+
+    def confine(self, path: str, *, relative: bool = False) -> str:
+        """``path`` normalized and confined to the roots (else PathNotAllowedError); with ``relative``,
+        a relative path is taken under the download root (as qBittorrent takes category paths)."""
+        if relative and path and not os.path.isabs(path):
+            path = os.path.join(self._download_root, path)
+        return confine(path, self.roots)
+
+    def make_location(self, path: str) -> str:
+        """``path`` confined to the roots and created (PathNotAllowedError, OSError): a move target."""
+        confined = confine(path, self.roots)
+        os.makedirs(confined, exist_ok=True)
+        return confined
 
     def save_path_for(self, requested: str | None, category: str) -> str:
         """The requested path (confined to the roots), else the category's, else the download root's."""
         if requested:
             return confine(requested, self.roots)
-        cat = self.categories.categories.get(category) if category else None
+        cat = self._categories.categories.get(category) if category else None
         if cat is not None and cat.save_path:
             return confine(cat.save_path, self.roots)
-        base = self.download_root
+        base = self._download_root
         return str(base / category) if category else str(base)
 
     # -- commands ---------------------------------------------------------------------------------
@@ -150,8 +224,8 @@ class TorrentService:
         o = options
         tags = normalize_tags(o.tags)
         save_path = self.save_path_for(o.save_path, o.category)
-        self.categories.ensure_category(o.category)
-        h = self.engine.add(
+        self._categories.ensure_category(o.category)
+        h = self._engine.add(
             AddRequest(
                 magnet=magnet,
                 torrent=torrent,
@@ -164,13 +238,13 @@ class TorrentService:
                 download_limit=o.download_limit,
             )
         )
-        self.labels[h] = lab = Labels(o.category, tags)
+        self._labels[h] = lab = Labels(o.category, tags)
         self._stamp(lab)
         self._track(h)
-        self.categories.ensure_tags(tags)
-        row = self.engine.get(h)
-        if self.registry is not None:
-            self.registry.added(
+        self._categories.ensure_tags(tags)
+        row = self._engine.get(h)
+        if self._registry is not None:
+            self._registry.added(
                 h,
                 name=row.name if row else h,
                 save_path=save_path,
@@ -183,32 +257,32 @@ class TorrentService:
         return h
 
     def remove(self, h: str, with_data: bool = False) -> None:
-        self.engine.remove(h, with_data)
-        self.labels.pop(h.lower(), None)
+        self._engine.remove(h, with_data)
+        self._labels.pop(h.lower(), None)
         self._untrack(h.lower())
-        if self.registry is not None:
-            self.registry.deleted(h.lower())
+        if self._registry is not None:
+            self._registry.deleted(h.lower())
         log.info("torrent removed", extra={"info_hash": h.lower(), "with_data": with_data})
 
     def set_labels(self, h: str, *, category: str | None = None, tags: Iterable[str] | None = None) -> None:
         h = h.lower()
-        if self.engine.get(h) is None:
+        if self._engine.get(h) is None:
             raise TorrentNotFoundError(f"unknown torrent: {h}")
-        cur = self.labels.setdefault(h, Labels())
+        cur = self._labels.setdefault(h, Labels())
         if category is not None:
-            self.categories.ensure_category(category)
+            self._categories.ensure_category(category)
             cur.category = category
         if tags is not None:
             cur.tags = normalize_tags(tags)
-            self.categories.ensure_tags(cur.tags)
+            self._categories.ensure_tags(cur.tags)
         self._stamp(cur)
-        if self.registry is not None:
-            self.registry.labels(h, cur.category, cur.tags)
+        if self._registry is not None:
+            self._registry.labels(h, cur.category, cur.tags)
 
     async def remove_categories(self, names: Iterable[str]) -> list[str]:
         """Remove categories; their torrents become uncategorized."""
-        gone = set(await self.categories.remove_categories(names))
-        for lab in self.labels.values():
+        gone = set(await self._categories.remove_categories(names))
+        for lab in self._labels.values():
             if lab.category in gone:
                 lab.category = ""  # the database does the same (ON DELETE SET NULL)
                 self._stamp(lab)
@@ -216,26 +290,99 @@ class TorrentService:
 
     async def delete_tags(self, names: Iterable[str]) -> list[str]:
         """Delete tags, from every torrent too."""
-        gone = set(await self.categories.delete_tags(names))
-        for h, lab in self.labels.items():
+        gone = set(await self._categories.delete_tags(names))
+        for h, lab in self._labels.items():
             if gone & set(lab.tags):
                 lab.tags = tuple(t for t in lab.tags if t not in gone)
                 self._stamp(lab)
-                if self.registry is not None:
-                    self.registry.labels(h, lab.category, lab.tags)
+                if self._registry is not None:
+                    self._registry.labels(h, lab.category, lab.tags)
         return sorted(gone)
 
-    def labels_of(self, h: str) -> Labels:
-        return self.labels.get(h) or Labels()
+    # -- per-torrent commands -----------------------------------------------------------------------
+    def existing(self, hashes: Iterable[str] | None) -> list[str]:
+        """The info-hashes among ``hashes`` that name a torrent (in their order); None: every torrent."""
+        if hashes is None:
+            return [r.info_hash for r in self._engine.snapshot()]
+        return [h for h in hashes if self._engine.get(h) is not None]
+
+    def _row(self, h: str) -> TorrentSummary:
+        row = self._engine.get(h)
+        if row is None:
+            raise TorrentNotFoundError(f"unknown torrent: {h}")
+        return row
+
+    def pause(self, h: str) -> None:
+        """Stop transferring (the torrent stays, paused)."""
+        self._engine.pause(h)
+        log.debug("torrent paused", extra={"info_hash": h})
+
+    def resume(self, h: str) -> None:
+        """Start transferring again."""
+        self._engine.resume(h)
+        log.debug("torrent resumed", extra={"info_hash": h})
+
+    def recheck(self, h: str) -> None:
+        """Check the torrent's files against its piece hashes."""
+        self._engine.recheck(h)
+        log.info("torrent recheck", extra={"info_hash": h})
+
+    def reannounce(self, h: str) -> None:
+        """Announce to every tracker now."""
+        self._engine.reannounce(h)
+        log.debug("torrent reannounce", extra={"info_hash": h})
+
+    def set_limits(self, h: str, *, upload: int | None = None, download: int | None = None) -> None:
+        """Per-torrent rate limits in bytes/s (−1: unlimited); None keeps a limit as it is."""
+        row = self._row(h)
+        up = row.upload_limit if upload is None else upload
+        down = row.download_limit if download is None else download
+        self._engine.set_limits(h, up, down)
+        log.debug("torrent limits set", extra={"info_hash": h, "upload": up, "download": down})
+
+    def set_sequential(self, h: str, on: bool) -> None:
+        """Download pieces in order (for streaming) or rarest first."""
+        self._engine.set_sequential(h, on)
+        log.debug("torrent sequential set", extra={"info_hash": h, "sequential": on})
+
+    def toggle_sequential(self, h: str) -> bool:
+        """Flip sequential download; the new setting."""
+        on = not self._row(h).sequential
+        self.set_sequential(h, on)
+        return on
+
+    def queue(self, h: str, move: QueueMove) -> None:
+        """Move the torrent in the engine's queue."""
+        self._engine.queue(h, move)
+        log.debug("torrent queue move", extra={"info_hash": h, "move": move.name})
+
+    def move_storage(self, h: str, path: str) -> None:
+        """Move the torrent's files to ``path`` (confined to the roots; PathNotAllowedError).
+
+        The registry learns the new path from the engine's ``StorageMoved``, once the move is done.
+        """
+        target = confine(path, self.roots)
+        self._engine.move_storage(h, target)
+        log.info("torrent storage move", extra={"info_hash": h, "path": target})
+
+    def set_file_priorities(self, h: str, priorities: dict[int, int]) -> None:
+        """Priorities (libtorrent's 0-7) of files by index; the others keep theirs."""
+        self._engine.set_file_priorities(h, priorities)
+        log.debug("torrent file priorities set", extra={"info_hash": h, "files": len(priorities)})
+
+    def apply_session_settings(self, settings: dict[str, bool | int | str]) -> None:
+        """Session-wide engine settings by name (InvalidSettingError for an unknown or wrong one)."""
+        self._engine.apply_settings(settings)
+        log.info("session settings applied", extra={"settings": sorted(settings)})
 
     # -- restart ----------------------------------------------------------------------------------
     async def restore(self) -> int:
         """Re-add every stored torrent from its resume data, in its last state."""
-        if self.registry is None:
+        if self._registry is None:
             return 0
         n = 0
-        for t in await self.registry.load():
-            self.labels[t.info_hash] = lab = Labels(t.category, t.tags)
+        for t in await self._registry.load():
+            self._labels[t.info_hash] = lab = Labels(t.category, t.tags)
             self._stamp(lab)
             if t.resume_data is None:
                 log.warning(
@@ -243,7 +390,7 @@ class TorrentService:
                 )
                 continue
             try:
-                self._track(self.engine.add(AddRequest(resume=t.resume_data)))
+                self._track(self._engine.add(AddRequest(resume=t.resume_data)))
                 n += 1
             except EngineError as e:
                 log.error("restoring torrent failed", extra={"info_hash": t.info_hash, "error": str(e)})
@@ -253,12 +400,12 @@ class TorrentService:
     # -- engine events ----------------------------------------------------------------------------
     def on_event(self, ev: EngineEvent) -> None:
         """Keep the registry current (a pump listener: never misses an event, never blocks)."""
-        reg = self.registry
+        reg = self._registry
         if isinstance(ev, TorrentAdded | MetadataReceived):
             # Resume data at once, so a crash right after the add does not lose the torrent.
             with contextlib.suppress(EngineError):
-                self.engine.save_resume(ev.info_hash)
-            row = self.engine.get(ev.info_hash)
+                self._engine.save_resume(ev.info_hash)
+            row = self._engine.get(ev.info_hash)
             if reg is not None and row is not None:
                 reg.name_path(ev.info_hash, row.name, row.save_path)
         elif reg is None:
@@ -268,52 +415,49 @@ class TorrentService:
         elif isinstance(ev, TorrentCompleted):
             reg.completed(ev.info_hash, time.time())
         elif isinstance(ev, StorageMoved):
-            row = self.engine.get(ev.info_hash)
+            row = self._engine.get(ev.info_hash)
             reg.name_path(ev.info_hash, row.name if row else "", ev.path)
-            self.engine.save_resume(ev.info_hash)
+            self._engine.save_resume(ev.info_hash)
         elif isinstance(ev, TorrentRemoved):
-            self.labels.pop(ev.info_hash, None)
+            self._labels.pop(ev.info_hash, None)
             self._untrack(ev.info_hash)
 
     def on_resume(self, ev: ResumeDataSaved) -> None:
         # Known torrents only: resume data of a torrent removed meanwhile must not resurrect it.
-        if self.registry is not None and ev.info_hash in self.labels:
-            self.registry.resume(ev.info_hash, ev.data)
+        if self._registry is not None and ev.info_hash in self._labels:
+            self._registry.store_resume(ev.info_hash, ev.data)
 
     # -- reads ------------------------------------------------------------------------------------
     # The API reads torrents through these, never through the engine: the service is the boundary.
-    def rows(self) -> Sequence[TorrentSummary]:
-        return self.engine.snapshot()
-
     def snapshot(self) -> Sequence[TorrentSummary]:
         """Every torrent's current row."""
-        return self.engine.snapshot()
+        return self._engine.snapshot()
 
     def changed_since(self, version: int) -> Changes:
         """The rows changed after ``version`` of the engine's table (and the hashes removed)."""
-        return self.engine.changed_since(version)
+        return self._engine.changed_since(version)
 
     @property
     def table_version(self) -> int:
         """The engine table's version: bumped by every row change."""
-        return self.engine.version
+        return self._engine.version
 
     def get(self, info_hash: str) -> TorrentSummary | None:
         """One torrent's row, or None."""
-        return self.engine.get(info_hash)
+        return self._engine.get(info_hash)
 
     def files(self, info_hash: str) -> list[FileInfo]:
-        return self.engine.files(info_hash)
+        return self._engine.files(info_hash)
 
     def trackers(self, info_hash: str) -> list[TrackerInfo]:
-        return self.engine.trackers(info_hash)
+        return self._engine.trackers(info_hash)
 
     def piece_states(self, info_hash: str) -> bytes:
-        return self.engine.piece_states(info_hash)
+        return self._engine.piece_states(info_hash)
 
     def piece_hashes(self, info_hash: str) -> list[str]:
-        return self.engine.piece_hashes(info_hash)
+        return self._engine.piece_hashes(info_hash)
 
     def stats(self) -> SessionStats:
         """Session-wide transfer statistics."""
-        return self.engine.stats()
+        return self._engine.stats()

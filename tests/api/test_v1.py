@@ -407,13 +407,12 @@ async def test_openapi_documents_every_route(ready: Api) -> None:
 async def test_health_is_degraded_while_the_database_is_unreachable(ready: Api) -> None:
     import asyncpg
 
-    from revaer.db.pool import Database
-
-    good = ready.services.db
-    assert good is not None
+    db = ready.services.db  # the app's DATABASE too
+    assert db is not None
+    good = db.pool
     # A pool towards a server that does not answer stands in for a database that went away.
     dead = await asyncpg.create_pool("postgresql://postgres@127.0.0.1:9/x", min_size=0, max_size=1)
-    ready.services.db = Database("postgresql://postgres@127.0.0.1:9/x", dead)
+    db.pool = dead
     try:
         r = await ready.client.get("/v1/health")
         assert r.status == 503
@@ -422,6 +421,6 @@ async def test_health_is_degraded_while_the_database_is_unreachable(ready: Api) 
         assert body["checks"]["database"].startswith("unreachable")
         assert body["checks"]["engine"] == "ok"
     finally:
-        ready.services.db = good
+        db.pool = good
         await dead.close()
     assert (await ready.client.get("/v1/health")).status == 200

@@ -4,45 +4,51 @@ from __future__ import annotations
 
 import hashlib
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from revaer.api.errors import Problem
-from revaer.api.keys import SERVICES, Services
+from revaer.api.keys import AUTH_STATE, CONFIG, SETUP, AuthState
+
+if TYPE_CHECKING:
+    from revaer.config.setup import Setup
 
 # Routes answered without a key: health for probes; setup/apply is how the key is obtained.
 PUBLIC = {"/v1/health", "/v1/setup/apply", "/v1/openapi.json"}
 KEY_CACHE_SECONDS = 30.0
 
 
-async def refresh_bootstrapped(s: Services) -> bool:
-    if not s.bootstrapped and s.setup is not None:
-        s.bootstrapped = await s.setup.is_bootstrapped()
-    return s.bootstrapped
+async def refresh_bootstrapped(state: AuthState, setup: Setup | None) -> bool:
+    """Whether the installation is set up (asked of the database until it is, then remembered)."""
+    if not state.bootstrapped and setup is not None:
+        state.bootstrapped = await setup.is_bootstrapped()
+    return state.bootstrapped
 
 
-async def key_ok(s: Services, key: str) -> bool:
+async def key_ok(state: AuthState, setup: Setup | None, key: str) -> bool:
+    """Whether ``key`` is a valid API key (verified ones are remembered for a while)."""
     digest = hashlib.sha256(key.encode()).hexdigest()
     now = time.monotonic()
-    until = s.key_cache.get(digest)
+    cache = state.key_cache
+    until = cache.get(digest)
     if until is not None and until > now:
         return True
-    if s.setup is None or not await s.setup.verify_api_key(key):
-        s.key_cache.pop(digest, None)
+    if setup is None or not await setup.verify_api_key(key):
+        cache.pop(digest, None)
         return False
-    if len(s.key_cache) > 1024:
-        s.key_cache.clear()
-    s.key_cache[digest] = now + KEY_CACHE_SECONDS
+    if len(cache) > 1024:
+        cache.clear()
+    cache[digest] = now + KEY_CACHE_SECONDS
     return True
 
 
 @web.middleware
 async def v1_access(request: web.Request, handler: Any) -> web.StreamResponse:
-    s = request.app[SERVICES]
+    state, setup = request.config_dict[AUTH_STATE], request.config_dict.get(SETUP)
     path = request.path
     mutating = request.method not in ("GET", "HEAD", "OPTIONS")
-    bootstrapped = await refresh_bootstrapped(s)
+    bootstrapped = await refresh_bootstrapped(state, setup)
     if not bootstrapped:
         if mutating and path != "/v1/setup/apply":
             raise Problem(
@@ -62,7 +68,7 @@ async def v1_access(request: web.Request, handler: Any) -> web.StreamResponse:
                 "send the API key as 'Authorization: Bearer <key>'",
                 headers={"WWW-Authenticate": 'Bearer realm="revaer"'},
             )
-        if not await key_ok(s, key.strip()):
+        if not await key_ok(state, setup, key.strip()):
             raise Problem(403, "forbidden", "Forbidden", "the API key is not valid")
     resp: web.StreamResponse = await handler(request)
     return resp
@@ -71,8 +77,8 @@ async def v1_access(request: web.Request, handler: Any) -> web.StreamResponse:
 @web.middleware
 async def cors(request: web.Request, handler: Any) -> web.StreamResponse:
     """CORS for the origins listed in ``api.cors_origins`` (none by default; read live)."""
-    s = request.app[SERVICES]
-    allowed = s.listener.config.cors_origins if s.listener is not None else ()
+    listener = request.config_dict.get(CONFIG)
+    allowed = listener.config.cors_origins if listener is not None else ()
     origin = request.headers.get("Origin")
     ok = origin is not None and (origin in allowed or "*" in allowed)
     if request.method == "OPTIONS" and ok and "Access-Control-Request-Method" in request.headers:

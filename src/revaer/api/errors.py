@@ -1,4 +1,8 @@
-"""Errors in each API's dialect: ``application/problem+json`` for ``/v1``."""
+"""Errors in each API's dialect: ``application/problem+json`` for ``/v1``.
+
+A request parameter that does not parse (``ParamError``) is a 422 naming the field, except an
+info-hash in the path, which is a 400 ``invalid_hash`` (the URL itself is wrong).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from revaer.api.params import InvalidInfoHashError, ParamError
 from revaer.engine.errors import (
     DuplicateTorrentError,
     EngineClosedError,
@@ -15,7 +20,7 @@ from revaer.engine.errors import (
     InvalidTorrentError,
     TorrentNotFoundError,
 )
-from revaer.torrents import PathNotAllowedError
+from revaer.paths import PathNotAllowedError
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +81,10 @@ def problem_for(exc: BaseException) -> Problem | None:
     """The problem for a domain exception, or None when it is not one of ours."""
     if isinstance(exc, Problem):
         return exc
+    if isinstance(exc, InvalidInfoHashError):
+        return Problem(400, "invalid_hash", "Invalid info-hash", str(exc))
+    if isinstance(exc, ParamError):
+        return unprocessable(str(exc), **({"field": exc.field} if exc.field is not None else {}))
     if isinstance(exc, TorrentNotFoundError):
         return Problem(404, "torrent_not_found", "Torrent not found", str(exc))
     if isinstance(exc, DuplicateTorrentError):

@@ -10,14 +10,31 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Final
+from collections.abc import Callable
+from typing import Final, Literal, TypeVar, overload
 
 INFO_HASH_RE: Final = re.compile(r"[0-9a-fA-F]{40}")
+# A v1 info-hash in base32, as magnet links may carry it.
+BASE32_INFO_HASH_RE: Final = re.compile(r"[A-Za-z2-7]{32}")
 ALL: Final = "all"
+
+N = TypeVar("N", int, float)
 
 
 class ParamError(ValueError):
-    """A request parameter that does not parse."""
+    """A request parameter that does not parse; ``field`` names it when the caller said which."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class InvalidInfoHashError(ParamError):
+    """A value that should be an info-hash and is not."""
+
+
+def _subject(text: str | None, field: str | None) -> str:
+    return f"field '{field}'" if field is not None else f"'{text}'"
 
 
 def is_info_hash(text: str) -> bool:
@@ -25,62 +42,98 @@ def is_info_hash(text: str) -> bool:
     return INFO_HASH_RE.fullmatch(text) is not None
 
 
+def is_base32_info_hash(text: str) -> bool:
+    """32 base32 characters: a v1 info-hash as some magnet links write it."""
+    return BASE32_INFO_HASH_RE.fullmatch(text) is not None
+
+
 def info_hash(text: str) -> str:
-    """``text`` as a lower-case info-hash, else ParamError."""
+    """``text`` as a lower-case info-hash, else InvalidInfoHashError."""
     t = text.strip()
     if not is_info_hash(t):
-        raise ParamError(f"'{text}' is not an info-hash (40 hex characters)")
+        raise InvalidInfoHashError(f"'{text}' is not an info-hash (40 hex characters)")
     return t.lower()
 
 
-def parse_bool(text: str | None) -> bool | None:
-    """``true``/``false`` in any case; anything else (or nothing) is None."""
-    if text is None:
-        return None
-    t = text.strip().lower()
-    return True if t == "true" else False if t == "false" else None
+@overload
+def parse_bool(text: str | None, *, strict: Literal[False] = False) -> bool | None: ...
+@overload
+def parse_bool(text: str | None, *, strict: Literal[True], field: str | None = None) -> bool: ...
+def parse_bool(text: str | None, *, strict: bool = False, field: str | None = None) -> bool | None:
+    """``true``/``false`` in any case; anything else (or nothing) is None.
+
+    ``strict`` (``/v1`` forms): ``1``/``0`` too, and anything else is ParamError.
+    """
+    t = text.strip().lower() if text is not None else None
+    if t == "true" or (strict and t == "1"):
+        return True
+    if t == "false" or (strict and t == "0"):
+        return False
+    if strict:
+        raise ParamError(f"{_subject(text, field)} must be true or false", field=field)
+    return None
 
 
-def parse_int(text: str | None, *, default: int = 0, strict: bool = True) -> int:
-    """A decimal integer. Empty or missing is ``default``; garbage is ParamError, or ``default``
-    when not ``strict`` (qBittorrent's ``toInt``)."""
-    if text is None:
-        return default
-    t = text.strip()
-    if not t:
-        return default
-    try:
-        return int(t)
-    except ValueError:
-        if strict:
-            raise ParamError(f"'{text}' is not an integer") from None
-        return default
+def _number(
+    text: str | None,
+    convert: Callable[[str], N],
+    default: N | None,
+    strict: bool,
+    field: str | None,
+    what: str,
+) -> N:
+    """``convert(text)``; empty or missing is ``default``; garbage is ParamError, or ``default`` when
+    not ``strict``. A ``default`` of None makes empty an error too."""
+    t = text.strip() if text is not None else ""
+    if t:
+        try:
+            return convert(t)
+        except ValueError:
+            if strict or default is None:
+                raise ParamError(f"{_subject(text, field)} must be {what}", field=field) from None
+            return default
+    if default is None:
+        raise ParamError(f"{_subject(text, field)} must be {what}", field=field)
+    return default
 
 
-def parse_float(text: str | None, *, default: float = 0.0) -> float:
-    """A finite decimal number; empty or missing is ``default``; else ParamError."""
-    if text is None:
-        return default
-    t = text.strip()
-    if not t:
-        return default
-    try:
-        v = float(t)
-    except ValueError:
-        raise ParamError(f"'{text}' is not a number") from None
+def parse_int(
+    text: str | None, *, default: int | None = 0, strict: bool = True, field: str | None = None
+) -> int:
+    """A decimal integer. Empty or missing is ``default`` (an error when None); garbage is
+    ParamError, or ``default`` when not ``strict`` (qBittorrent's ``toInt``)."""
+    return _number(text, int, default, strict, field, "an integer")
+
+
+def _finite(text: str) -> float:
+    v = float(text)
     if not math.isfinite(v):
-        raise ParamError(f"'{text}' is not a finite number")
+        raise ValueError(text)
     return v
 
 
-def parse_hashes(text: str) -> list[str] | None:
-    """``|``-separated info-hashes (any case), lower-cased, without repeats and without the parts that
-    are not info-hashes; None for ``all`` (every torrent)."""
-    if text.strip() == ALL:
-        return None
+def parse_float(
+    text: str | None, *, default: float | None = 0.0, strict: bool = True, field: str | None = None
+) -> float:
+    """A finite decimal number. Empty or missing is ``default`` (an error when None); anything else
+    is ParamError, or ``default`` when not ``strict``."""
+    return _number(text, _finite, default, strict, field, "a finite number")
+
+
+def split_hashes(text: str, sep: str = "|") -> list[str]:
+    """The info-hashes of a ``sep``-separated list (any case), lower-cased, without repeats and
+    without the parts that are not info-hashes."""
     out: list[str] = []
-    for part in text.split("|"):
+    for part in text.split(sep):
         h = part.strip().lower()
         if is_info_hash(h) and h not in out:
             out.append(h)
     return out
+
+
+def parse_hashes(text: str) -> list[str] | None:
+    """qBittorrent's ``hashes``: ``|``-separated info-hashes as ``split_hashes``; None for ``all``
+    (every torrent)."""
+    if text.strip() == ALL:
+        return None
+    return split_hashes(text)

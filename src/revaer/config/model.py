@@ -20,6 +20,7 @@ from types import MappingProxyType
 from typing import Any
 
 from revaer.config.libtorrent_settings import setting_type
+from revaer.labels import CATEGORY_RULE, valid_category
 
 Json = Any
 
@@ -157,7 +158,6 @@ def _download_root(key: str, value: Json) -> Json:
 
 
 _PLACEHOLDERS = frozenset({"name", "category", "hash"})
-_CATEGORY_RE = re.compile(r"^[^\x00-\x1f/\\]{1,100}$")
 
 
 def _rules(key: str, value: Json) -> Json:
@@ -168,8 +168,8 @@ def _rules(key: str, value: Json) -> Json:
         raise ConfigValidationError(ckey, f"expected an object (category -> template), got {_kind(cats)}")
     for name, template in cats.items():
         tkey = f"{ckey}.{name}"
-        if not _CATEGORY_RE.match(name):
-            raise ConfigValidationError(tkey, "expected a category name of 1-100 characters without / or \\")
+        if not valid_category(name):
+            raise ConfigValidationError(tkey, f"expected a category name of {CATEGORY_RULE}")
         _absolute_path(tkey, template, allow_empty=False)
         for placeholder in re.findall(r"\{([^{}]*)\}", template):
             if placeholder not in _PLACEHOLDERS:

@@ -10,7 +10,8 @@ rendered path is a folder and the payload goes inside it. So
 ``/library/tv/<hash>/Show S01``.
 
 The category's root is the template's directory part before the first
-placeholder (``/library/tv`` for ``/library/tv/{name}``). Every rendered
+placeholder (``/library/tv`` for ``/library/tv/{name}``; the one rule is
+``revaer.paths.category_root``, which the download roots use too). Every rendered
 destination is normalized lexically and must lie strictly inside that root:
 a name or category carrying ``..``, a slash or NUL is refused, and the job is
 recorded as skipped with the reason.
@@ -22,6 +23,10 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+from revaer.paths import category_root
+
+__all__ = ["PLACEHOLDERS", "Plan", "category_root", "plan", "render"]
 
 PLACEHOLDERS = ("name", "category", "hash")
 _PLACEHOLDER_RE = re.compile(r"\{(name|category|hash)\}")
@@ -40,18 +45,6 @@ class Plan:
     @property
     def skipped(self) -> bool:
         return self.skip is not None
-
-
-def category_root(template: str) -> str:
-    """The directory part of ``template`` before its first placeholder, normalized."""
-    parts = template.split("/")
-    kept: list[str] = []
-    for part in parts:
-        if "{" in part:
-            break
-        kept.append(part)
-    root = "/".join(kept) or "/"
-    return os.path.normpath(root)
 
 
 def _bad_component(value: str) -> bool:

@@ -15,17 +15,17 @@ returned by the read endpoints; they do not change what the engine does.
 
 from __future__ import annotations
 
+import functools
 import logging
-import math
-import os
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
 from aiohttp import web
 
-from revaer.api.keys import SERVICES, Services
+from revaer.api.keys import TORRENTS
+from revaer.api.params import ParamError, is_info_hash, parse_bool, parse_float, parse_hashes, parse_int
 from revaer.api.qbittorrent.errors import HEADERS, NOT_FOUND, QbError, bad_request, text_response
 from revaer.api.qbittorrent.extras import (
     EXTRAS,
@@ -36,13 +36,13 @@ from revaer.api.qbittorrent.extras import (
     TorrentExtras,
 )
 from revaer.api.qbittorrent.preferences_write import PREFERENCES
+from revaer.api.qbittorrent.routing import Handler, action, read
 from revaer.engine.errors import EngineError
 from revaer.engine.protocol import QueueMove, TorrentSummary
-from revaer.torrents import PathNotAllowedError, confine
+from revaer.paths import PathNotAllowedError
+from revaer.torrents import TorrentService
 
 log = logging.getLogger(__name__)
-
-_HASH = re.compile(r"^[0-9a-fA-F]{40}$")
 
 
 # qBittorrent's file priorities (its values are libtorrent's, but it sets every file to 1 as
@@ -70,54 +70,19 @@ def require(p: dict[str, str], *names: str) -> None:
         raise bad_request()
 
 
-def parse_bool(text: str | None) -> bool | None:
-    """qBittorrent's ``parseBool``: ``true``/``false`` in any case, else None."""
-    if text is None:
-        return None
-    t = text.strip().lower()
-    return True if t == "true" else False if t == "false" else None
+def targets(torrents: TorrentService, hashes: str, *, allow_all: bool = True) -> list[str]:
+    """The existing torrents that ``hashes`` (``|``-separated, any case) names; ``all`` alone: every
+    one (unless not ``allow_all``: then none)."""
+    wanted = parse_hashes(hashes)
+    if wanted is None and not allow_all:
+        return []
+    return torrents.existing(wanted)
 
 
-def parse_int(text: str, *, default: int = 0) -> int:
-    """An integer; empty is ``default``; anything else is 400."""
-    t = text.strip()
-    if not t:
-        return default
-    try:
-        return int(t)
-    except ValueError:
-        raise bad_request() from None
-
-
-def parse_float(text: str, *, default: float = 0.0) -> float:
-    t = text.strip()
-    if not t:
-        return default
-    try:
-        v = float(t)
-    except ValueError:
-        raise bad_request() from None
-    if not math.isfinite(v):
-        raise bad_request()
-    return v
-
-
-def targets(s: Services, hashes: str, *, allow_all: bool = True) -> list[str]:
-    """The existing torrents that ``hashes`` (``|``-separated, any case) names; ``all`` alone: every one."""
-    if allow_all and hashes.strip() == "all":
-        return [r.info_hash for r in s.engine.snapshot()]
-    out: list[str] = []
-    for part in hashes.split("|"):
-        h = part.strip().lower()
-        if _HASH.match(h) and h not in out and s.engine.get(h) is not None:
-            out.append(h)
-    return out
-
-
-def one(s: Services, p: dict[str, str]) -> TorrentSummary:
+def one(torrents: TorrentService, p: dict[str, str]) -> TorrentSummary:
     """The torrent named by ``hash`` (404 when unknown or malformed)."""
     h = p["hash"].strip().lower()
-    row = s.engine.get(h) if _HASH.match(h) else None
+    row = torrents.get(h) if is_info_hash(h) else None
     if row is None:
         raise NOT_FOUND
     return row
@@ -129,118 +94,127 @@ def json_response(value: Any) -> web.Response:
     )
 
 
-def _each(s: Services, hashes: list[str], fn: Callable[[str], None]) -> None:
+OK = ""
+
+
+# ---- running an action on each torrent ----------------------------------------------------------
+
+Step = Callable[[str], object]
+Prepare = Callable[[web.Request, dict[str, str]], Step]
+
+
+def _each(hashes: Iterable[str], step: Step) -> None:
     for h in hashes:
         try:
-            fn(h)
+            step(h)
         except EngineError as e:  # removed meanwhile: qBittorrent skips torrents it cannot find
             log.info("torrent action skipped", extra={"info_hash": h, "error": str(e)})
 
 
-OK = ""
+def per_torrent(*required: str) -> Callable[[Prepare], Handler]:
+    """The handler of an action over the torrents ``hashes`` names (``required`` parameters too).
+
+    ``prepare(request, params)`` checks the other parameters, so a bad one is refused before any
+    torrent changes, and returns the step run for each torrent.
+    """
+
+    def wrap(prepare: Prepare) -> Handler:
+        @functools.wraps(prepare)
+        async def handler(request: web.Request) -> web.Response:
+            p = await params(request)
+            require(p, "hashes", *required)
+            step = prepare(request, p)
+            _each(targets(request.config_dict[TORRENTS], p["hashes"]), step)
+            return text_response(OK)
+
+        return handler
+
+    return wrap
+
+
+def _services(request: web.Request) -> tuple[TorrentService, TorrentExtras]:
+    return request.config_dict[TORRENTS], request.app[EXTRAS]
 
 
 # ---- handlers -----------------------------------------------------------------------------------
 
 
-async def delete(request: web.Request) -> web.Response:
-    s = request.app[SERVICES]
-    p = await params(request)
-    require(p, "hashes", "deleteFiles")
+@per_torrent("deleteFiles")
+def delete(request: web.Request, p: dict[str, str]) -> Step:
     with_data = parse_bool(p["deleteFiles"]) or False
-    extras = request.app[EXTRAS]
+    torrents, extras = _services(request)
 
     def remove(h: str) -> None:
-        s.torrents.remove(h, with_data)
+        torrents.remove(h, with_data)
         extras.drop(h)
 
-    _each(s, targets(s, p["hashes"]), remove)
-    return text_response(OK)
+    return remove
 
 
-async def pause(request: web.Request) -> web.Response:
-    s = request.app[SERVICES]
-    p = await params(request)
-    require(p, "hashes")
-    extras = request.app[EXTRAS]
+@per_torrent()
+def pause(request: web.Request, p: dict[str, str]) -> Step:
+    torrents, extras = _services(request)
 
     def stop(h: str) -> None:
-        s.engine.pause(h)
+        torrents.pause(h)
         if extras.get(h).force_start:
             extras.edit(h).force_start = False
 
-    _each(s, targets(s, p["hashes"]), stop)
-    return text_response(OK)
+    return stop
 
 
-def _per_torrent(command: str) -> Callable[[web.Request], Awaitable[web.Response]]:
-    """An action that runs one engine command for each of ``hashes`` (resume, recheck, reannounce)."""
+def _command(command: Callable[[TorrentService, str], None]) -> Handler:
+    """An action that runs one command of the service for each torrent (resume, recheck, reannounce)."""
 
-    async def handler(request: web.Request) -> web.Response:
-        s = request.app[SERVICES]
-        p = await params(request)
-        require(p, "hashes")
-        _each(s, targets(s, p["hashes"]), getattr(s.engine, command))
-        return text_response(OK)
+    def prepare(request: web.Request, p: dict[str, str]) -> Step:
+        return functools.partial(command, request.config_dict[TORRENTS])
 
-    return handler
+    return per_torrent()(prepare)
 
 
-resume = _per_torrent("resume")
-recheck = _per_torrent("recheck")
-reannounce = _per_torrent("reannounce")
+resume = _command(TorrentService.resume)
+recheck = _command(TorrentService.recheck)
+reannounce = _command(TorrentService.reannounce)
 
 
-async def set_force_start(request: web.Request) -> web.Response:
-    s = request.app[SERVICES]
-    p = await params(request)
-    require(p, "hashes", "value")
+@per_torrent("value")
+def set_force_start(request: web.Request, p: dict[str, str]) -> Step:
     value = parse_bool(p["value"]) or False
-    extras = request.app[EXTRAS]
+    torrents, extras = _services(request)
 
     def force(h: str) -> None:
         # qBittorrent starts the torrent either way (forced, or under the queue).
-        s.engine.resume(h)
+        torrents.resume(h)
         extras.edit(h).force_start = value
 
-    _each(s, targets(s, p["hashes"]), force)
-    return text_response(OK)
+    return force
 
 
-async def set_super_seeding(request: web.Request) -> web.Response:
-    s = request.app[SERVICES]
-    p = await params(request)
-    require(p, "hashes", "value")
+@per_torrent("value")
+def set_super_seeding(request: web.Request, p: dict[str, str]) -> Step:
     value = parse_bool(p["value"]) or False
     extras = request.app[EXTRAS]
-    for h in targets(s, p["hashes"]):
+
+    def seed(h: str) -> None:
         extras.edit(h).super_seeding = value
-    return text_response(OK)
+
+    return seed
 
 
-async def toggle_sequential(request: web.Request) -> web.Response:
-    s = request.app[SERVICES]
-    p = await params(request)
-    require(p, "hashes")
+@per_torrent()
+def toggle_sequential(request: web.Request, p: dict[str, str]) -> Step:
+    return request.config_dict[TORRENTS].toggle_sequential
+
+
+@per_torrent()
+def toggle_first_last(request: web.Request, p: dict[str, str]) -> Step:
+    extras = request.app[EXTRAS]
 
     def toggle(h: str) -> None:
-        row = s.engine.get(h)
-        if row is not None:
-            s.engine.set_sequential(h, not row.sequential)
-
-    _each(s, targets(s, p["hashes"]), toggle)
-    return text_response(OK)
-
-
-async def toggle_first_last(request: web.Request) -> web.Response:
-    s = request.app[SERVICES]
-    p = await params(request)
-    require(p, "hashes")
-    extras = request.app[EXTRAS]
-    for h in targets(s, p["hashes"]):
         rec = extras.edit(h)
         rec.first_last_piece_prio = not rec.first_last_piece_prio
-    return text_response(OK)
+
+    return toggle
 
 
 def clamp_ratio(value: float) -> float:
@@ -256,19 +230,18 @@ def clamp_minutes(value: int) -> int:
     return min(value, MAX_SEEDING_MINUTES)
 
 
-async def set_share_limits(request: web.Request) -> web.Response:
-    s = request.app[SERVICES]
-    p = await params(request)
-    # 4.6.7 requires inactiveSeedingTimeLimit too (4.5 did not have it).
-    require(p, "hashes", "ratioLimit", "seedingTimeLimit", "inactiveSeedingTimeLimit")
+@per_torrent("ratioLimit", "seedingTimeLimit", "inactiveSeedingTimeLimit")  # 4.6.7 requires the last
+def set_share_limits(request: web.Request, p: dict[str, str]) -> Step:
     ratio = clamp_ratio(parse_float(p["ratioLimit"]))
     seeding = clamp_minutes(parse_int(p["seedingTimeLimit"]))
     inactive = clamp_minutes(parse_int(p["inactiveSeedingTimeLimit"]))
     extras = request.app[EXTRAS]
-    for h in targets(s, p["hashes"]):
+
+    def limit(h: str) -> None:
         rec = extras.edit(h)
         rec.ratio_limit, rec.seeding_time_limit, rec.inactive_seeding_time_limit = ratio, seeding, inactive
-    return text_response(OK)
+
+    return limit
 
 
 def _limit(p: dict[str, str]) -> int:
@@ -277,145 +250,125 @@ def _limit(p: dict[str, str]) -> int:
     return value if value > 0 else -1
 
 
-async def set_upload_limit(request: web.Request) -> web.Response:
-    s = request.app[SERVICES]
-    p = await params(request)
-    require(p, "hashes", "limit")
-    limit = _limit(p)
-
-    def apply(h: str) -> None:
-        row = s.engine.get(h)
-        if row is not None:
-            s.engine.set_limits(h, limit, row.download_limit)
-
-    _each(s, targets(s, p["hashes"]), apply)
-    return text_response(OK)
+@per_torrent("limit")
+def set_upload_limit(request: web.Request, p: dict[str, str]) -> Step:
+    return functools.partial(request.config_dict[TORRENTS].set_limits, upload=_limit(p))
 
 
-async def set_download_limit(request: web.Request) -> web.Response:
-    s = request.app[SERVICES]
-    p = await params(request)
-    require(p, "hashes", "limit")
-    limit = _limit(p)
-
-    def apply(h: str) -> None:
-        row = s.engine.get(h)
-        if row is not None:
-            s.engine.set_limits(h, row.upload_limit, limit)
-
-    _each(s, targets(s, p["hashes"]), apply)
-    return text_response(OK)
+@per_torrent("limit")
+def set_download_limit(request: web.Request, p: dict[str, str]) -> Step:
+    return functools.partial(request.config_dict[TORRENTS].set_limits, download=_limit(p))
 
 
-def _limits(s: Services, hashes: str, pick: Callable[[TorrentSummary], int]) -> dict[str, int]:
+def _limits(torrents: TorrentService, hashes: str, pick: Callable[[TorrentSummary], int]) -> dict[str, int]:
     """``{hash as given: limit}``: 0 is unlimited (as qBittorrent shows it), −1 for an unknown hash."""
     out: dict[str, int] = {}
     for part in hashes.split("|"):
         h = part.strip().lower()
-        row = s.engine.get(h) if _HASH.match(h) else None
+        row = torrents.get(h) if is_info_hash(h) else None
         out[part] = -1 if row is None else max(pick(row), 0)
     return out
 
 
-async def upload_limit(request: web.Request) -> web.Response:
-    s = request.app[SERVICES]
-    p = await params(request)
-    require(p, "hashes")
-    return json_response(_limits(s, p["hashes"], lambda r: r.upload_limit))
+def _read_limit(pick: Callable[[TorrentSummary], int]) -> Handler:
+    """``uploadLimit``/``downloadLimit``: the limits of the torrents ``hashes`` names."""
+
+    async def handler(request: web.Request) -> web.Response:
+        p = await params(request)
+        require(p, "hashes")
+        return json_response(_limits(request.config_dict[TORRENTS], p["hashes"], pick))
+
+    return handler
 
 
-async def download_limit(request: web.Request) -> web.Response:
-    s = request.app[SERVICES]
-    p = await params(request)
-    require(p, "hashes")
-    return json_response(_limits(s, p["hashes"], lambda r: r.download_limit))
+upload_limit = _read_limit(lambda r: r.upload_limit)
+download_limit = _read_limit(lambda r: r.download_limit)
 
 
-def _queue(move: QueueMove) -> Callable[[web.Request], Any]:
+def _queue(move: QueueMove) -> Handler:
     # Several torrents keep their relative order: to the top or bottom, the one nearest the end
     # moves last; one step up or down, the one nearest the direction moves first.
     descending = move in (QueueMove.TOP, QueueMove.DOWN)
 
     async def handler(request: web.Request) -> web.Response:
-        s = request.app[SERVICES]
+        torrents = request.config_dict[TORRENTS]
         p = await params(request)
         require(p, "hashes")
         if not request.app[PREFERENCES].queueing_enabled:
             raise QbError(409, "Torrent queueing must be enabled")
-        rows = [r for h in targets(s, p["hashes"], allow_all=False) if (r := s.engine.get(h)) is not None]
+        named = targets(torrents, p["hashes"], allow_all=False)
+        rows = [r for h in named if (r := torrents.get(h)) is not None]
         rows.sort(key=lambda r: r.queue_position, reverse=descending)
-        _each(s, [r.info_hash for r in rows], lambda h: s.engine.queue(h, move))
+        _each([r.info_hash for r in rows], lambda h: torrents.queue(h, move))
         return text_response(OK)
 
     return handler
 
 
-async def set_location(request: web.Request) -> web.Response:
-    s = request.app[SERVICES]
-    p = await params(request)
-    require(p, "hashes", "location")
+@per_torrent("location")
+def set_location(request: web.Request, p: dict[str, str]) -> Step:
     location = p["location"].strip()
     if not location:
         raise bad_request("Save path cannot be empty")
+    torrents, extras = _services(request)
     try:
-        path = confine(location, s.torrents.roots)
-        os.makedirs(path, exist_ok=True)
+        path = torrents.make_location(location)
     except (PathNotAllowedError, OSError):
         raise QbError(409, "Cannot make save path") from None
-    extras = request.app[EXTRAS]
 
     def move(h: str) -> None:
-        s.engine.move_storage(h, path)
+        torrents.move_storage(h, path)
         if extras.get(h).auto_tmm:
             extras.edit(h).auto_tmm = False
 
-    _each(s, targets(s, p["hashes"]), move)
-    return text_response(OK)
+    return move
 
 
 async def rename(request: web.Request) -> web.Response:
-    s = request.app[SERVICES]
     p = await params(request)
     require(p, "hash", "name")
     name = re.sub(r"\r?\n|\r", " ", p["name"].strip())
     if not name:
         raise QbError(409, "Incorrect torrent name")
-    row = one(s, p)
+    row = one(request.config_dict[TORRENTS], p)
     request.app[EXTRAS].edit(row.info_hash).name = name
     return text_response(OK)
 
 
-async def file_prio(request: web.Request) -> web.Response:
-    s = request.app[SERVICES]
-    p = await params(request)
-    require(p, "hash", "id", "priority")
-    try:
-        priority = int(p["priority"].strip())
-    except ValueError:
-        raise bad_request("Priority must be an integer") from None
-    if priority not in QB_FILE_PRIORITIES:
-        raise bad_request("Priority is not valid")
-    row = one(s, p)
-    if not row.has_metadata:
-        raise QbError(409, "Torrent's metadata has not yet downloaded")
-    count = len(s.engine.files(row.info_hash))
-    wanted: dict[int, int] = {}
-    for part in p["id"].split("|"):
+def _file_ids(text: str, count: int) -> list[int]:
+    """The ``|``-separated file indexes of ``filePrio`` (400 when not integers, 409 out of range)."""
+    out: list[int] = []
+    for part in text.split("|"):
         try:
-            index = int(part.strip())
-        except ValueError:
+            index = parse_int(part, default=None)
+        except ParamError:
             raise bad_request("File IDs must be integers") from None
         if not 0 <= index < count:
             raise QbError(409, "File ID is not valid")
-        wanted[index] = QB_FILE_PRIORITIES[priority]
-    s.engine.set_file_priorities(row.info_hash, wanted)
+        out.append(index)
+    return out
+
+
+async def file_prio(request: web.Request) -> web.Response:
+    torrents = request.config_dict[TORRENTS]
+    p = await params(request)
+    require(p, "hash", "id", "priority")
+    try:
+        priority = parse_int(p["priority"], default=None)
+    except ParamError:
+        raise bad_request("Priority must be an integer") from None
+    if priority not in QB_FILE_PRIORITIES:
+        raise bad_request("Priority is not valid")
+    row = one(torrents, p)
+    if not row.has_metadata:
+        raise QbError(409, "Torrent's metadata has not yet downloaded")
+    ids = _file_ids(p["id"], len(torrents.files(row.info_hash)))
+    torrents.set_file_priorities(row.info_hash, dict.fromkeys(ids, QB_FILE_PRIORITIES[priority]))
     return text_response(OK)
 
 
 def register(app: web.Application) -> None:
     """Routes of this module, and the per-torrent record they share with the read endpoints."""
-    from revaer.api.qbittorrent import action, read
-
     app[EXTRAS] = TorrentExtras()
     r = app.router
     action(r, "/torrents/delete", delete)

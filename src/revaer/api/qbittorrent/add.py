@@ -22,14 +22,18 @@ import aiohttp
 from aiohttp import hdrs, web
 from yarl import URL
 
-from revaer.api.keys import SERVICES, Services
-from revaer.api.qbittorrent.actions import clamp_minutes, clamp_ratio, parse_bool
+from revaer.api.keys import API_OPTIONS, TORRENTS
+from revaer.api.params import is_base32_info_hash, is_info_hash, parse_bool, parse_float, parse_int
+from revaer.api.qbittorrent.actions import clamp_minutes, clamp_ratio
 from revaer.api.qbittorrent.errors import QbError, text_response
 from revaer.api.qbittorrent.extras import EXTRAS, USE_GLOBAL, Extras
 from revaer.api.qbittorrent.preferences_write import PREFERENCES
+from revaer.api.qbittorrent.routing import action
 from revaer.categories import CategoryError
 from revaer.engine.errors import EngineError
-from revaer.torrents import AddOptions, PathNotAllowedError, confine
+from revaer.labels import split_tags
+from revaer.paths import PathNotAllowedError
+from revaer.torrents import AddOptions, TorrentService
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +41,6 @@ MAX_URLS = 100
 FETCH_TIMEOUT = 30.0
 MAX_REDIRECTS = 5
 MAX_DEPTH = 64  # bencode nesting accepted when checking an upload
-
-_HEX = re.compile(r"^[0-9a-fA-F]{40}$")
-_B32 = re.compile(r"^[A-Za-z2-7]{32}$")
-
 
 # ---- is it a torrent? ---------------------------------------------------------------------------
 
@@ -134,7 +134,7 @@ async def _fetch(http: aiohttp.ClientSession, url: str, limit: int) -> str | byt
     return None
 
 
-async def _resolve(s: Services, urls: Sequence[str]) -> list[tuple[str | None, bytes | None]]:
+async def _resolve(urls: Sequence[str], limit: int) -> list[tuple[str | None, bytes | None]]:
     """``(magnet, torrent bytes)`` for each link that yields one; the others are dropped."""
     out: list[tuple[str | None, bytes | None]] = []
     http: aiohttp.ClientSession | None = None
@@ -142,13 +142,13 @@ async def _resolve(s: Services, urls: Sequence[str]) -> list[tuple[str | None, b
         for url in urls:
             if url.startswith("magnet:"):
                 out.append((url, None))
-            elif _HEX.match(url) or _B32.match(url):  # a bare info-hash, as qBittorrent accepts
+            elif is_info_hash(url) or is_base32_info_hash(url):  # a bare info-hash, as qBittorrent accepts
                 out.append((f"magnet:?xt=urn:btih:{url}", None))
             elif url.lower().startswith(("http://", "https://")):
                 if http is None:
                     http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=FETCH_TIMEOUT))
                 try:
-                    got = await _fetch(http, url, s.max_upload)
+                    got = await _fetch(http, url, limit)
                 except (aiohttp.ClientError, TimeoutError, ValueError) as e:
                     log.info("torrent link failed", extra={"url": url, "error": str(e)})
                     continue
@@ -165,40 +165,27 @@ async def _resolve(s: Services, urls: Sequence[str]) -> list[tuple[str | None, b
 # ---- options ------------------------------------------------------------------------------------
 
 
-def _int(text: str | None, default: int) -> int:
-    try:
-        return int((text or "").strip())
-    except ValueError:
-        return default
-
-
-def _float(text: str | None, default: float) -> float:
-    try:
-        v = float((text or "").strip())
-    except ValueError:
-        return default
-    return v if v == v and abs(v) != float("inf") else default
-
-
-def _options(s: Services, f: dict[str, str], start_paused: bool) -> tuple[AddOptions, Extras] | None:
+def _options(
+    torrents: TorrentService, f: dict[str, str], start_paused: bool
+) -> tuple[AddOptions, Extras] | None:
     """Add options and the per-torrent record; None when the save path is refused."""
     auto_tmm = parse_bool(f.get("autoTMM")) or False
     save_path: str | None = None
     raw = f.get("savepath", "").strip()
     if raw and not auto_tmm:
         try:
-            save_path = confine(raw, s.torrents.roots)
+            save_path = torrents.confine(raw)
         except PathNotAllowedError:
             log.info("add refused: save path outside the roots", extra={"save_path": raw})
             return None
     stopped = parse_bool(f.get("stopped"))
     paused = parse_bool(f.get("paused")) if stopped is None else stopped
-    up = _int(f.get("upLimit"), -1)
-    down = _int(f.get("dlLimit"), -1)
+    up = parse_int(f.get("upLimit"), default=-1, strict=False)
+    down = parse_int(f.get("dlLimit"), default=-1, strict=False)
     name = f.get("rename", "").strip()
     options = AddOptions(
         category=f.get("category", ""),
-        tags=tuple(t for t in f.get("tags", "").split(",") if t.strip()),
+        tags=tuple(split_tags(f.get("tags", ""))),
         save_path=save_path,
         paused=start_paused if paused is None else paused,
         sequential=parse_bool(f.get("sequentialDownload")) or False,
@@ -209,9 +196,13 @@ def _options(s: Services, f: dict[str, str], start_paused: bool) -> tuple[AddOpt
     )
     extras = Extras(
         first_last_piece_prio=parse_bool(f.get("firstLastPiecePrio")) or False,
-        ratio_limit=clamp_ratio(_float(f.get("ratioLimit"), USE_GLOBAL)),
-        seeding_time_limit=clamp_minutes(_int(f.get("seedingTimeLimit"), USE_GLOBAL)),
-        inactive_seeding_time_limit=clamp_minutes(_int(f.get("inactiveSeedingTimeLimit"), USE_GLOBAL)),
+        ratio_limit=clamp_ratio(parse_float(f.get("ratioLimit"), default=USE_GLOBAL, strict=False)),
+        seeding_time_limit=clamp_minutes(
+            parse_int(f.get("seedingTimeLimit"), default=USE_GLOBAL, strict=False)
+        ),
+        inactive_seeding_time_limit=clamp_minutes(
+            parse_int(f.get("inactiveSeedingTimeLimit"), default=USE_GLOBAL, strict=False)
+        ),
         auto_tmm=auto_tmm,
         name=name,
     )
@@ -292,7 +283,7 @@ async def _read_form(request: web.Request) -> tuple[dict[str, str], list[tuple[s
 
 
 async def add(request: web.Request) -> web.Response:
-    s = request.app[SERVICES]
+    torrents = request.config_dict[TORRENTS]
     fields, files = await _read_form(request)
     # Every file is checked first: a 415 adds nothing.
     for filename, data in files:
@@ -302,16 +293,16 @@ async def add(request: web.Request) -> web.Response:
     if len(urls) > MAX_URLS:
         log.info("add refused: too many links", extra={"count": len(urls), "max": MAX_URLS})
         return text_response("Fails.")
-    planned = _options(s, fields, request.app[PREFERENCES].start_paused)
+    planned = _options(torrents, fields, request.app[PREFERENCES].start_paused)
     if planned is None:
         return text_response("Fails.")
     options, extras = planned
     sources: list[tuple[str | None, bytes | None]] = [(None, data) for _, data in files]
-    sources += await _resolve(s, urls)
+    sources += await _resolve(urls, request.config_dict[API_OPTIONS].max_upload)
     added = 0
     for magnet, blob in sources:
         try:
-            h = s.torrents.add(magnet=magnet, torrent=blob, options=options)
+            h = torrents.add(magnet=magnet, torrent=blob, options=options)
         except (EngineError, PathNotAllowedError, CategoryError) as e:
             log.info("add failed", extra={"error": str(e)})
             continue
@@ -321,6 +312,4 @@ async def add(request: web.Request) -> web.Response:
 
 
 def register(router: web.UrlDispatcher) -> None:
-    from revaer.api.qbittorrent import action
-
     action(router, "/torrents/add", add)

@@ -18,9 +18,12 @@ from typing import Any
 from aiohttp import web
 
 from revaer._engine import libtorrent_version
-from revaer.api.keys import SERVICES, Services
+from revaer.api.keys import CONFIG, TORRENTS
 from revaer.api.qbittorrent.errors import text_response
 from revaer.api.qbittorrent.info import json_response
+from revaer.api.qbittorrent.preferences_write import PREFERENCES, from_config
+from revaer.api.qbittorrent.routing import read
+from revaer.config.listener import ConfigListener
 
 VERSION = "v4.6.7"
 WEBAPI_VERSION = "2.9.3"
@@ -235,8 +238,8 @@ async def build_info(request: web.Request) -> web.Response:
     )
 
 
-def default_save_path(services: Services) -> str:
-    return str(services.torrents.download_root)
+def default_save_path(request: web.Request) -> str:
+    return str(request.config_dict[TORRENTS].download_root)
 
 
 def _listen_port(interfaces: str) -> int:
@@ -247,19 +250,18 @@ def _listen_port(interfaces: str) -> int:
     return 0
 
 
-def preferences(services: Services) -> dict[str, Any]:
+def preferences(root: str, listener: ConfigListener | None) -> dict[str, Any]:
     """The preferences as qBittorrent 4.6.7 names them, from Revaer's configuration."""
     prefs = dict(DEFAULT_PREFERENCES)
-    root = default_save_path(services)
     prefs.update(
         save_path=root,
         temp_path=f"{root.rstrip('/')}/temp",
         queueing_enabled=False,
         auto_tmm_enabled=False,
     )
-    if services.listener is None:
+    if listener is None:
         return prefs
-    config = services.listener.config
+    config = listener.config
     e = config.engine
     s = e.settings
     td = config.torrent_defaults
@@ -287,28 +289,25 @@ def preferences(services: Services) -> dict[str, Any]:
 
 
 async def app_preferences(request: web.Request) -> web.Response:
-    from revaer.api.qbittorrent.preferences_write import PREFERENCES, from_config
-
-    services = request.app[SERVICES]
-    prefs = preferences(services)
+    download_root = request.config_dict[TORRENTS].download_root
+    listener = request.config_dict.get(CONFIG)
+    prefs = preferences(str(download_root), listener)
     kept = request.app.get(PREFERENCES)
     if kept is not None:
         # What a client set that Revaer has no setting for reads back as it was given...
         prefs.update((k, v) for k, v in kept.values.items() if k in prefs)
         prefs["queueing_enabled"] = kept.queueing_enabled
-    if services.listener is not None:
+    if listener is not None:
         # ...and what maps to the config reads back the way setPreferences wrote it.
-        prefs.update(from_config(services.listener.config, services.torrents.download_root))
+        prefs.update(from_config(listener.config, download_root))
     return json_response(prefs)
 
 
 async def app_default_save_path(request: web.Request) -> web.Response:
-    return text_response(default_save_path(request.app[SERVICES]))
+    return text_response(default_save_path(request))
 
 
 def register(router: web.UrlDispatcher) -> None:
-    from revaer.api.qbittorrent import read
-
     read(router, "/app/version", app_version)
     read(router, "/app/webapiVersion", webapi_version)
     read(router, "/app/buildInfo", build_info)

@@ -17,7 +17,8 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from revaer.api.auth import key_ok
-from revaer.api.keys import SERVICES
+from revaer.api.keys import AUTH_STATE, CONFIG, SETUP
+from revaer.api.params import ParamError
 from revaer.api.qbittorrent.errors import FORBIDDEN, QbError, text_response
 from revaer.api.qbittorrent.keys import SESSION, SESSIONS
 from revaer.api.qbittorrent.session import BANNED_TEXT, WebSession
@@ -56,7 +57,7 @@ def _csrf_ok(request: web.Request) -> bool:
 @web.middleware
 async def qb_guard(request: web.Request, handler: Any) -> web.StreamResponse:
     try:
-        listener = request.app[SERVICES].listener
+        listener = request.config_dict.get(CONFIG)
         if listener is not None and not listener.config.qbittorrent_enabled:
             raise QbError(404, "Not Found")  # compat.qbittorrent.enabled, read live
         if not _csrf_ok(request):
@@ -70,6 +71,8 @@ async def qb_guard(request: web.Request, handler: Any) -> web.StreamResponse:
         return resp
     except QbError as e:
         return e.response()
+    except ParamError:
+        return text_response("Bad Request", 400)
     except web.HTTPMethodNotAllowed:
         return text_response("Method Not Allowed", 405)
     except web.HTTPNotFound:
@@ -88,12 +91,16 @@ async def _authenticate(request: web.Request) -> WebSession | None:
     s = sessions.get(request.cookies.get("SID"))
     if s is not None:
         return s
-    services = request.app[SERVICES]
+    app = request.config_dict
     auth = request.headers.get("Authorization", "")
     scheme, _, key = auth.partition(" ")
-    if scheme.lower() == "bearer" and key.strip() and await key_ok(services, key.strip()):
+    if (
+        scheme.lower() == "bearer"
+        and key.strip()
+        and await key_ok(app[AUTH_STATE], app.get(SETUP), key.strip())
+    ):
         return sessions.keyed("key:" + key.strip())
-    listener = services.listener
+    listener = app.get(CONFIG)
     if (
         listener is not None
         and listener.config.qbittorrent.bypass_localhost
@@ -105,7 +112,7 @@ async def _authenticate(request: web.Request) -> WebSession | None:
 
 async def login(request: web.Request) -> web.Response:
     sessions = request.app[SESSIONS]
-    services = request.app[SERVICES]
+    setup = request.config_dict.get(SETUP)
     if sessions.get(request.cookies.get("SID")) is not None:
         return text_response("Ok.")  # already logged in: qBittorrent does not look at the credentials
     ip = _client_ip(request)
@@ -114,11 +121,7 @@ async def login(request: web.Request) -> web.Response:
     form = await request.post()
     username = str(form.get("username", ""))
     password = str(form.get("password", ""))
-    ok = (
-        bool(username)
-        and services.setup is not None
-        and await services.setup.verify_admin(username, password)
-    )
+    ok = bool(username) and setup is not None and await setup.verify_admin(username, password)
     if not ok:
         sessions.failed(ip)
         log.warning("webui login failed", extra={"ip": ip})

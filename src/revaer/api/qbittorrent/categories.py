@@ -8,151 +8,132 @@ create or edit, and nothing is written.
 
 from __future__ import annotations
 
-import os
-
 from aiohttp import web
 
-from revaer.api.keys import SERVICES, Services
+from revaer.api.keys import TORRENTS
 from revaer.api.qbittorrent.actions import OK, json_response, params, require, targets
 from revaer.api.qbittorrent.errors import QbError, bad_request, text_response
-from revaer.categories import CategoryError, valid_category, valid_tag
-from revaer.torrents import PathNotAllowedError, confine
+from revaer.api.qbittorrent.routing import action, read
+from revaer.categories import CategoryError
+from revaer.labels import normalize_tags, split_tags, valid_category, valid_tag
+from revaer.paths import PathNotAllowedError
+from revaer.torrents import TorrentService
 
 
-def _save_path(s: Services, raw: str) -> str | None:
+def _save_path(torrents: TorrentService, raw: str) -> str | None:
     """The category save path to store ("" for none), or None when it is refused."""
     path = raw.strip()
     if not path:
         return ""
-    if not os.path.isabs(path):
-        path = os.path.join(s.torrents.download_root, path)
     try:
-        return confine(path, s.torrents.roots)
+        return torrents.confine(path, relative=True)
     except PathNotAllowedError:
         return None
 
 
-def _tags(text: str) -> list[str]:
+def _tags(text: str) -> tuple[str, ...]:
     """The valid tags of a comma-separated list (qBittorrent skips the invalid ones)."""
-    out: list[str] = []
-    for t in text.split(","):
-        t = t.strip()
-        if valid_tag(t) and t not in out:
-            out.append(t)
-    return out
+    return normalize_tags(t for t in split_tags(text) if valid_tag(t))
 
 
 async def categories(request: web.Request) -> web.Response:
-    s = request.app[SERVICES]
-    cats = s.torrents.categories.categories
+    cats = request.config_dict[TORRENTS].categories.categories
     return json_response({name: {"name": name, "savePath": cats[name].save_path} for name in sorted(cats)})
 
 
-async def create_category(request: web.Request) -> web.Response:
-    s = request.app[SERVICES]
+async def _store_category(request: web.Request, *, create: bool) -> web.Response:
+    """``createCategory`` (a new name) or ``editCategory`` (a known one's save path)."""
     p = await params(request)
-    require(p, "category")
+    require(p, "category", *(() if create else ("savePath",)))
     name = p["category"]
     if not name:
         raise bad_request("Category cannot be empty")
-    if not valid_category(name):
+    if create and not valid_category(name):
         raise QbError(409, "Incorrect category name")
-    save_path = _save_path(s, p.get("savePath", ""))
-    if save_path is None or name in s.torrents.categories.categories:
-        raise QbError(409, "Unable to create category")
+    torrents = request.config_dict[TORRENTS]
+    store = torrents.categories
+    save_path = _save_path(torrents, p.get("savePath", ""))
+    refused = QbError(409, f"Unable to {'create' if create else 'edit'} category")
+    if save_path is None or (name in store.categories) == create:
+        raise refused
     try:
-        await s.torrents.categories.create_category(name, save_path)
+        await (store.create_category if create else store.edit_category)(name, save_path)
     except CategoryError:
-        raise QbError(409, "Unable to create category") from None
+        raise refused from None
     return text_response(OK)
+
+
+async def create_category(request: web.Request) -> web.Response:
+    return await _store_category(request, create=True)
 
 
 async def edit_category(request: web.Request) -> web.Response:
-    s = request.app[SERVICES]
-    p = await params(request)
-    require(p, "category", "savePath")
-    name = p["category"]
-    if not name:
-        raise bad_request("Category cannot be empty")
-    save_path = _save_path(s, p["savePath"])
-    if save_path is None or name not in s.torrents.categories.categories:
-        raise QbError(409, "Unable to edit category")
-    try:
-        await s.torrents.categories.edit_category(name, save_path)
-    except CategoryError:
-        raise QbError(409, "Unable to edit category") from None
-    return text_response(OK)
+    return await _store_category(request, create=False)
 
 
 async def remove_categories(request: web.Request) -> web.Response:
-    s = request.app[SERVICES]
     p = await params(request)
     require(p, "categories")
     names = [n for n in p["categories"].split("\n") if n]
-    await s.torrents.remove_categories(names)
+    await request.config_dict[TORRENTS].remove_categories(names)
     return text_response(OK)
 
 
 async def set_category(request: web.Request) -> web.Response:
-    s = request.app[SERVICES]
+    torrents = request.config_dict[TORRENTS]
     p = await params(request)
     require(p, "hashes", "category")
     category = p["category"]
-    hashes = targets(s, p["hashes"])
-    if hashes and category and category not in s.torrents.categories.categories:
+    hashes = targets(torrents, p["hashes"])
+    if hashes and category and category not in torrents.categories.categories:
         raise QbError(409, "Incorrect category name")
     for h in hashes:
-        s.torrents.set_labels(h, category=category)
+        torrents.set_labels(h, category=category)
     return text_response(OK)
 
 
 async def tags(request: web.Request) -> web.Response:
-    s = request.app[SERVICES]
-    return json_response(sorted(s.torrents.categories.tags))
+    return json_response(sorted(request.config_dict[TORRENTS].categories.tags))
 
 
 async def create_tags(request: web.Request) -> web.Response:
-    s = request.app[SERVICES]
     p = await params(request)
     require(p, "tags")
-    await s.torrents.categories.create_tags(_tags(p["tags"]))
+    await request.config_dict[TORRENTS].categories.create_tags(_tags(p["tags"]))
     return text_response(OK)
 
 
 async def delete_tags(request: web.Request) -> web.Response:
-    s = request.app[SERVICES]
     p = await params(request)
     require(p, "tags")
-    await s.torrents.delete_tags([t.strip() for t in p["tags"].split(",") if t.strip()])
+    await request.config_dict[TORRENTS].delete_tags(split_tags(p["tags"]))
     return text_response(OK)
 
 
 async def add_tags(request: web.Request) -> web.Response:
-    s = request.app[SERVICES]
+    torrents = request.config_dict[TORRENTS]
     p = await params(request)
     require(p, "hashes", "tags")
     new = _tags(p["tags"])
     if new:
-        for h in targets(s, p["hashes"]):
-            cur = s.torrents.labels_of(h).tags
-            s.torrents.set_labels(h, tags=[*cur, *(t for t in new if t not in cur)])
+        for h in targets(torrents, p["hashes"]):
+            cur = torrents.labels_of(h).tags
+            torrents.set_labels(h, tags=[*cur, *(t for t in new if t not in cur)])
     return text_response(OK)
 
 
 async def remove_tags(request: web.Request) -> web.Response:
-    s = request.app[SERVICES]
+    torrents = request.config_dict[TORRENTS]
     p = await params(request)
     require(p, "hashes")
-    gone = {t.strip() for t in p.get("tags", "").split(",") if t.strip()}
-    for h in targets(s, p["hashes"]):
-        cur = s.torrents.labels_of(h).tags
-        s.torrents.set_labels(h, tags=[t for t in cur if t not in gone] if gone else [])
+    gone = set(split_tags(p.get("tags", "")))
+    for h in targets(torrents, p["hashes"]):
+        cur = torrents.labels_of(h).tags
+        torrents.set_labels(h, tags=[t for t in cur if t not in gone] if gone else [])
     return text_response(OK)
 
 
 def register(router: web.UrlDispatcher) -> None:
-    from revaer.api.qbittorrent import action, read
-
     read(router, "/torrents/categories", categories)
     read(router, "/torrents/tags", tags)
     for path, handler in (

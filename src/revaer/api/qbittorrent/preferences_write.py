@@ -28,8 +28,9 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from revaer.api.keys import SERVICES
+from revaer.api.keys import CONFIG, CONFIG_STORE
 from revaer.api.qbittorrent.errors import QbError, bad_request, text_response
+from revaer.api.qbittorrent.routing import action
 from revaer.config.model import Config, ConfigValidationError
 
 log = logging.getLogger(__name__)
@@ -177,7 +178,6 @@ def from_config(config: Config, download_root: Path) -> dict[str, Json]:
 
 
 async def set_preferences(request: web.Request) -> web.Response:
-    s = request.app[SERVICES]
     query = dict(request.query)
     form = await request.post() if request.can_read_body else {}
     raw = form.get("json", query.get("json"))
@@ -189,14 +189,14 @@ async def set_preferences(request: web.Request) -> web.Response:
         prefs = None
     if not isinstance(prefs, dict):
         return text_response("")  # qBittorrent reads anything else as an empty object
-    listener = s.listener
+    listener, store = request.config_dict.get(CONFIG), request.config_dict.get(CONFIG_STORE)
     config = listener.config if listener is not None else Config.default()
     changes, kept = plan(prefs, config)
     if changes:
-        if s.store is None:
+        if store is None:
             raise QbError(409, "Preferences cannot be stored")
         try:
-            versions = await s.store.patch(changes)
+            versions = await store.patch(changes)
         except ConfigValidationError as e:
             raise bad_request(f"Invalid preference: {e.reason}") from None
         if listener is not None:
@@ -214,7 +214,5 @@ async def set_preferences(request: web.Request) -> web.Response:
 
 def register(app: web.Application) -> None:
     """The route, and the kept preferences the read side returns."""
-    from revaer.api.qbittorrent import action
-
     app[PREFERENCES] = QbPreferences()
     action(app.router, "/app/setPreferences", set_preferences)

@@ -6,23 +6,25 @@ import asyncio
 
 from aiohttp import web
 
-from revaer.api.keys import SERVICES, Services
+from revaer.api.keys import CONFIG, CONFIG_STORE, TORRENTS
+from revaer.api.params import parse_int
 from revaer.api.qbittorrent.errors import bad_request, text_response
-from revaer.api.qbittorrent.info import json_response, params, to_int
+from revaer.api.qbittorrent.info import json_response, params
+from revaer.api.qbittorrent.routing import action, read
 
 
-def _limits(services: Services) -> tuple[int, int]:
+def _limits(request: web.Request) -> tuple[int, int]:
     """(download, upload) global limits in bytes/s, 0 unlimited."""
-    if services.listener is None:
+    listener = request.config_dict.get(CONFIG)
+    if listener is None:
         return 0, 0
-    e = services.listener.config.engine
+    e = listener.config.engine
     return e.download_limit, e.upload_limit
 
 
 async def transfer_info(request: web.Request) -> web.Response:
-    services = request.app[SERVICES]
-    stats = services.engine.stats()
-    down, up = _limits(services)
+    stats = request.config_dict[TORRENTS].stats()
+    down, up = _limits(request)
     return json_response(
         {
             "connection_status": "firewalled" if stats.listen_port > 0 else "disconnected",
@@ -38,11 +40,11 @@ async def transfer_info(request: web.Request) -> web.Response:
 
 
 async def download_limit(request: web.Request) -> web.Response:
-    return text_response(str(_limits(request.app[SERVICES])[0]))
+    return text_response(str(_limits(request)[0]))
 
 
 async def upload_limit(request: web.Request) -> web.Response:
-    return text_response(str(_limits(request.app[SERVICES])[1]))
+    return text_response(str(_limits(request)[1]))
 
 
 async def _set_limit(request: web.Request, which: str) -> web.Response:
@@ -50,17 +52,18 @@ async def _set_limit(request: web.Request, which: str) -> web.Response:
     if "limit" not in p:
         raise bad_request()
     # qBittorrent: 0 or anything not a positive number means unlimited.
-    value = max(0, to_int(p["limit"]))
+    value = max(0, parse_int(p["limit"], strict=False))
     value = min(value, 2**31 - 1)
-    services = request.app[SERVICES]
-    services.engine.apply_settings({f"{which}_rate_limit": value})
-    if services.store is not None and services.listener is not None:
-        e = services.listener.config.engine
+    app = request.config_dict
+    app[TORRENTS].apply_session_settings({f"{which}_rate_limit": value})
+    store, listener = app.get(CONFIG_STORE), app.get(CONFIG)
+    if store is not None and listener is not None:
+        e = listener.config.engine
         limits = {"download": e.download_limit, "upload": e.upload_limit, "connections": e.connections_limit}
         limits[which] = value
-        versions = await services.store.patch({"engine.limits": limits})
+        versions = await store.patch({"engine.limits": limits})
         # Read-your-writes: the next uploadLimit/downloadLimit sees the new value.
-        await asyncio.wait_for(services.listener.wait_for("engine.limits", versions["engine.limits"]), 5)
+        await asyncio.wait_for(listener.wait_for("engine.limits", versions["engine.limits"]), 5)
     return text_response("")
 
 
@@ -73,8 +76,6 @@ async def set_upload_limit(request: web.Request) -> web.Response:
 
 
 def register(router: web.UrlDispatcher) -> None:
-    from revaer.api.qbittorrent import action, read
-
     read(router, "/transfer/info", transfer_info)
     read(router, "/transfer/downloadLimit", download_limit)
     read(router, "/transfer/uploadLimit", upload_limit)

@@ -19,7 +19,8 @@ from aiohttp import web
 from aiohttp_sse import EventSourceResponse, sse_response
 
 from revaer.api.errors import unprocessable
-from revaer.api.keys import SERVICES, Services
+from revaer.api.keys import API_OPTIONS, BUS, STREAMS, TORRENTS
+from revaer.api.params import split_hashes
 from revaer.api.v1.torrents import torrent_json
 from revaer.engine.protocol import (
     TorrentAdded,
@@ -31,6 +32,7 @@ from revaer.engine.protocol import (
     TorrentUpdated,
 )
 from revaer.events import ConfigChanged, Envelope, Lagged
+from revaer.torrents import TorrentService
 
 log = logging.getLogger(__name__)
 
@@ -50,11 +52,11 @@ EVENT_TYPES = (
 )
 
 
-def encode(s: Services, event: object) -> tuple[str, dict[str, Any]] | None:
+def encode(torrents: TorrentService, event: object) -> tuple[str, dict[str, Any]] | None:
     """The SSE name and payload of a bus event, or None for events that are not streamed."""
     if isinstance(event, TorrentUpdated):
         row = event.summary
-        return "torrent.updated", torrent_json(row, s.torrents.labels_of(row.info_hash))
+        return "torrent.updated", torrent_json(row, torrents.labels_of(row.info_hash))
     if isinstance(event, TorrentAdded):
         return "torrent.added", {"info_hash": event.info_hash, "name": event.name}
     if isinstance(event, TorrentStateChanged):
@@ -88,7 +90,9 @@ class _Filter:
                         f"unknown event type '{t}' (known: {', '.join(EVENT_TYPES)})", field="types"
                     )
             self.types = wanted
-        self.hashes = {h.strip().lower() for h in q.get("hash", "").split(",") if h.strip()} or None
+        # Given but naming no valid info-hash: nothing about a torrent matches (not "every torrent").
+        raw = q.get("hash", "")
+        self.hashes = set(split_hashes(raw, ",")) if raw.replace(",", "").strip() else None
 
     def __call__(self, name: str, payload: dict[str, Any]) -> bool:
         if self.types is not None and name not in self.types and name.split(".", 1)[0] not in self.types:
@@ -106,18 +110,19 @@ async def _send(resp: EventSourceResponse, name: str, payload: Any, event_id: in
 
 
 async def stream(request: web.Request) -> web.StreamResponse:
-    s = request.app[SERVICES]
+    app = request.config_dict
+    torrents, bus = app[TORRENTS], app[BUS]
     wanted = _Filter(request)
-    interval = s.sse_update_interval
-    sub = s.bus.subscribe()
+    interval = app[API_OPTIONS].sse_update_interval
+    sub = bus.subscribe()
     try:
         async with sse_response(request, ping_interval=15, send_timeout=10) as resp:
-            s.streams.add(resp)
-            await _send(resp, "hello", {"last_id": s.bus.last_id}, None)
+            app[STREAMS].add(resp)
+            await _send(resp, "hello", {"last_id": bus.last_id}, None)
             last = resp.last_event_id
             if last is not None:
                 try:
-                    replay = s.bus.since(int(last))
+                    replay = bus.since(int(last))
                 except ValueError:
                     replay = None
                 if replay is None:
@@ -125,11 +130,11 @@ async def stream(request: web.Request) -> web.StreamResponse:
                         resp,
                         "resync",
                         {"reason": "events since Last-Event-ID are gone; reload"},
-                        s.bus.last_id,
+                        bus.last_id,
                     )
                 else:
                     for env in replay:
-                        enc = encode(s, env.event)
+                        enc = encode(torrents, env.event)
                         if enc is not None and wanted(*enc):
                             await _send(resp, enc[0], enc[1], env.id)
             pending: dict[str, tuple[int, dict[str, Any]]] = {}
@@ -149,7 +154,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
                     )
                     break
                 if isinstance(item, Envelope):
-                    enc = encode(s, item.event)
+                    enc = encode(torrents, item.event)
                     if enc is not None and wanted(*enc):
                         name, payload = enc
                         if name == "torrent.updated":
@@ -169,9 +174,9 @@ async def stream(request: web.Request) -> web.StreamResponse:
 
 async def close_streams(app: web.Application) -> None:
     """On shutdown: end every open stream so the server can stop."""
-    s = app[SERVICES]
-    s.bus.close()  # wakes every stream waiting for an event
-    for resp in list(s.streams):
+    app[BUS].close()  # wakes every stream waiting for an event
+    streams = app[STREAMS]
+    for resp in list(streams):
         if isinstance(resp, EventSourceResponse):
             with contextlib.suppress(RuntimeError):
                 resp.stop_streaming()

@@ -12,21 +12,25 @@ from aiohttp import web
 
 from revaer import __version__
 from revaer.api.errors import Problem, unprocessable
-from revaer.api.keys import SERVICES
+from revaer.api.keys import API_OPTIONS, AUTH_STATE, CONFIG_STORE, DATABASE, SETUP, TORRENTS
 from revaer.api.v1.body import check_fields, json_object, json_response
+from revaer.config.model import ConfigValidationError
+from revaer.config.setup import AlreadyBootstrapped, InvalidSetupToken
+from revaer.config.store import ConfigStore, VersionConflict
 
 _SECRET = re.compile(r"password|secret|token|api_key|apikey|credential", re.IGNORECASE)
 REDACTED = "***"
 
 
 async def health(request: web.Request) -> web.Response:
-    s = request.app[SERVICES]
-    checks: dict[str, str] = {"engine": "ok" if not getattr(s.engine, "closed", False) else "closed"}
+    app = request.config_dict
+    checks: dict[str, str] = {"engine": "closed" if app[TORRENTS].engine_closed else "ok"}
     status = 200
-    if s.db is not None:
+    db = app.get(DATABASE)
+    if db is not None:
         try:
             async with asyncio.timeout(2):
-                await s.db.pool.fetchval("SELECT 1")
+                await db.pool.fetchval("SELECT 1")
             checks["database"] = "ok"
         except (TimeoutError, OSError, Exception) as e:
             checks["database"] = f"unreachable: {type(e).__name__}"
@@ -35,36 +39,34 @@ async def health(request: web.Request) -> web.Response:
         checks["database"] = "none"
     body = {
         "status": "ok" if status == 200 else "degraded",
-        "setup": not s.bootstrapped,
+        "setup": not app[AUTH_STATE].bootstrapped,
         "version": __version__,
-        "uptime": round(time.monotonic() - s.started_at, 3),
+        "uptime": round(time.monotonic() - app[API_OPTIONS].started_at, 3),
         "checks": checks,
     }
     return json_response(body, status)
 
 
 async def setup_apply(request: web.Request) -> web.Response:
-    from revaer.config.setup import AlreadyBootstrapped, InvalidSetupToken
-
-    s = request.app[SERVICES]
+    state, setup = request.config_dict[AUTH_STATE], request.config_dict.get(SETUP)
     body = await json_object(request)
     check_fields(
         body,
         {"setup_token": str, "admin_username": str, "admin_password": str},
         required=("setup_token", "admin_username", "admin_password"),
     )
-    if s.setup is None:
+    if setup is None:
         raise Problem(409, "already_set_up", "Already set up", "this server runs without setup")
     try:
-        result = await s.setup.apply(body["setup_token"], body["admin_username"], body["admin_password"])
+        result = await setup.apply(body["setup_token"], body["admin_username"], body["admin_password"])
     except AlreadyBootstrapped as e:
-        s.bootstrapped = True
+        state.bootstrapped = True
         raise Problem(409, "already_set_up", "Already set up", str(e)) from None
     except InvalidSetupToken as e:
         raise Problem(403, "invalid_setup_token", "Invalid setup token", str(e)) from None
     except ValueError as e:
         raise unprocessable(str(e)) from None
-    s.bootstrapped = True
+    state.bootstrapped = True
     return json_response({"api_key": result.api_key, "admin_username": result.admin_username}, 201)
 
 
@@ -83,28 +85,29 @@ def _etag(versions: dict[str, int]) -> str:
     return f'"{digest}"'
 
 
-async def _current(request: web.Request) -> tuple[dict[str, Any], dict[str, int]]:
-    s = request.app[SERVICES]
-    if s.store is None:
+def _store(request: web.Request) -> ConfigStore:
+    store = request.config_dict.get(CONFIG_STORE)
+    if store is None:
         raise Problem(503, "no_database", "Configuration unavailable", "this server runs without a database")
-    current = await s.store.get_all()
+    return store
+
+
+async def _current(store: ConfigStore) -> tuple[dict[str, Any], dict[str, int]]:
+    current = await store.get_all()
     return {k: v.value for k, v in current.items()}, {k: v.version for k, v in current.items()}
 
 
 async def config_get(request: web.Request) -> web.Response:
-    values, versions = await _current(request)
+    values, versions = await _current(_store(request))
     return json_response({"config": redact(values), "versions": versions}, headers={"ETag": _etag(versions)})
 
 
 async def config_patch(request: web.Request) -> web.Response:
-    from revaer.config.model import ConfigValidationError
-    from revaer.config.store import VersionConflict
-
-    s = request.app[SERVICES]
+    store = _store(request)
     changes = await json_object(request)
     if not changes:
         raise unprocessable("nothing to change: send an object of settings")
-    _, versions = await _current(request)
+    _, versions = await _current(store)
     expected: dict[str, int] | None = None
     if_match = request.headers.get("If-Match")
     if if_match is not None:
@@ -113,14 +116,13 @@ async def config_patch(request: web.Request) -> web.Response:
                 412, "version_conflict", "Precondition failed", "the configuration changed since it was read"
             )
         expected = {k: versions.get(k, 0) for k in changes}
-    assert s.store is not None
     try:
-        await s.store.patch(changes, expected_versions=expected)
+        await store.patch(changes, expected_versions=expected)
     except ConfigValidationError as e:
         raise unprocessable(str(e), field=e.key) from None
     except VersionConflict as e:
         raise Problem(412, "version_conflict", "Precondition failed", str(e)) from None
     except ValueError as e:
         raise unprocessable(str(e)) from None
-    values, versions = await _current(request)
+    values, versions = await _current(store)
     return json_response({"config": redact(values), "versions": versions}, headers={"ETag": _etag(versions)})

@@ -5,20 +5,22 @@ from __future__ import annotations
 import base64
 import binascii
 import bisect
-import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import BodyPartReader, web
 
 from revaer.api.errors import Problem, bad_request, problem_for, unprocessable
-from revaer.api.keys import SERVICES, Services
+from revaer.api.keys import API_OPTIONS, TORRENTS
+from revaer.api.params import info_hash, is_info_hash, parse_bool, parse_int
 from revaer.api.v1.body import check_fields, json_object, json_response
 from revaer.engine.errors import EngineError, TorrentNotFoundError
 from revaer.engine.protocol import TorrentState, TorrentSummary
-from revaer.torrents import AddOptions, Labels, PathNotAllowedError
+from revaer.labels import CATEGORY_RULE, Labels, split_tags, valid_category
+from revaer.paths import PathNotAllowedError
+from revaer.torrents import AddOptions, TorrentService
 
-_HASH = re.compile(r"^[0-9a-fA-F]{40}$")
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
 
@@ -59,12 +61,10 @@ def torrent_json(row: TorrentSummary, labels: Labels) -> dict[str, Any]:
 
 
 def _hash(request: web.Request) -> str:
-    h = request.match_info["info_hash"]
-    if not _HASH.match(h):
-        raise Problem(
-            400, "invalid_hash", "Invalid info-hash", f"'{h}' is not an info-hash (40 hex characters)"
-        )
-    return h.lower()
+    return info_hash(request.match_info["info_hash"])
+
+
+# ---- listing --------------------------------------------------------------------------------------
 
 
 def _encode_cursor(row: TorrentSummary) -> str:
@@ -75,84 +75,129 @@ def _decode_cursor(cursor: str) -> tuple[int, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         t, h = raw.split(":", 1)
-        if not _HASH.match(h):
+        if not is_info_hash(h):
             raise ValueError(h)
         return int(t), h
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise unprocessable("invalid cursor", field="cursor") from None
 
 
-async def list_torrents(request: web.Request) -> web.Response:
-    s = request.app[SERVICES]
-    q = request.query
-    states: set[str] | None = None
-    if q.get("state"):
-        states = {x.strip() for x in q["state"].split(",") if x.strip()}
-        bad = states - {st.value for st in TorrentState}
-        if bad:
-            raise unprocessable(f"unknown state(s): {', '.join(sorted(bad))}", field="state")
-    try:
-        limit = int(q.get("limit", DEFAULT_LIMIT))
-    except ValueError:
-        raise unprocessable("limit must be an integer", field="limit") from None
-    if not 1 <= limit <= MAX_LIMIT:
-        raise unprocessable(f"limit must be between 1 and {MAX_LIMIT}", field="limit")
-    category = q.get("category")
-    tag = q.get("tag")
-    needle = q.get("q", "").casefold()
-    after = _decode_cursor(q["cursor"]) if q.get("cursor") else None
+_STATES = frozenset(st.value for st in TorrentState)
+_NO_LABELS = Labels()
 
-    labels = s.torrents.labels
-    empty = Labels()
-    order = s.torrents.order
-    start = bisect.bisect_right(order, after) if after is not None else 0
-    filtered = states is not None or category is not None or tag is not None or bool(needle)
-    # Unfiltered: look up only the rows of the page. Filtered: one snapshot, walked in order.
-    lookup: Callable[[str], TorrentSummary | None]
-    lookup = {r.info_hash: r for r in s.torrents.rows()}.get if filtered else s.engine.get
+
+@dataclass(frozen=True, slots=True)
+class ListQuery:
+    """``GET /v1/torrents``'s query: the filters, the page size and where the page starts."""
+
+    states: frozenset[str] | None = None
+    category: str | None = None
+    tag: str | None = None
+    needle: str = ""  # casefolded name substring
+    limit: int = DEFAULT_LIMIT
+    after: tuple[int, str] | None = None  # the listing key of the previous page's last torrent
+
+    @classmethod
+    def parse(cls, q: Mapping[str, str]) -> ListQuery:
+        """The query of a request; 422 naming the field for a value that does not parse."""
+        states: frozenset[str] | None = None
+        if q.get("state"):
+            states = frozenset(x.strip() for x in q["state"].split(",") if x.strip())
+            bad = states - _STATES
+            if bad:
+                raise unprocessable(f"unknown state(s): {', '.join(sorted(bad))}", field="state")
+        limit = parse_int(q["limit"], default=None, field="limit") if "limit" in q else DEFAULT_LIMIT
+        if not 1 <= limit <= MAX_LIMIT:
+            raise unprocessable(f"limit must be between 1 and {MAX_LIMIT}", field="limit")
+        return cls(
+            states=states,
+            category=q.get("category"),
+            tag=q.get("tag"),
+            needle=q.get("q", "").casefold(),
+            limit=limit,
+            after=_decode_cursor(q["cursor"]) if q.get("cursor") else None,
+        )
+
+    @property
+    def filtered(self) -> bool:
+        return (
+            self.states is not None or self.category is not None or self.tag is not None or bool(self.needle)
+        )
+
+    def matches(self, row: TorrentSummary, labels: Mapping[str, Labels]) -> bool:
+        """Whether ``row`` passes every filter."""
+        if self.states is not None and row.state.value not in self.states:
+            return False
+        if self.category is not None or self.tag is not None:
+            lab = labels.get(row.info_hash, _NO_LABELS)
+            if self.category is not None and lab.category != self.category:
+                return False
+            if self.tag is not None and self.tag not in lab.tags:
+                return False
+        return not self.needle or self.needle in row.name.casefold()
+
+
+def list_page(torrents: TorrentService, query: ListQuery) -> tuple[list[TorrentSummary], bool]:
+    """The page of rows ``query`` selects, in listing order, and whether more follow.
+
+    Walks the sorted listing index from the cursor. Unfiltered, only the page's rows are looked up;
+    filtered, one snapshot is taken and walked in order.
+    """
+    order = torrents.order
+    start = bisect.bisect_right(order, query.after) if query.after is not None else 0
+    lookup: Callable[[str], TorrentSummary | None] = torrents.get
+    labels = torrents.labels
+    filtered = query.filtered
+    if filtered:
+        lookup = {r.info_hash: r for r in torrents.snapshot()}.get
     page: list[TorrentSummary] = []
-    more = False
     for i in range(start, len(order)):
         row = lookup(order[i][1])
-        if row is None:
+        if row is None or (filtered and not query.matches(row, labels)):
             continue
-        if states is not None and row.state.value not in states:
-            continue
-        if category is not None or tag is not None:
-            lab = labels.get(row.info_hash, empty)
-            if category is not None and lab.category != category:
-                continue
-            if tag is not None and tag not in lab.tags:
-                continue
-        if needle and needle not in row.name.casefold():
-            continue
-        if len(page) == limit:
-            more = True
-            break
+        if len(page) == query.limit:
+            return page, True
         page.append(row)
+    return page, False
+
+
+async def list_torrents(request: web.Request) -> web.Response:
+    torrents = request.config_dict[TORRENTS]
+    page, more = list_page(torrents, ListQuery.parse(request.query))
+    labels = torrents.labels
     body = {
-        "torrents": [torrent_json(r, labels.get(r.info_hash, empty)) for r in page],
+        "torrents": [torrent_json(r, labels.get(r.info_hash, _NO_LABELS)) for r in page],
         "next_cursor": _encode_cursor(page[-1]) if more else None,
     }
     return json_response(body)
 
 
-async def get_torrent(request: web.Request) -> web.Response:
-    s = request.app[SERVICES]
-    h = _hash(request)
-    row = s.engine.get(h)
+# ---- one torrent ----------------------------------------------------------------------------------
+
+
+def _row(torrents: TorrentService, h: str) -> TorrentSummary:
+    row = torrents.get(h)
     if row is None:
         raise TorrentNotFoundError(f"unknown torrent: {h}")
-    body = torrent_json(row, s.torrents.labels_of(h))
+    return row
+
+
+async def get_torrent(request: web.Request) -> web.Response:
+    torrents = request.config_dict[TORRENTS]
+    h = _hash(request)
+    body = torrent_json(_row(torrents, h), torrents.labels_of(h))
     body["files"] = [
         {"index": f.index, "path": f.path, "size": f.size, "progress": f.progress, "priority": f.priority}
-        for f in s.engine.files(h)
+        for f in torrents.files(h)
     ]
     body["trackers"] = [
         {"url": t.url, "tier": t.tier, "status": t.status.name.lower(), "message": t.message}
-        for t in s.engine.trackers(h)
+        for t in torrents.trackers(h)
     ]
     return json_response(body)
+
+
+# ---- adding ---------------------------------------------------------------------------------------
 
 
 _ADD_FIELDS: dict[str, type] = {
@@ -167,8 +212,8 @@ _ADD_FIELDS: dict[str, type] = {
 
 def _options(fields: dict[str, Any]) -> AddOptions:
     category = fields.get("category") or ""
-    if category and ("/" in category or category.strip() != category):
-        raise unprocessable("category must not contain '/' or surrounding spaces", field="category")
+    if category and not valid_category(category):
+        raise unprocessable(f"field 'category' must be a category name: {CATEGORY_RULE}", field="category")
     return AddOptions(
         category=category,
         tags=tuple(fields.get("tags") or ()),
@@ -179,16 +224,16 @@ def _options(fields: dict[str, Any]) -> AddOptions:
 
 
 def _add_all(
-    s: Services, sources: Sequence[tuple[str | None, bytes | None]], options: AddOptions
+    torrents: TorrentService, sources: Sequence[tuple[str | None, bytes | None]], options: AddOptions
 ) -> list[str]:
     """Add every source or none: on the first refusal, the ones added by this request are removed."""
     added: list[str] = []
     try:
         for magnet, data in sources:
-            added.append(s.torrents.add(magnet=magnet, torrent=data, options=options))
+            added.append(torrents.add(magnet=magnet, torrent=data, options=options))
     except (EngineError, PathNotAllowedError) as e:
         for h in added:
-            s.torrents.remove(h)
+            torrents.remove(h)
         p = problem_for(e)
         assert p is not None
         raise p from None
@@ -221,11 +266,9 @@ async def _multipart(request: web.Request, limit: int) -> tuple[list[bytes], dic
         name = part.name or ""
         text = (await part.read(decode=True)).decode("utf-8", "replace")
         if name == "tags":
-            fields["tags"] = [t for t in text.split(",") if t.strip()]
+            fields["tags"] = split_tags(text)
         elif name in ("paused", "sequential"):
-            if text.lower() not in ("true", "false", "1", "0"):
-                raise unprocessable(f"field '{name}' must be true or false", field=name)
-            fields[name] = text.lower() in ("true", "1")
+            fields[name] = parse_bool(text, strict=True, field=name)
         elif name in ("category", "save_path"):
             fields[name] = text
         else:
@@ -237,40 +280,44 @@ async def _multipart(request: web.Request, limit: int) -> tuple[list[bytes], dic
 
 
 async def add_torrents(request: web.Request) -> web.Response:
-    s = request.app[SERVICES]
+    torrents = request.config_dict[TORRENTS]
     if request.content_type.startswith("multipart/"):
-        files, fields = await _multipart(request, s.max_upload)
+        files, fields = await _multipart(request, request.config_dict[API_OPTIONS].max_upload)
         if not files:
             raise unprocessable("no .torrent file in the upload", field="torrents")
-        hashes = _add_all(s, [(None, f) for f in files], _options(fields))
+        hashes = _add_all(torrents, [(None, f) for f in files], _options(fields))
     else:
         body = await json_object(request)
         check_fields(body, _ADD_FIELDS, required=("magnet",))
-        hashes = _add_all(s, [(body["magnet"], None)], _options(body))
+        hashes = _add_all(torrents, [(body["magnet"], None)], _options(body))
     return json_response({"info_hashes": hashes}, 201)
 
 
-_ACTIONS = {"pause", "resume", "recheck", "reannounce", "remove"}
+# ---- actions --------------------------------------------------------------------------------------
+
+_COMMANDS: dict[str, Callable[[TorrentService, str], None]] = {
+    "pause": TorrentService.pause,
+    "resume": TorrentService.resume,
+    "recheck": TorrentService.recheck,
+    "reannounce": TorrentService.reannounce,
+}
+_ACTIONS = frozenset({*_COMMANDS, "remove"})
 
 
 async def torrent_action(request: web.Request) -> web.Response:
-    s = request.app[SERVICES]
+    torrents = request.config_dict[TORRENTS]
     action = request.match_info["action"]
     if action not in _ACTIONS:
         raise Problem(
             404, "not_found", "Not found", f"unknown action '{action}' (known: {', '.join(sorted(_ACTIONS))})"
         )
     h = _hash(request)
-    if s.engine.get(h) is None:
-        raise TorrentNotFoundError(f"unknown torrent: {h}")
+    _row(torrents, h)
     if action == "remove":
         body = await json_object(request) if request.can_read_body else {}
         check_fields(body, {"with_data": bool})
-        s.torrents.remove(h, bool(body.get("with_data", False)))
-        return json_response(
-            {"info_hash": h, "removed": True, "with_data": bool(body.get("with_data", False))}
-        )
-    getattr(s.engine, action)(h)
-    row = s.engine.get(h)
-    assert row is not None
-    return json_response(torrent_json(row, s.torrents.labels_of(h)))
+        with_data = bool(body.get("with_data", False))
+        torrents.remove(h, with_data)
+        return json_response({"info_hash": h, "removed": True, "with_data": with_data})
+    _COMMANDS[action](torrents, h)
+    return json_response(torrent_json(_row(torrents, h), torrents.labels_of(h)))
