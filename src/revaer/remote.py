@@ -19,6 +19,8 @@ from typing import Any, TextIO
 import aiohttp
 import orjson
 
+from revaer.labels import split_tags
+
 DEFAULT_URL = "http://127.0.0.1:7878"
 EXIT_OK, EXIT_FAILED = 0, 1
 
@@ -128,7 +130,7 @@ async def _torrents_add(c: Client, args: argparse.Namespace, out: TextIO) -> int
         if args.category:
             common["category"] = args.category
         if args.tags:
-            common["tags"] = [t.strip() for t in args.tags.split(",") if t.strip()]
+            common["tags"] = split_tags(args.tags)
         if args.save_path:
             common["save_path"] = args.save_path
         if args.paused:
