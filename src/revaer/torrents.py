@@ -14,7 +14,7 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -312,25 +312,26 @@ class TorrentService:
             raise TorrentNotFoundError(f"unknown torrent: {h}")
         return row
 
+    @staticmethod
+    def _run(command: Callable[[str], None], h: str, done: str) -> None:
+        command(h)
+        log.debug(done, extra={"info_hash": h})
+
     def pause(self, h: str) -> None:
         """Stop transferring (the torrent stays, paused)."""
-        self._engine.pause(h)
-        log.debug("torrent paused", extra={"info_hash": h})
+        self._run(self._engine.pause, h, "torrent paused")
 
     def resume(self, h: str) -> None:
         """Start transferring again."""
-        self._engine.resume(h)
-        log.debug("torrent resumed", extra={"info_hash": h})
+        self._run(self._engine.resume, h, "torrent resumed")
 
     def recheck(self, h: str) -> None:
         """Check the torrent's files against its piece hashes."""
-        self._engine.recheck(h)
-        log.info("torrent recheck", extra={"info_hash": h})
+        self._run(self._engine.recheck, h, "torrent recheck started")
 
     def reannounce(self, h: str) -> None:
         """Announce to every tracker now."""
-        self._engine.reannounce(h)
-        log.debug("torrent reannounce", extra={"info_hash": h})
+        self._run(self._engine.reannounce, h, "torrent reannounced")
 
     def set_limits(self, h: str, *, upload: int | None = None, download: int | None = None) -> None:
         """Per-torrent rate limits in bytes/s (−1: unlimited); None keeps a limit as it is."""

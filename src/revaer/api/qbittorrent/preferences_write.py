@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -115,45 +115,68 @@ def _with_port(interfaces: str, port: int) -> str:
     return ",".join(re.sub(r":\d{1,5}(s?)$", rf":{port}\1", p) for p in parts) or f"0.0.0.0:{port}"
 
 
+class _Changes:
+    """The config changes of one ``setPreferences``: whole values, or fields of object values."""
+
+    __slots__ = ("config", "values")
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.values: dict[str, Json] = {}
+
+    def set(self, key: str, value: Json) -> None:
+        self.values[key] = value
+
+    def field(self, key: str, name: str, value: Json) -> None:
+        """One field of an object setting; the others keep their current values."""
+        if key not in self.values:
+            self.values[key] = dict(self.config.values[key])
+        self.values[key][name] = value
+
+
+def _max_connec(ch: _Changes, k: str, v: Json) -> None:
+    n = _int(k, v)
+    ch.field("engine.limits", "connections", n if n > 0 else UNLIMITED_CONNECTIONS)
+
+
+def _listen_port(ch: _Changes, k: str, v: Json) -> None:
+    port = _int(k, v)
+    if not 0 <= port <= 65535:
+        raise bad_request(f"'{k}' must be a port")
+    if port:  # 0: qBittorrent picks a random port; Revaer keeps its own
+        ch.set("engine.listen_interfaces", _with_port(ch.config.engine.listen_interfaces, port))
+
+
+def _engine_setting(ch: _Changes, k: str, v: Json) -> None:
+    name, kind = ENGINE_SETTINGS[k]
+    ch.field("engine.settings", name, _bool(k, v) if kind is bool else _int(k, v))
+
+
+# qBittorrent preference -> how it changes the config (400 on a wrong type).
+_MAPPED: Mapping[str, Callable[[_Changes, str, Json], None]] = {
+    "save_path": lambda ch, k, v: ch.set("paths.download_root", _str(k, v).strip().rstrip("/") or "/"),
+    "dht": lambda ch, k, v: ch.set("engine.dht", _bool(k, v)),
+    "dl_limit": lambda ch, k, v: ch.field("engine.limits", "download", max(_int(k, v), 0)),
+    "up_limit": lambda ch, k, v: ch.field("engine.limits", "upload", max(_int(k, v), 0)),
+    "max_connec": _max_connec,
+    "max_connec_per_torrent": lambda ch, k, v: ch.field("torrent.defaults", "max_conns", max(_int(k, v), 0)),
+    "listen_port": _listen_port,
+    "bypass_local_auth": lambda ch, k, v: ch.field("compat.qbittorrent", "bypass_localhost", _bool(k, v)),
+    **dict.fromkeys(ENGINE_SETTINGS, _engine_setting),
+}
+
+
 def plan(prefs: Mapping[str, Json], config: Config) -> tuple[dict[str, Json], dict[str, Json]]:
     """``(config changes, preferences to keep)`` for a ``setPreferences`` object; 400 on a wrong type."""
-    changes: dict[str, Json] = {}
-
-    def obj(key: str) -> dict[str, Json]:
-        if key not in changes:
-            changes[key] = dict(config.values[key])
-        value: dict[str, Json] = changes[key]
-        return value
-
+    changes = _Changes(config)
     kept: dict[str, Json] = {}
     for k, v in prefs.items():
-        if k == "save_path":
-            changes["paths.download_root"] = _str(k, v).strip().rstrip("/") or "/"
-        elif k == "dht":
-            changes["engine.dht"] = _bool(k, v)
-        elif k == "dl_limit":
-            obj("engine.limits")["download"] = max(_int(k, v), 0)
-        elif k == "up_limit":
-            obj("engine.limits")["upload"] = max(_int(k, v), 0)
-        elif k == "max_connec":
-            n = _int(k, v)
-            obj("engine.limits")["connections"] = n if n > 0 else UNLIMITED_CONNECTIONS
-        elif k == "max_connec_per_torrent":
-            obj("torrent.defaults")["max_conns"] = max(_int(k, v), 0)
-        elif k == "listen_port":
-            port = _int(k, v)
-            if not 0 <= port <= 65535:
-                raise bad_request(f"'{k}' must be a port")
-            if port:  # 0: qBittorrent picks a random port; Revaer keeps its own
-                changes["engine.listen_interfaces"] = _with_port(config.engine.listen_interfaces, port)
-        elif k == "bypass_local_auth":
-            obj("compat.qbittorrent")["bypass_localhost"] = _bool(k, v)
-        elif k in ENGINE_SETTINGS:
-            name, kind = ENGINE_SETTINGS[k]
-            obj("engine.settings")[name] = _bool(k, v) if kind is bool else _int(k, v)
+        apply = _MAPPED.get(k)
+        if apply is not None:
+            apply(changes, k, v)
         elif _KEY.match(k) and _keepable(v):
             kept[k] = v
-    return changes, kept
+    return changes.values, kept
 
 
 def from_config(config: Config, download_root: Path) -> dict[str, Json]:

@@ -31,7 +31,7 @@ from revaer.engine.protocol import (
     TorrentStateChanged,
     TorrentUpdated,
 )
-from revaer.events import ConfigChanged, Envelope, Lagged
+from revaer.events import ConfigChanged, Envelope, EventBus, Lagged, Subscription
 from revaer.torrents import TorrentService
 
 log = logging.getLogger(__name__)
@@ -109,64 +109,92 @@ async def _send(resp: EventSourceResponse, name: str, payload: Any, event_id: in
     )
 
 
+async def _replay(
+    resp: EventSourceResponse, bus: EventBus, torrents: TorrentService, wanted: _Filter
+) -> None:
+    """After a reconnect: what the client missed since its ``Last-Event-ID``, or ``resync`` when gone."""
+    last = resp.last_event_id
+    if last is None:
+        return
+    try:
+        replay = bus.since(int(last))
+    except ValueError:
+        replay = None
+    if replay is None:
+        reason = {"reason": "events since Last-Event-ID are gone; reload"}
+        await _send(resp, "resync", reason, bus.last_id)
+        return
+    for env in replay:
+        enc = encode(torrents, env.event)
+        if enc is not None and wanted(*enc):
+            await _send(resp, enc[0], enc[1], env.id)
+
+
+class _Updates:
+    """``torrent.updated`` coalesced: the newest per torrent, sent at most once per ``interval``."""
+
+    __slots__ = ("flush_at", "interval", "pending")
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self.pending: dict[str, tuple[int, dict[str, Any]]] = {}
+        self.flush_at = 0.0
+
+    def timeout(self, now: float) -> float:
+        """How long to wait for the next event before something is due."""
+        return max(0.0, self.flush_at - now) if self.pending else 5.0
+
+    def add(self, event_id: int, payload: dict[str, Any], now: float) -> None:
+        if not self.pending:
+            self.flush_at = now + self.interval
+        self.pending[payload["info_hash"]] = (event_id, payload)
+
+    def due(self, now: float) -> list[tuple[int, dict[str, Any]]]:
+        """The updates to send now, in event order (none before the interval is over)."""
+        if not self.pending or now < self.flush_at:
+            return []
+        batch, self.pending = self.pending, {}
+        return sorted(batch.values(), key=lambda x: x[0])
+
+
+async def _follow(
+    resp: EventSourceResponse, sub: Subscription, torrents: TorrentService, wanted: _Filter, interval: float
+) -> None:
+    """Send the bus's events as they come, until the client goes, falls behind or the bus closes."""
+    loop = asyncio.get_running_loop()
+    updates = _Updates(interval)
+    while resp.is_connected():
+        try:
+            item: Envelope | Lagged | None = await asyncio.wait_for(sub.get(), updates.timeout(loop.time()))
+        except TimeoutError:
+            item = None
+        except EOFError:  # the bus closed: the server is stopping
+            return
+        if isinstance(item, Lagged):
+            await _send(resp, "lagged", {"missed": item.missed, "reason": "client too slow; reconnect"}, None)
+            return
+        if isinstance(item, Envelope):
+            enc = encode(torrents, item.event)
+            if enc is not None and wanted(*enc):
+                if enc[0] == "torrent.updated":
+                    updates.add(item.id, enc[1], loop.time())
+                else:
+                    await _send(resp, enc[0], enc[1], item.id)
+        for event_id, payload in updates.due(loop.time()):
+            await _send(resp, "torrent.updated", payload, event_id)
+
+
 async def stream(request: web.Request) -> web.StreamResponse:
     app = request.config_dict
     torrents, bus = app[TORRENTS], app[BUS]
     wanted = _Filter(request)
-    interval = app[API_OPTIONS].sse_update_interval
     sub = bus.subscribe()
     try:
         async with sse_response(request, ping_interval=15, send_timeout=10) as resp:
             app[STREAMS].add(resp)
             await _send(resp, "hello", {"last_id": bus.last_id}, None)
-            last = resp.last_event_id
-            if last is not None:
-                try:
-                    replay = bus.since(int(last))
-                except ValueError:
-                    replay = None
-                if replay is None:
-                    await _send(
-                        resp,
-                        "resync",
-                        {"reason": "events since Last-Event-ID are gone; reload"},
-                        bus.last_id,
-                    )
-                else:
-                    for env in replay:
-                        enc = encode(torrents, env.event)
-                        if enc is not None and wanted(*enc):
-                            await _send(resp, enc[0], enc[1], env.id)
-            pending: dict[str, tuple[int, dict[str, Any]]] = {}
-            loop = asyncio.get_running_loop()
-            flush_at = loop.time() + interval
-            while resp.is_connected():
-                timeout = max(0.0, flush_at - loop.time()) if pending else 5.0
-                try:
-                    item: Envelope | Lagged | None = await asyncio.wait_for(sub.get(), timeout)
-                except TimeoutError:
-                    item = None
-                except EOFError:  # the bus closed: the server is stopping
-                    break
-                if isinstance(item, Lagged):
-                    await _send(
-                        resp, "lagged", {"missed": item.missed, "reason": "client too slow; reconnect"}, None
-                    )
-                    break
-                if isinstance(item, Envelope):
-                    enc = encode(torrents, item.event)
-                    if enc is not None and wanted(*enc):
-                        name, payload = enc
-                        if name == "torrent.updated":
-                            if not pending:
-                                flush_at = loop.time() + interval
-                            pending[payload["info_hash"]] = (item.id, payload)
-                        else:
-                            await _send(resp, name, payload, item.id)
-                if pending and loop.time() >= flush_at:
-                    batch, pending = pending, {}
-                    for eid, payload in sorted(batch.values(), key=lambda x: x[0]):
-                        await _send(resp, "torrent.updated", payload, eid)
+            await _replay(resp, bus, torrents, wanted)
+            await _follow(resp, sub, torrents, wanted, app[API_OPTIONS].sse_update_interval)
             return resp
     finally:
         sub.close()
