@@ -229,6 +229,8 @@ def _engine(options: ServeOptions, engine_factory: EngineFactory) -> Part:
                 download_root(config),
                 extra_roots=extra_roots(config),
                 categories=categories,
+                # Every add gets torrent.defaults where it sets no limit (current after a hot reload).
+                add_defaults=bridge.with_defaults,
             )
 
             def follow_paths(cfg: Config, changed: Iterable[str] | None = None) -> None:

@@ -14,7 +14,7 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -104,6 +104,8 @@ class TorrentService:
     # Every torrent's listing key (added_time, info_hash), kept sorted: a listing page is a slice.
     order: list[tuple[int, str]] = field(default_factory=list)
     _keys: dict[str, tuple[int, str]] = field(default_factory=dict)
+    # Fills in what an add leaves unset from the config's torrent.defaults (the engine bridge's).
+    add_defaults: Callable[[AddRequest], AddRequest] | None = None
 
     def _track(self, h: str) -> None:
         if h in self._keys:
@@ -151,19 +153,20 @@ class TorrentService:
         tags = normalize_tags(o.tags)
         save_path = self.save_path_for(o.save_path, o.category)
         self.categories.ensure_category(o.category)
-        h = self.engine.add(
-            AddRequest(
-                magnet=magnet,
-                torrent=torrent,
-                save_path=save_path,
-                name=o.name,
-                paused=o.paused,
-                sequential=o.sequential,
-                seed_mode=o.seed_mode,
-                upload_limit=o.upload_limit,
-                download_limit=o.download_limit,
-            )
+        request = AddRequest(
+            magnet=magnet,
+            torrent=torrent,
+            save_path=save_path,
+            name=o.name,
+            paused=o.paused,
+            sequential=o.sequential,
+            seed_mode=o.seed_mode,
+            upload_limit=o.upload_limit,
+            download_limit=o.download_limit,
         )
+        if self.add_defaults is not None:
+            request = self.add_defaults(request)
+        h = self.engine.add(request)
         self.labels[h] = lab = Labels(o.category, tags)
         self._stamp(lab)
         self._track(h)
