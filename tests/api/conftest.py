@@ -18,8 +18,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from revaer.api.keys import PUMP, SERVICES, Services
+from revaer.api.keys import BUS, CONFIG, DATABASE, PUMP, SERVICES, TORRENTS, Services
 from revaer.app import ServeOptions, build_app
+from revaer.config.listener import ConfigListener
 from revaer.config.model import Json
 from revaer.config.setup import TOKEN_FILE
 from revaer.config.store import ConfigStore
@@ -27,6 +28,8 @@ from revaer.db.pool import Database
 from revaer.engine.fake import FakeEngine, ManualClock
 from revaer.engine.protocol import Engine
 from revaer.engine.pump import EnginePump
+from revaer.events import EventBus
+from revaer.torrents import TorrentService
 from tests.support.engine import LOOPBACK
 
 E = TypeVar("E", bound=Engine)
@@ -50,7 +53,24 @@ class ServedApi(Generic[E]):
 
     @property
     def services(self) -> Services:
+        """The old bag (goes away with ``Services``: use the typed accessors below)."""
         return self.app[SERVICES]
+
+    @property
+    def torrents(self) -> TorrentService:
+        return self.app[TORRENTS]
+
+    @property
+    def bus(self) -> EventBus:
+        return self.app[BUS]
+
+    @property
+    def listener(self) -> ConfigListener:
+        return self.app[CONFIG]
+
+    @property
+    def database(self) -> Database:
+        return self.app[DATABASE]
 
     @property
     def pump(self) -> EnginePump:
