@@ -1,4 +1,5 @@
-"""Shared fixtures: a real PostgreSQL for the database tests, and a timeout on every async test.
+"""Shared fixtures: a real PostgreSQL for the database tests, a timeout on every async test, and a
+test failed by any exception it left to the event loop's exception handler.
 
 The server is the one ``DATABASE_URL`` names (CI: the machine's PostgreSQL 15),
 else an embedded PostgreSQL started in a temporary directory under /tmp (run as
@@ -11,6 +12,7 @@ asks for one (a copy of the template, so every test starts from a clean schema).
 from __future__ import annotations
 
 import asyncio
+import gc
 import inspect
 import os
 import secrets
@@ -18,6 +20,7 @@ import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -40,6 +43,36 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             and item.get_closest_marker("timeout") is None
         ):
             item.add_marker(pytest.mark.timeout(ASYNC_TEST_TIMEOUT))
+
+
+@pytest.fixture(autouse=True)
+async def loop_exceptions() -> AsyncIterator[list[dict[str, Any]]]:
+    """Fail the test if anything reached the loop's exception handler while it ran.
+
+    That is where asyncio reports what nobody awaited: "Task exception was never retrieved", a
+    callback or reader that raised, an exception in an async generator's cleanup. Set up before
+    the test's other fixtures, it also sees what their teardown leaves behind.
+    """
+    loop = asyncio.get_running_loop()
+    seen: list[dict[str, Any]] = []
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _loop, context: seen.append(context))
+    try:
+        yield seen
+        # Callbacks the teardown scheduled run now; tasks dropped with an exception report it when freed.
+        await asyncio.sleep(0)
+        gc.collect()
+    finally:
+        loop.set_exception_handler(previous)
+    if seen:
+        lines = []
+        for ctx in seen:
+            exc = ctx.get("exception")
+            lines.append(f"{ctx.get('message')}: {exc!r}" if exc is not None else str(ctx.get("message")))
+            for key in ("task", "future", "handle"):
+                if key in ctx:
+                    lines.append(f"    {key}: {ctx[key]!r}")
+        pytest.fail("unhandled exceptions on the event loop:\n" + "\n".join(lines), pytrace=False)
 
 
 def with_database(url: str, name: str) -> str:

@@ -1,11 +1,21 @@
-"""The composition root: ``revaer serve``.
+"""The composition root: ``build_app()`` and ``revaer serve``.
 
-Start-up, in dependency order: database (embedded when ``DATABASE_URL`` is
-unset) → migrations → config and its listener → setup gate → engine, registry
-and pump (every stored torrent re-added from its resume data) → HTTP. On
-SIGINT/SIGTERM the reverse: stop accepting, finish in-flight requests, close
-event streams, save resume data for every torrent, close the session, flush
-the registry, stop the database.
+``build_app`` returns the aiohttp application; every service is started by
+aiohttp itself, one ``cleanup_ctx`` generator per part, in dependency order:
+event bus → database (embedded when ``DATABASE_URL`` is unset) → migrations →
+config store and listener → setup gate → engine, registry, torrent service and
+pump (every stored torrent re-added from its resume data) → post-processing →
+HTTP state. Each part is stored under its ``web.AppKey`` (``revaer.api.keys``)
+and stopped in reverse order when the app is cleaned up.
+
+On SIGINT/SIGTERM ``serve`` cleans the runner up, which is the shutdown order:
+stop accepting, close event streams and let in-flight requests finish, then
+the parts in reverse: stop post-processing, save resume data for every torrent
+and close the session, flush the registry, close the listener, stop the
+database.
+
+Tests build the app with the same function: they inject the engine
+(``engine_factory``, a FakeEngine) and their database (``database``).
 """
 
 from __future__ import annotations
@@ -16,15 +26,32 @@ import contextlib
 import logging
 import signal
 import socket
-from collections.abc import Iterable
-from contextlib import AsyncExitStack
+import weakref
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from aiohttp import web
 
 from revaer import __version__
-from revaer.api.keys import Services, install
+from revaer.api.keys import (
+    API_OPTIONS,
+    AUTH_STATE,
+    BUS,
+    CONFIG,
+    CONFIG_STORE,
+    DATABASE,
+    ENGINE,
+    PUMP,
+    REGISTRY,
+    SERVICES,
+    SETUP,
+    STREAMS,
+    TORRENTS,
+    ApiOptions,
+    AuthState,
+    Services,
+)
 from revaer.api.qbittorrent import build_qbittorrent
 from revaer.api.v1 import build_v1
 from revaer.api.v1.events import close_streams
@@ -35,124 +62,251 @@ from revaer.config.model import Config, parse_bind
 from revaer.config.setup import Setup
 from revaer.config.store import ConfigStore
 from revaer.db.migrate import migrate_dsn
+from revaer.db.pool import Database, open_database
 from revaer.db.pool import data_dir as resolve_data_dir
-from revaer.db.pool import open_database
 from revaer.engine.libtorrent import LibtorrentEngine
+from revaer.engine.protocol import Engine
 from revaer.engine.pump import EnginePump
 from revaer.events import EventBus
-from revaer.fsops import start_postprocessing
+from revaer.fsops import postprocessing
+from revaer.paths import category_roots
 from revaer.registry import TorrentRegistry
 from revaer.telemetry import configure_logging, configure_tracing, tracing_middleware
 from revaer.torrents import TorrentService
 
 log = logging.getLogger(__name__)
 
+EngineFactory = Callable[[Config], Engine]
+
 
 @dataclass(frozen=True)
 class ServeOptions:
+    """What the server is started with (the command line's part; the rest is the stored config)."""
+
     data_dir: Path
     bind: str | None = None
     database_url: str | None = None
     log_format: str = "json"
     log_level: str = "INFO"
-    update_interval: float = 0.5
+    # How often the engine is asked for fresh rows; None: never by itself (the caller steps the pump).
+    update_interval: float | None = 0.5
     resume_interval: float = 30.0
+    # This node's name in the shared torrent table (default: the host name).
+    owner: str | None = None
+    registry_flush_interval: float = 0.2
+    sse_update_interval: float = 1.0
+    max_upload: int = 10 * 1024 * 1024
 
 
-def build_app(services: Services, *, tracing: bool = False) -> web.Application:
-    """The aiohttp application over ready services (tests build it over a FakeEngine)."""
+def libtorrent_engine(config: Config) -> Engine:
+    """The real engine, with the session settings ``config`` asks for."""
+    return LibtorrentEngine(engine_settings(config))
+
+
+def build_app(
+    options: ServeOptions,
+    *,
+    engine_factory: EngineFactory = libtorrent_engine,
+    database: Database | None = None,
+) -> web.Application:
+    """The whole server as an aiohttp application; its services start when the app starts.
+
+    ``engine_factory`` makes the engine from the loaded config; ``database`` is used instead of
+    opening one from ``options`` (and is left open on cleanup: its owner closes it).
+    """
     # aiohttp applies the top-level app's body limit: sub-apps cannot raise it.
-    app = web.Application(
-        middlewares=[tracing_middleware()] if tracing else [],
-        client_max_size=services.max_upload + 64 * 1024,
+    client_max_size = options.max_upload + 64 * 1024
+    app = web.Application(client_max_size=client_max_size)
+    v1 = build_v1(client_max_size)
+    qb = build_qbittorrent(client_max_size)
+    app.cleanup_ctx.extend(
+        [
+            _event_bus,
+            _database(options, database),
+            _migrations,
+            _config(options),
+            _setup_gate(options),
+            _engine(options, engine_factory),
+            _postprocessing,
+            _http_state(options, (v1, qb)),
+        ]
     )
-    install(app, services)
-    app.add_subapp("/v1", build_v1(services))
-    app.add_subapp("/api/v2", build_qbittorrent(services))
+    app.add_subapp("/v1", v1)
+    app.add_subapp("/api/v2", qb)
     app.on_shutdown.append(close_streams)
     return app
 
 
-async def start_services(opts: ServeOptions, stack: AsyncExitStack) -> Services:
-    """Everything but HTTP, each part registered on ``stack`` so it stops in reverse order."""
-    opts.data_dir.mkdir(parents=True, exist_ok=True)
-    bus = EventBus()
-    stack.callback(bus.close)
+Part = Callable[[web.Application], AsyncIterator[None]]
 
-    db = await open_database(opts.database_url, opts.data_dir)
-    stack.push_async_callback(db.close)
+
+async def _event_bus(app: web.Application) -> AsyncIterator[None]:
+    app[BUS] = bus = EventBus()
+    yield
+    bus.close()
+
+
+def _database(options: ServeOptions, given: Database | None) -> Part:
+    async def database(app: web.Application) -> AsyncIterator[None]:
+        options.data_dir.mkdir(parents=True, exist_ok=True)
+        if given is not None:
+            app[DATABASE] = given
+            yield
+            return
+        app[DATABASE] = db = await open_database(options.database_url, options.data_dir)
+        try:
+            yield
+        finally:
+            await db.close()
+
+    return database
+
+
+async def _migrations(app: web.Application) -> AsyncIterator[None]:
+    db = app[DATABASE]
     applied = await migrate_dsn(db.dsn)
     log.info(
         "database ready", extra={"migrations_applied": len(applied), "embedded": db.embedded is not None}
     )
+    yield
 
-    store = ConfigStore(db.pool)
-    listener = ConfigListener(db.dsn, bus=bus)
-    await listener.start()
-    stack.push_async_callback(listener.close)
-    config = listener.config
 
-    setup = Setup(db.pool, opts.data_dir)
-    token = await setup.begin()
-    bootstrapped = token is None and await setup.is_bootstrapped()
+def _config(options: ServeOptions) -> Part:
+    async def config(app: web.Application) -> AsyncIterator[None]:
+        db = app[DATABASE]
+        app[CONFIG_STORE] = ConfigStore(db.pool)
+        listener = ConfigListener(db.dsn, bus=app[BUS])
+        await listener.start()
+        app[CONFIG] = listener
+        # Middlewares of the root app may still be added: it freezes once started.
+        if configure_tracing(listener.config.telemetry.otel_endpoint):
+            app.middlewares.append(tracing_middleware())
+        try:
+            yield
+        finally:
+            await listener.close()
 
-    engine = LibtorrentEngine(engine_settings(config))
-    bridge = EngineBridge(engine)
-    bridge.attach(listener)
-    registry = TorrentRegistry(db.pool, owner=socket.gethostname())
-    await registry.start()
-    stack.push_async_callback(registry.close)
-    download_root = Path(config.download_root) if config.download_root else opts.data_dir / "downloads"
-    download_root.mkdir(parents=True, exist_ok=True)
-    categories = CategoryStore(db.pool)
-    await categories.load()
-    torrents = TorrentService(
-        engine,
-        registry,
-        download_root,
-        extra_roots=[Path(t.split("{", 1)[0]) for t in config.category_rules.values()],
-        categories=categories,
-    )
+    return config
 
-    def follow_paths(cfg: Config, changed: Iterable[str] | None = None) -> None:
-        # New adds go to the new download root at once; torrents already added stay where they are.
-        torrents.download_root = Path(cfg.download_root) if cfg.download_root else opts.data_dir / "downloads"
-        torrents.extra_roots = [Path(t.split("{", 1)[0]) for t in cfg.category_rules.values()]
 
-    listener.add_hook(follow_paths)
-    pump = EnginePump(
-        engine,
-        bus,
-        update_interval=opts.update_interval,
-        resume_interval=opts.resume_interval,
-        on_resume=torrents.on_resume,
-        listeners=[torrents.on_event],
-    )
-    await torrents.restore()
-    await pump.start()
-    stack.push_async_callback(pump.stop)
-    await start_postprocessing(
-        stack,
-        pool=db.pool,
-        engine=engine,
-        bus=bus,
-        pump=pump,
-        listener=listener,
-        torrents=torrents,
-        registry=registry,
-    )
+def _setup_gate(options: ServeOptions) -> Part:
+    async def setup_gate(app: web.Application) -> AsyncIterator[None]:
+        setup = Setup(app[DATABASE].pool, options.data_dir)
+        token = await setup.begin()
+        app[SETUP] = setup
+        app[AUTH_STATE] = AuthState(bootstrapped=token is None and await setup.is_bootstrapped())
+        yield
 
-    return Services(
-        engine=engine,
-        bus=bus,
-        torrents=torrents,
-        data_dir=opts.data_dir,
-        db=db,
-        store=store,
-        listener=listener,
-        setup=setup,
-        bootstrapped=bootstrapped,
-    )
+    return setup_gate
+
+
+def _engine(options: ServeOptions, engine_factory: EngineFactory) -> Part:
+    async def engine_part(app: web.Application) -> AsyncIterator[None]:
+        listener = app[CONFIG]
+        pool = app[DATABASE].pool
+        config = listener.config
+        engine = engine_factory(config)
+        app[ENGINE] = engine
+        bridge = EngineBridge(engine)
+        bridge.attach(listener)
+        registry = TorrentRegistry(
+            pool, owner=options.owner or socket.gethostname(), flush_interval=options.registry_flush_interval
+        )
+        await registry.start()
+        try:
+            categories = CategoryStore(pool)
+            await categories.load()
+
+            def download_root(cfg: Config) -> Path:
+                return Path(cfg.download_root) if cfg.download_root else options.data_dir / "downloads"
+
+            def extra_roots(cfg: Config) -> list[Path]:
+                return category_roots(cfg.category_rules.values())
+
+            download_root(config).mkdir(parents=True, exist_ok=True)
+            torrents = TorrentService(
+                engine,
+                registry,
+                download_root(config),
+                extra_roots=extra_roots(config),
+                categories=categories,
+                # Every add gets torrent.defaults where it sets no limit (current after a hot reload).
+                add_defaults=bridge.with_defaults,
+            )
+
+            def follow_paths(cfg: Config, changed: Iterable[str] | None = None) -> None:
+                # New adds go to the new download root at once; torrents already added stay where they are.
+                torrents.set_roots(download_root(cfg), extra_roots(cfg))
+
+            listener.add_hook(follow_paths)
+            pump = EnginePump(
+                engine,
+                app[BUS],
+                update_interval=options.update_interval,
+                resume_interval=options.resume_interval,
+                on_resume=torrents.on_resume,
+                listeners=[torrents.on_event],
+            )
+            await torrents.restore()
+            await pump.start()
+            app[TORRENTS] = torrents
+            app[PUMP] = pump
+            app[REGISTRY] = registry
+            try:
+                yield
+            finally:
+                # Saves resume data for every torrent (into the registry) and closes the session.
+                await pump.stop()
+        finally:
+            await registry.close()
+
+    return engine_part
+
+
+async def _postprocessing(app: web.Application) -> AsyncIterator[None]:
+    async with postprocessing(
+        pool=app[DATABASE].pool,
+        engine=app[ENGINE],
+        bus=app[BUS],
+        pump=app[PUMP],
+        listener=app[CONFIG],
+        torrents=app[TORRENTS],
+        registry=app[REGISTRY],
+    ):
+        yield
+
+
+def _http_state(options: ServeOptions, subapps: tuple[web.Application, ...]) -> Part:
+    async def http_state(app: web.Application) -> AsyncIterator[None]:
+        app[API_OPTIONS] = api = ApiOptions(
+            data_dir=options.data_dir,
+            sse_update_interval=options.sse_update_interval,
+            max_upload=options.max_upload,
+        )
+        app[STREAMS] = streams = weakref.WeakSet[web.StreamResponse]()
+        auth = app[AUTH_STATE]
+        # The older bag, for handlers that still read it (on the sub-apps, as they look it up there).
+        services = Services(
+            engine=app[ENGINE],
+            bus=app[BUS],
+            torrents=app[TORRENTS],
+            data_dir=options.data_dir,
+            db=app[DATABASE],
+            store=app[CONFIG_STORE],
+            listener=app[CONFIG],
+            setup=app[SETUP],
+            bootstrapped=auth.bootstrapped,
+            started_at=api.started_at,
+            sse_update_interval=api.sse_update_interval,
+            max_upload=api.max_upload,
+            streams=streams,
+            key_cache=auth.key_cache,
+        )
+        for a in (app, *subapps):
+            a[SERVICES] = services
+        yield
+
+    return http_state
 
 
 async def serve(opts: ServeOptions, *, ready: asyncio.Event | None = None) -> None:
@@ -160,26 +314,23 @@ async def serve(opts: ServeOptions, *, ready: asyncio.Event | None = None) -> No
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with AsyncExitStack() as stack:
-        services = await start_services(opts, stack)
-        assert services.listener is not None
-        bind = parse_bind("--bind", opts.bind) if opts.bind else services.listener.config.bind
-        tracing = configure_tracing(services.listener.config.telemetry.otel_endpoint)
-        app = build_app(services, tracing=tracing)
-        runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=10, access_log=None)
-        await runner.setup()
+    app = build_app(opts)
+    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=10, access_log=None)
+    try:
+        await runner.setup()  # starts every service (the app's cleanup contexts)
+        bind = parse_bind("--bind", opts.bind) if opts.bind else app[CONFIG].config.bind
         site = web.TCPSite(runner, bind.host, bind.port, reuse_address=True)
-        try:
-            await site.start()
-            log.info("listening", extra={"bind": str(bind), "version": __version__})
-            if ready is not None:
-                ready.set()
-            await stop.wait()
-            log.info("stopping")
-        finally:
-            # Stop accepting, let in-flight requests finish, end event streams; then the stack
-            # saves resume data, closes the session, flushes the registry and stops the database.
-            await runner.cleanup()
+        await site.start()
+        log.info("listening", extra={"bind": str(bind), "version": __version__})
+        if ready is not None:
+            ready.set()
+        await stop.wait()
+        log.info("stopping")
+    finally:
+        # Stop accepting, end event streams, let in-flight requests finish; then the services stop
+        # in reverse: resume data saved, session closed, registry flushed, database stopped.
+        # Also after a failed start: the parts that did start are stopped.
+        await runner.cleanup()
     log.info("stopped")
 
 

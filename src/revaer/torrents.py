@@ -71,6 +71,7 @@ class TorrentService:
     """
 
     __slots__ = (
+        "_add_defaults",
         "_categories",
         "_download_root",
         "_engine",
@@ -90,8 +91,11 @@ class TorrentService:
         download_root: Path,
         extra_roots: Iterable[Path] = (),
         categories: CategoryStore | None = None,
+        add_defaults: Callable[[AddRequest], AddRequest] | None = None,
     ) -> None:
         self._engine = engine
+        # Fills in what an add leaves unset from the config's torrent.defaults (the engine bridge's).
+        self._add_defaults = add_defaults
         self._registry = registry
         self._download_root = download_root
         self._extra_roots = list(extra_roots)
@@ -165,20 +169,10 @@ class TorrentService:
         """Where torrents go without a save path of their own."""
         return self._download_root
 
-    @download_root.setter
-    def download_root(self, path: Path) -> None:
-        # Transitional: the composition root assigns the roots until it calls set_roots().
-        self.set_roots(path, self._extra_roots)
-
     @property
     def extra_roots(self) -> list[Path]:
         """The category rules' roots (a copy)."""
         return list(self._extra_roots)
-
-    @extra_roots.setter
-    def extra_roots(self, roots: Iterable[Path]) -> None:
-        # Transitional, as the download_root setter.
-        self.set_roots(self._download_root, roots)
 
     @property
     def roots(self) -> list[Path]:
@@ -225,19 +219,20 @@ class TorrentService:
         tags = normalize_tags(o.tags)
         save_path = self.save_path_for(o.save_path, o.category)
         self._categories.ensure_category(o.category)
-        h = self._engine.add(
-            AddRequest(
-                magnet=magnet,
-                torrent=torrent,
-                save_path=save_path,
-                name=o.name,
-                paused=o.paused,
-                sequential=o.sequential,
-                seed_mode=o.seed_mode,
-                upload_limit=o.upload_limit,
-                download_limit=o.download_limit,
-            )
+        request = AddRequest(
+            magnet=magnet,
+            torrent=torrent,
+            save_path=save_path,
+            name=o.name,
+            paused=o.paused,
+            sequential=o.sequential,
+            seed_mode=o.seed_mode,
+            upload_limit=o.upload_limit,
+            download_limit=o.download_limit,
         )
+        if self._add_defaults is not None:
+            request = self._add_defaults(request)
+        h = self._engine.add(request)
         self._labels[h] = lab = Labels(o.category, tags)
         self._stamp(lab)
         self._track(h)

@@ -7,6 +7,7 @@ Key sets, value types, status codes and text bodies; 4.6.7 adds the two
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -360,6 +361,22 @@ async def test_maindata(three: tuple[Api, list[str]]) -> None:
         assert set(body["torrents"]) == {a, c}
     g = golden("errors.json")["maindata_no_rid"]
     assert g["status"] == 200
+
+
+async def test_maindata_unchanged_while_wall_time_passes(three: tuple[Api, list[str]]) -> None:
+    """The fake moves only when stepped: real time between two calls changes nothing."""
+    api, (_, _, c) = three
+    status, full = await _get(api, "sync/maindata", rid="0")
+    assert status == 200
+    assert full["torrents"][c]["state"] == "checkingDL"
+    await asyncio.sleep(0.08)  # longer than the pump's old timer, which used to move the fake here
+    status, body = await _get(api, "sync/maindata", rid=str(full["rid"]))
+    body.pop("server_state", None)  # free space on disk may move
+    assert body == {"rid": full["rid"] + 1}
+    # Stepped, the fake does move: checking ends, the torrent stalls (rate 0).
+    api.step(1.0)
+    status, delta = await _get(api, "sync/maindata", rid=str(full["rid"] + 1))
+    assert delta["torrents"] == {c: {"state": "stalledDL"}}
 
 
 async def test_maindata_per_session(three: tuple[Api, list[str]]) -> None:

@@ -24,11 +24,12 @@ from typing import Any
 import aiohttp
 import asyncpg
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from revaer.api.keys import Services
-from revaer.config.store import ConfigStore
-from revaer.torrents import AddOptions
+from revaer.api.keys import ENGINE, TORRENTS
+from revaer.engine.protocol import Engine
+from revaer.torrents import AddOptions, TorrentService
 from tests.api.conftest import serving
 from tests.support.engine import loopback_engine
 from tests.support.qbittorrent import QBittorrent
@@ -106,21 +107,28 @@ async def _answer(r: aiohttp.ClientResponse) -> Answer:
 @dataclass
 class Revaer:
     client: TestClient  # type: ignore[type-arg]
-    services: Services
+    app: web.Application
     root: Path
+
+    @property
+    def torrents(self) -> TorrentService:
+        return self.app[TORRENTS]
+
+    @property
+    def engine(self) -> Engine:
+        return self.app[ENGINE]
 
 
 @pytest.fixture
 async def revaer(db_url: str, pool: asyncpg.Pool, tmp_path: Path) -> AsyncIterator[Revaer]:
     engine = loopback_engine()
-    # The config says what the loopback engine runs with (no DHT), as the engine bridge would apply it.
-    await ConfigStore(pool).patch({"engine.dht": False})
+    # The config says what the loopback engine runs with (serving's LOOPBACK_CONFIG: no DHT, loopback).
     root = tmp_path / "revaer"
     root.mkdir()
     try:
         async with serving(engine, db_url, pool, tmp_path, root=root) as api:
             await api.set_up()
-            yield Revaer(api.client, api.services, root)
+            yield Revaer(api.client, api.app, root)
     finally:
         await asyncio.to_thread(engine.shutdown, 5.0)
 
@@ -185,8 +193,8 @@ async def test_differential(revaer: Revaer, qbit: QBittorrent) -> None:
             assert (await rv_post("torrents/createCategory", category="movies")).status == 200
             assert (await rv_post("torrents/createTags", tags="alpha,beta")).status == 200
         else:
-            await revaer.services.torrents.categories.create_category("movies")
-            await revaer.services.torrents.categories.create_tags(["alpha", "beta"])
+            await revaer.torrents.categories.create_category("movies")
+            await revaer.torrents.categories.create_tags(["alpha", "beta"])
 
         made = synthetic_torrent(
             "lab-file", size=3 * 256 * 1024 + 100, piece_length=256 * 1024, files=3, trackers=(TRACKER,)
@@ -197,11 +205,11 @@ async def test_differential(revaer: Revaer, qbit: QBittorrent) -> None:
         ]
         for add_post, root in sides:
             if add_post is None:
-                revaer.services.torrents.add(
+                revaer.torrents.add(
                     torrent=made.data,
                     options=AddOptions(category="movies", tags=("alpha",), paused=True, save_path=str(root)),
                 )
-                revaer.services.torrents.add(
+                revaer.torrents.add(
                     magnet=MAGNET,
                     options=AddOptions(category="movies", tags=("beta",), paused=True, save_path=str(root)),
                 )
@@ -387,9 +395,9 @@ async def test_differential(revaer: Revaer, qbit: QBittorrent) -> None:
             assert (await rv_post("torrents/resume", hashes=MAGNET_HASH)).status == 200
             assert (await rv_post("torrents/delete", hashes=file_hash, deleteFiles="true")).status == 200
         else:
-            revaer.services.torrents.set_labels(file_hash, category="")
-            revaer.services.engine.resume(MAGNET_HASH)
-            revaer.services.torrents.remove(file_hash, True)
+            revaer.torrents.set_labels(file_hash, category="")
+            revaer.engine.resume(MAGNET_HASH)
+            revaer.torrents.remove(file_hash, True)
 
         async def gone(get: Callable[..., Awaitable[Answer]]) -> bool:
             a = await get("torrents/info")

@@ -108,6 +108,8 @@ def test_sigkill_loses_at_most_what_came_after_the_last_resume_save(
         if child.poll() is None:
             child.kill()
             child.wait(10)
+        if child.stdout is not None:
+            child.stdout.close()
     assert child.returncode == -signal.SIGKILL
     resume = resume_file.read_bytes()
     pieces = _pieces_in(resume)

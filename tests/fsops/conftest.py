@@ -12,7 +12,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from revaer.engine.fake import FakeEngine
+from revaer.engine.fake import FakeEngine, ManualClock
 from revaer.engine.pump import EnginePump
 from revaer.events import EventBus
 from tests.support.torrents import write_random_file
@@ -79,11 +79,11 @@ def leftovers(*dirs: Path) -> list[Path]:
 
 @pytest.fixture
 async def fake_engine() -> AsyncIterator[tuple[FakeEngine, EventBus, EnginePump]]:
-    # No simulated progress: a completion reaches the worker only when a test sends it, so a test's
-    # own enqueue never races the pump's.
-    engine = FakeEngine(rate=0)
+    # No simulated progress and no timer: a completion reaches the worker only when a test sends it,
+    # so a test's own enqueue never races the pump's; the engine's events still arrive through its fd.
+    engine = FakeEngine(rate=0, clock=ManualClock())
     bus = EventBus()
-    pump = EnginePump(engine, bus, update_interval=0.05)
+    pump = EnginePump(engine, bus, update_interval=None)
     await pump.start()
     try:
         yield engine, bus, pump

@@ -1,7 +1,9 @@
 """Every ``web.AppKey`` of the application, in one place.
 
-The composition root stores each service on the root application under its key; handlers of the
-sub-applications read them with ``request.config_dict[KEY]`` (which looks through the parent apps).
+The composition root (``revaer.app``) stores each service on the root application under its key as
+the app starts; handlers of the sub-applications read them with ``request.config_dict[KEY]`` (which
+looks through the parent apps). ``ENGINE``, ``PUMP`` and ``REGISTRY`` are for the composition root
+and tests only: handlers reach torrents through ``TORRENTS``.
 
 ``Services`` and ``SERVICES`` are the older bag of the same services; they go away once every handler
 reads the typed keys (``install`` sets both meanwhile).
@@ -26,6 +28,8 @@ if TYPE_CHECKING:
     from revaer.config.setup import Setup
     from revaer.config.store import ConfigStore
     from revaer.db.pool import Database
+    from revaer.engine.pump import EnginePump
+    from revaer.registry import TorrentRegistry
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +58,10 @@ DATABASE: web.AppKey[Database] = web.AppKey("database")
 CONFIG_STORE: web.AppKey[ConfigStore] = web.AppKey("config_store")
 CONFIG: web.AppKey[ConfigListener] = web.AppKey("config")
 SETUP: web.AppKey[Setup] = web.AppKey("setup")
+# ---- the composition root's own (not for handlers) ----------------------------------------------
+ENGINE: web.AppKey[Engine] = web.AppKey("engine")
+PUMP: web.AppKey[EnginePump] = web.AppKey("pump")
+REGISTRY: web.AppKey[TorrentRegistry] = web.AppKey("registry")
 # ---- HTTP-layer state ----------------------------------------------------------------------------
 API_OPTIONS = web.AppKey("api_options", ApiOptions)
 AUTH_STATE = web.AppKey("auth_state", AuthState)

@@ -3,8 +3,9 @@
 Session settings are sent as a diff against what was last applied, so a change
 of one key touches one libtorrent setting. ``torrent.defaults`` rate limits
 follow into live torrents that still run with the previous defaults; a torrent
-given limits of its own keeps them. Connection limits per torrent apply to new
-torrents only (``add_defaults()``).
+given limits of its own keeps them. New torrents get the current defaults in
+every limit their add leaves unset (``with_defaults()``, which the torrent
+service applies on every add); connection limits apply to new torrents only.
 
 A setting removed from ``engine.settings`` keeps its current value until the
 next start: libtorrent has no "reset to default" by name.
@@ -12,13 +13,14 @@ next start: libtorrent has no "reset to default" by name.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterable
 from typing import TypedDict
 
 from revaer.config.listener import ConfigListener
 from revaer.config.model import Config, TorrentDefaults
-from revaer.engine.protocol import Engine
+from revaer.engine.protocol import AddRequest, Engine
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +82,22 @@ class EngineBridge:
     def applied(self) -> dict[str, SettingValue]:
         """The settings this bridge has applied so far."""
         return dict(self._applied)
+
+    def with_defaults(self, request: AddRequest) -> AddRequest:
+        """``request`` with the current ``torrent.defaults`` in each limit it leaves unset (negative)."""
+        d = self._defaults
+        if d is None:
+            return request
+        return dataclasses.replace(
+            request,
+            upload_limit=request.upload_limit if request.upload_limit >= 0 else _engine_limit(d.upload_limit),
+            download_limit=(
+                request.download_limit if request.download_limit >= 0 else _engine_limit(d.download_limit)
+            ),
+            max_connections=(
+                request.max_connections if request.max_connections >= 0 else _engine_limit(d.max_conns)
+            ),
+        )
 
     def attach(self, listener: ConfigListener) -> None:
         """Apply the listener's current config now and every change from now on."""

@@ -2,6 +2,10 @@
 
 For unit tests of the shell. It passes the same contract tests as the real
 engine (tests/contract): same validation, same exceptions, same event order.
+
+Simulated time comes from an injected clock (``time.monotonic`` by default).
+Tests give it a ``ManualClock``: then nothing moves until ``advance()`` is
+called, so "nothing changed" holds however slowly the test runs.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import hashlib
 import os
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import orjson
@@ -158,6 +162,32 @@ def _bdecode_info_span(data: bytes) -> tuple[bytes, dict[bytes, object]]:
     return data[start:stop], info
 
 
+Clock = Callable[[], float]
+
+
+class ManualClock:
+    """A monotonic clock that moves only when told to (``advance``); call it for the time in seconds."""
+
+    __slots__ = ("_now",)
+
+    def __init__(self, start: float = 0.0) -> None:
+        self._now = start
+
+    def __call__(self) -> float:
+        return self._now
+
+    def advance(self, seconds: float) -> None:
+        if seconds < 0:
+            raise ValueError("a clock cannot go back")
+        self._now += seconds
+
+
+def _wall_clock_of(clock: Clock) -> Clock:
+    """Unix time that moves with ``clock``: now, plus the clock's elapsed time from now on."""
+    origin, wall_origin = clock(), time.time()
+    return lambda: wall_origin + (clock() - origin)
+
+
 def _pieces_have(done: int, size: int, piece_length: int) -> int:
     if piece_length <= 0 or size <= 0:
         return 0
@@ -167,12 +197,27 @@ def _pieces_have(done: int, size: int, piece_length: int) -> int:
 
 
 class FakeEngine:
-    """In-memory engine. ``rate`` is the simulated download speed in bytes/s."""
+    """In-memory engine. ``rate`` is the simulated download speed in bytes/s.
+
+    ``clock`` gives the simulation's monotonic time in seconds (``tick()`` advances the torrents by
+    the time since the last tick); ``wall_clock`` gives the Unix time stamped on rows (added and
+    completed times). Without a ``wall_clock`` it is derived from ``clock``: the Unix time at
+    construction plus the clock's elapsed time (plain ``time.time`` over the default clock).
+    """
 
     def __init__(
-        self, settings: dict[str, bool | int | str] | None = None, *, rate: int = 50 * 1024 * 1024
+        self,
+        settings: dict[str, bool | int | str] | None = None,
+        *,
+        rate: int = 50 * 1024 * 1024,
+        clock: Clock = time.monotonic,
+        wall_clock: Clock | None = None,
     ) -> None:
         self.rate = rate
+        self.clock = clock
+        if wall_clock is None:
+            wall_clock = time.time if clock is time.monotonic else _wall_clock_of(clock)
+        self.wall_clock: Clock = wall_clock
         self.settings: dict[str, bool | int | str] = {}
         self._fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
         self._rows: dict[str, FakeSummary] = {}
@@ -180,7 +225,7 @@ class FakeEngine:
         self._version = 0
         self._tombstones: list[tuple[int, str]] = []
         self._closed = False
-        self._last_tick = time.monotonic()
+        self._last_tick = clock()
         self._completed: set[str] = set()
         self._piece_hashes: dict[str, list[str]] = {}
         self.apply_settings(dict(settings or {}))
@@ -317,7 +362,7 @@ class FakeEngine:
             pieces_have=_pieces_have(done, size, piece_length),
             paused=paused,
             state=TorrentState.PAUSED if paused else TorrentState.CHECKING,
-            added_time=int(time.time()),
+            added_time=int(self.wall_clock()),
             upload_limit=r.upload_limit,
             download_limit=r.download_limit,
             max_connections=r.max_connections,
@@ -461,7 +506,7 @@ class FakeEngine:
     def tick(self) -> None:
         """Advance the simulation by the time since the last tick."""
         self._check_open()
-        now = time.monotonic()
+        now = self.clock()
         dt, self._last_tick = now - self._last_tick, now
         for row in list(self._rows.values()):
             if row.paused:
@@ -485,11 +530,19 @@ class FakeEngine:
                     is_seeding=finished,
                     need_save_resume=True,
                     state=TorrentState.SEEDING if finished else TorrentState.DOWNLOADING,
-                    completed_time=int(time.time()) if finished else 0,
+                    completed_time=int(self.wall_clock()) if finished else 0,
                 )
                 if finished and row.info_hash not in self._completed:
                     self._completed.add(row.info_hash)
                     self._emit(TorrentCompleted(row.info_hash, row.name))
+
+    def advance(self, seconds: float) -> None:
+        """Move the (manual) clock on by ``seconds`` and tick: the simulated progress of that time."""
+        advance = getattr(self.clock, "advance", None)
+        if advance is None:
+            raise TypeError("advance() needs a clock that can be advanced (ManualClock)")
+        advance(seconds)
+        self.tick()
 
     def poll(self) -> list[EngineEvent]:
         if self._closed:

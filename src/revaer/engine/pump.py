@@ -7,6 +7,10 @@ asks the engine for fresh rows (``tick``) and, less often, for resume data of
 the torrents that changed (``save_resume_modified``). Resume data goes to the
 ``on_resume`` callback, which persists it; ``listeners`` see every event
 before the bus does (they must not block).
+
+With ``update_interval=None`` there is no timer: whoever drives the pump calls
+``step()`` (tests over the FakeEngine with a manual clock do, so the fake moves
+only when the test says so).
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ class EnginePump:
         engine: Engine,
         bus: EventBus,
         *,
-        update_interval: float = 0.5,
+        update_interval: float | None = 0.5,
         resume_interval: float = 30.0,
         on_resume: ResumeSink | None = None,
         listeners: list[Listener] | None = None,
@@ -65,14 +69,23 @@ class EnginePump:
         self._loop = asyncio.get_running_loop()
         self._fd = self.engine.fd
         self._loop.add_reader(self._fd, self.pump)
-        self._timer = asyncio.create_task(self._ticker(), name="revaer-engine-ticker")
+        if self.update_interval is not None:
+            self._timer = asyncio.create_task(self._ticker(self.update_interval), name="revaer-engine-ticker")
         self.engine.tick()
 
-    async def _ticker(self) -> None:
+    def step(self) -> None:
+        """Ask the engine for fresh rows and publish everything it has now, synchronously.
+
+        What the timer does every ``update_interval``; a pump without a timer is driven by this.
+        """
+        self.engine.tick()
+        self.pump()
+
+    async def _ticker(self, interval: float) -> None:
         loop = asyncio.get_running_loop()
         next_resume = loop.time() + self.resume_interval
         while True:
-            await asyncio.sleep(self.update_interval)
+            await asyncio.sleep(interval)
             try:
                 self.engine.tick()
                 if loop.time() >= next_resume:

@@ -3,12 +3,13 @@
 ``planner`` turns a category rule into a confined destination, ``executor``
 moves a payload atomically (or copies, verifies and swaps across filesystems)
 and rolls back on any failure, ``worker`` runs the ``fs_jobs`` rows.
-``start_postprocessing`` wires them into a running server.
+``postprocessing`` runs them in a server (``start_postprocessing`` onto an exit stack).
 """
 
 from __future__ import annotations
 
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import TYPE_CHECKING
 
 from revaer.fsops.events import FsJobEvent
@@ -25,7 +26,47 @@ if TYPE_CHECKING:
     from revaer.registry import TorrentRegistry
     from revaer.torrents import TorrentService
 
-__all__ = ["FsJobEvent", "Plan", "PostProcessor", "WorkerOptions", "plan", "start_postprocessing"]
+__all__ = [
+    "FsJobEvent",
+    "Plan",
+    "PostProcessor",
+    "WorkerOptions",
+    "plan",
+    "postprocessing",
+    "start_postprocessing",
+]
+
+
+@asynccontextmanager
+async def postprocessing(
+    *,
+    pool: asyncpg.Pool,
+    engine: Engine,
+    bus: EventBus,
+    pump: EnginePump,
+    listener: ConfigListener,
+    torrents: TorrentService,
+    registry: TorrentRegistry | None,
+    options: WorkerOptions | None = None,
+) -> AsyncIterator[PostProcessor]:
+    """The worker, running (pending and interrupted jobs resume at once) until the block ends."""
+    worker = PostProcessor(
+        pool,
+        engine,
+        bus,
+        lambda: listener.config.category_rules,
+        node=registry.owner if registry is not None else "local",
+        category_of=lambda h: torrents.labels_of(h).category,
+        flush=registry.flush if registry is not None else None,
+        options=options,
+    )
+    pump.listeners.append(worker.on_event)
+    listener.add_hook(worker.rules_changed)
+    await worker.start()
+    try:
+        yield worker
+    finally:
+        await worker.close()
 
 
 async def start_postprocessing(
@@ -41,18 +82,15 @@ async def start_postprocessing(
     options: WorkerOptions | None = None,
 ) -> PostProcessor:
     """Start the worker (pending and interrupted jobs resume at once); stopped by ``stack``."""
-    worker = PostProcessor(
-        pool,
-        engine,
-        bus,
-        lambda: listener.config.category_rules,
-        node=registry.owner if registry is not None else "local",
-        category_of=lambda h: torrents.labels_of(h).category,
-        flush=registry.flush if registry is not None else None,
-        options=options,
+    return await stack.enter_async_context(
+        postprocessing(
+            pool=pool,
+            engine=engine,
+            bus=bus,
+            pump=pump,
+            listener=listener,
+            torrents=torrents,
+            registry=registry,
+            options=options,
+        )
     )
-    pump.listeners.append(worker.on_event)
-    listener.add_hook(worker.rules_changed)
-    await worker.start()
-    stack.push_async_callback(worker.close)
-    return worker

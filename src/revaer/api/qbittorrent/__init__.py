@@ -6,7 +6,6 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from revaer.api.keys import SERVICES, Services
 from revaer.api.qbittorrent import (
     actions,
     add,
@@ -36,9 +35,11 @@ def action(router: web.UrlDispatcher, path: str, handler: Handler) -> None:
     router.add_post(path, handler)
 
 
-def build_qbittorrent(services: Services, sessions: Sessions | None = None) -> web.Application:
-    app = web.Application(middlewares=[auth.qb_guard], client_max_size=services.max_upload + 64 * 1024)
-    app[SERVICES] = services
+def build_qbittorrent(
+    client_max_size: int = 10 * 1024 * 1024 + 64 * 1024, sessions: Sessions | None = None
+) -> web.Application:
+    """The ``/api/v2`` sub-app; the services it uses are on the root app (``revaer.app.build_app``)."""
+    app = web.Application(middlewares=[auth.qb_guard], client_max_size=client_max_size)
     app[SESSIONS] = sessions or Sessions()
     r = app.router
     action(r, "/auth/login", auth.login)

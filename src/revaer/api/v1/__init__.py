@@ -6,16 +6,15 @@ from aiohttp import web
 
 from revaer.api.auth import cors, v1_access
 from revaer.api.errors import problem_middleware
-from revaer.api.keys import SERVICES, Services
 from revaer.api.v1 import events, openapi, system, torrents
 
 
-def build_v1(services: Services) -> web.Application:
+def build_v1(client_max_size: int = 10 * 1024 * 1024 + 64 * 1024) -> web.Application:
+    """The ``/v1`` sub-app; the services it uses are on the root app (``revaer.app.build_app``)."""
     app = web.Application(
         middlewares=[problem_middleware, cors, v1_access],
-        client_max_size=services.max_upload + 64 * 1024,
+        client_max_size=client_max_size,
     )
-    app[SERVICES] = services
     r = app.router
     r.add_get("/health", system.health)
     r.add_post("/setup/apply", system.setup_apply)
