@@ -244,23 +244,29 @@ def _sync_state(request: web.Request) -> SyncState:
     return state
 
 
-async def maindata(request: web.Request) -> web.Response:
-    p = await params(request)
-    state = _sync_state(request)
-    listing = listing_of(request)
-    store = request.config_dict[TORRENTS].categories
-    server = _server_state_of(request)
-    rid = parse_int(p.get("rid"), strict=False)
+def answer(
+    listing: Listing, store: CategoryStore, server: dict[str, Any], state: SyncState, rid: int
+) -> bytes:
+    """The ``sync/maindata`` body for a client that sent ``rid``: a delta when it is the session's
+    last id, else a full update."""
     changes = delta(listing, store, server, state) if rid != 0 and rid == state.rid else None
     # As qBittorrent counts: a client with no rid (0, or not a number) starts again at 1.
     state.rid = 1 if rid <= 0 else state.rid % MAX_RID + 1
     if changes is not None:
         changes["rid"] = state.rid
-        return json_response(changes)
+        return orjson.dumps(changes)
     rest, fragments = full_update(listing, store, server, state)
     rest["rid"] = state.rid
     head = orjson.dumps(rest)
-    body = head[:-1] + b',"torrents":{' + b",".join(fragments) + b"}}"
+    return head[:-1] + b',"torrents":{' + b",".join(fragments) + b"}}"
+
+
+async def maindata(request: web.Request) -> web.Response:
+    p = await params(request)
+    state = _sync_state(request)
+    listing = listing_of(request)
+    store = request.config_dict[TORRENTS].categories
+    body = answer(listing, store, _server_state_of(request), state, parse_int(p.get("rid"), strict=False))
     return web.Response(body=body, content_type="application/json", headers=HEADERS)
 
 
