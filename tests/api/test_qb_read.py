@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from revaer.api.qbittorrent.serialize import ITEM_KEYS
+from revaer.api.qbittorrent.items import ITEM_KEYS
 from revaer.torrents import AddOptions
 from tests.api.conftest import Api
 from tests.support.torrents import synthetic_torrent

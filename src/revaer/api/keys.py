@@ -24,6 +24,8 @@ from revaer.events import EventBus
 from revaer.torrents import TorrentService
 
 if TYPE_CHECKING:
+    from revaer.api.qbittorrent.info import ResponseCache
+    from revaer.api.qbittorrent.listing import Listing
     from revaer.config.listener import ConfigListener
     from revaer.config.setup import Setup
     from revaer.config.store import ConfigStore
@@ -66,6 +68,8 @@ REGISTRY: web.AppKey[TorrentRegistry] = web.AppKey("registry")
 API_OPTIONS = web.AppKey("api_options", ApiOptions)
 AUTH_STATE = web.AppKey("auth_state", AuthState)
 STREAMS: web.AppKey[weakref.WeakSet[web.StreamResponse]] = web.AppKey("streams")
+LISTING: web.AppKey[Listing] = web.AppKey("qb_listing")  # the façade's items and fragments
+RESPONSES: web.AppKey[ResponseCache] = web.AppKey("qb_info_responses")  # whole torrents/info bodies
 
 
 @dataclass

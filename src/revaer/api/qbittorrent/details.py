@@ -7,37 +7,29 @@ A missing ``hash`` is 400 ``Bad Request``; an unknown or malformed one is 404
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from aiohttp import web
 
-from revaer.api.keys import SERVICES, Services
-from revaer.api.qbittorrent.errors import NOT_FOUND, QbError, bad_request
-from revaer.api.qbittorrent.info import json_response, params, to_int
-from revaer.api.qbittorrent.serialize import (
-    MAX_RATIO,
-    eta,
-    is_seed,
-    number,
-    real_ratio,
-    v1_hash,
-)
+from revaer.api.keys import CONFIG, TORRENTS
+from revaer.api.params import parse_int
+from revaer.api.qbittorrent.errors import NOT_FOUND, QbError
+from revaer.api.qbittorrent.items import MAX_RATIO, eta, is_seed, number, real_ratio, v1_hash
+from revaer.api.qbittorrent.reading import json_response, named_torrent
+from revaer.api.qbittorrent.routes import add_routes
 from revaer.engine.errors import EngineError
 from revaer.engine.protocol import TorrentSummary
 
+T = TypeVar("T")
 
-async def _torrent(request: web.Request) -> tuple[Services, Mapping[str, str], TorrentSummary]:
-    p = await params(request)
-    h = p.get("hash")
-    if h is None:
-        raise bad_request()
-    services = request.app[SERVICES]
-    h = h.strip().lower()
-    row = services.engine.get(h) if len(h) == 40 else None
-    if row is None:
-        raise NOT_FOUND
-    return services, p, row
+
+def _or_not_found(read: Callable[[str], T], row: TorrentSummary) -> T:
+    """``read(info_hash)``; a torrent removed meanwhile is 404."""
+    try:
+        return read(row.info_hash)
+    except EngineError:
+        raise NOT_FOUND from None
 
 
 def properties(row: TorrentSummary) -> dict[str, Any]:
@@ -92,7 +84,7 @@ def properties(row: TorrentSummary) -> dict[str, Any]:
 
 
 async def torrent_properties(request: web.Request) -> web.Response:
-    _, _, row = await _torrent(request)
+    _, row = await named_torrent(request)
     return json_response(properties(row))
 
 
@@ -104,18 +96,15 @@ def _qb_priority(lt_priority: int) -> int:
 
 
 async def torrent_files(request: web.Request) -> web.Response:
-    services, p, row = await _torrent(request)
+    p, row = await named_torrent(request)
     if not row.has_metadata:
         return json_response([])
-    try:
-        files = services.engine.files(row.info_hash)
-    except EngineError:
-        raise NOT_FOUND from None
+    files = _or_not_found(request.config_dict[TORRENTS].files, row)
     wanted: set[int] | None = None
     if "indexes" in p:
         wanted = set()
         for text in p["indexes"].split("|"):
-            index = to_int(text, -1)
+            index = parse_int(text, default=-1, strict=False)
             if index < 0:
                 raise QbError(409, f'"{text}" is not a valid file index.')
             if index >= len(files):
@@ -162,8 +151,9 @@ def _pseudo(url: str, enabled: bool, private: bool) -> dict[str, Any]:
 
 
 async def torrent_trackers(request: web.Request) -> web.Response:
-    services, _, row = await _torrent(request)
-    config = services.listener.config if services.listener is not None else None
+    _, row = await named_torrent(request)
+    listener = request.config_dict.get(CONFIG)
+    config = listener.config if listener is not None else None
     dht = bool(config.engine.dht) if config is not None else False
     settings = config.engine.settings if config is not None else {}
     lsd = bool(settings.get("enable_lsd", False))
@@ -173,10 +163,7 @@ async def torrent_trackers(request: web.Request) -> web.Response:
         _pseudo("** [PeX] **", pex, row.is_private),
         _pseudo("** [LSD] **", lsd, row.is_private),
     ]
-    try:
-        trackers = services.engine.trackers(row.info_hash)
-    except EngineError:
-        raise NOT_FOUND from None
+    trackers = _or_not_found(request.config_dict[TORRENTS].trackers, row)
     out.extend(
         {
             "msg": t.message,
@@ -194,33 +181,29 @@ async def torrent_trackers(request: web.Request) -> web.Response:
 
 
 async def torrent_webseeds(request: web.Request) -> web.Response:
-    await _torrent(request)
+    await named_torrent(request)
     return json_response([])
 
 
 async def torrent_piece_states(request: web.Request) -> web.Response:
-    services, _, row = await _torrent(request)
-    try:
-        states = services.engine.piece_states(row.info_hash)
-    except EngineError:
-        raise NOT_FOUND from None
-    return json_response(list(states))
+    _, row = await named_torrent(request)
+    return json_response(list(_or_not_found(request.config_dict[TORRENTS].piece_states, row)))
 
 
 async def torrent_piece_hashes(request: web.Request) -> web.Response:
-    services, _, row = await _torrent(request)
-    try:
-        return json_response(services.engine.piece_hashes(row.info_hash))
-    except EngineError:
-        raise NOT_FOUND from None
+    _, row = await named_torrent(request)
+    return json_response(_or_not_found(request.config_dict[TORRENTS].piece_hashes, row))
 
 
 def register(router: web.UrlDispatcher) -> None:
-    from revaer.api.qbittorrent import read
-
-    read(router, "/torrents/properties", torrent_properties)
-    read(router, "/torrents/files", torrent_files)
-    read(router, "/torrents/trackers", torrent_trackers)
-    read(router, "/torrents/webseeds", torrent_webseeds)
-    read(router, "/torrents/pieceStates", torrent_piece_states)
-    read(router, "/torrents/pieceHashes", torrent_piece_hashes)
+    add_routes(
+        router,
+        reads={
+            "/torrents/properties": torrent_properties,
+            "/torrents/files": torrent_files,
+            "/torrents/trackers": torrent_trackers,
+            "/torrents/webseeds": torrent_webseeds,
+            "/torrents/pieceStates": torrent_piece_states,
+            "/torrents/pieceHashes": torrent_piece_hashes,
+        },
+    )

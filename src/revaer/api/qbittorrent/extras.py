@@ -20,8 +20,6 @@ NO_LIMIT = -1
 MAX_RATIO = 9999.0
 MAX_SEEDING_MINUTES = 525600
 
-_clock = itertools.count(1)
-
 
 @dataclass(slots=True)
 class Extras:

@@ -1,53 +1,37 @@
-"""``torrents/info``: the torrent list with qBittorrent's filters, sort and paging."""
+"""``torrents/info``: the torrent list with qBittorrent's filters, sort and paging.
+
+A request is parsed into an ``InfoQuery``, then the listing's items are filtered, sorted and paged
+and the kept fragments of what is left are joined. A question with no filter, sort or page is one
+join over every fragment; whole bodies are reused while no clock moved (``ResponseCache``).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import zlib
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from aiohttp import web
 
-from revaer.api.keys import SERVICES
+from revaer.api.keys import LISTING, RESPONSES, TORRENTS
+from revaer.api.params import parse_bool, parse_int
 from revaer.api.qbittorrent.errors import HEADERS, bad_request
-from revaer.api.qbittorrent.serialize import Item, extras_of, listing_of
+from revaer.api.qbittorrent.items import ITEM_KEYS, Item
+from revaer.api.qbittorrent.listing import Listing, extras_of, listing_of
+from revaer.api.qbittorrent.reading import json_response, params
+from revaer.api.qbittorrent.routes import read
 
-
-async def params(request: web.Request) -> Mapping[str, str]:
-    """The request's parameters: the query, and for POST the form body over it (read endpoints take both)."""
-    if request.method != "POST" or not request.can_read_body:
-        return request.query
-    out: dict[str, str] = dict(request.query)
-    form = await request.post()
-    for k, v in form.items():
-        if isinstance(v, str):
-            out[k] = v
-    return out
+# transfer.py and app_routes.py import these from here; they live in reading.py and
+# revaer.api.params now, and the re-exports go once those modules import them from there.
+__all__ = ["json_response", "params", "to_int"]
 
 
 def to_int(text: str | None, default: int = 0) -> int:
     """``QString::toInt``: a decimal integer, else ``default`` (qBittorrent's 0)."""
-    if text is None:
-        return default
-    try:
-        return int(text.strip())
-    except ValueError:
-        return default
-
-
-def to_bool(text: str | None) -> bool | None:
-    """qBittorrent's ``parseBool``: "true"/"false" in any case, else None."""
-    if text is None:
-        return None
-    t = text.strip().lower()
-    return True if t == "true" else False if t == "false" else None
-
-
-def json_response(data: Any) -> web.Response:
-    return web.Response(body=orjson.dumps(data), content_type="application/json", headers=HEADERS)
+    return parse_int(text, default=default, strict=False)
 
 
 # qBittorrent's state groups (TorrentImpl::isDownloading, isUploading, isCompleted, ...).
@@ -106,8 +90,100 @@ def sort_key(value: Any) -> Any:
     return value.casefold() if isinstance(value, str) else value
 
 
-def split_hashes(text: str) -> set[str]:
-    return {h.strip().lower() for h in text.split("|") if h.strip()}
+_SORTABLE = frozenset(ITEM_KEYS)
+
+
+@dataclass(frozen=True, slots=True)
+class InfoQuery:
+    """What a ``torrents/info`` request asks for (absent filters are None)."""
+
+    category: str | None = None  # "" = uncategorized
+    tag: str | None = None  # "" = untagged
+    hashes: frozenset[str] | None = None
+    state: Callable[[Item], bool] | None = None  # the ``filter`` (an unknown one means all)
+    sort: str = ""
+    reverse: bool = False
+    offset: int = 0  # negative counts from the end
+    limit: int = 0  # 0 or less: no limit
+
+    @classmethod
+    def parse(cls, p: Mapping[str, str]) -> InfoQuery:
+        hashes = (
+            frozenset(h.strip().lower() for h in p["hashes"].split("|") if h.strip())
+            if "hashes" in p
+            else None
+        )
+        return cls(
+            category=p.get("category"),
+            tag=p.get("tag"),
+            hashes=hashes or None,
+            state=FILTERS.get(p.get("filter", "all")),
+            sort=p.get("sort", ""),
+            reverse=parse_bool(p.get("reverse")) or False,
+            offset=parse_int(p.get("offset"), strict=False),
+            limit=parse_int(p.get("limit"), strict=False),
+        )
+
+    @property
+    def everything(self) -> bool:
+        """Every torrent, in listing order: nothing to filter, sort or page."""
+        return (
+            self.category is None
+            and self.tag is None
+            and self.hashes is None
+            and self.state is None
+            and not self.sort
+            and not self.offset
+            and self.limit <= 0
+        )
+
+
+def select(items: Mapping[str, Item], q: InfoQuery) -> list[Item]:
+    """The items that pass every filter of ``q``, in listing order."""
+    hashes = q.hashes
+    out: Iterable[Item] = items.values() if hashes is None else [i for h, i in items.items() if h in hashes]
+    if q.category is not None:
+        category = q.category
+        out = [i for i in out if i["category"] == category]
+    if q.tag is not None:
+        tag = q.tag
+        out = [i for i in out if tag in i["tags"].split(", ")] if tag else [i for i in out if not i["tags"]]
+    if q.state is not None:
+        out = filter(q.state, out)
+    return out if isinstance(out, list) else list(out)
+
+
+def order(out: list[Item], q: InfoQuery) -> None:
+    """Sort ``out`` in place by ``q.sort`` (400 when it is not an item key and there are items)."""
+    if not q.sort or not out:
+        return
+    if q.sort not in _SORTABLE:
+        raise bad_request("'sort' parameter is invalid")
+    sort = q.sort
+    out.sort(key=lambda i: sort_key(i[sort]), reverse=q.reverse)
+
+
+def page(out: list[Item], q: InfoQuery) -> list[Item]:
+    """The ``offset``/``limit`` window of ``out``, as qBittorrent cuts it."""
+    offset, limit = q.offset, q.limit
+    size = len(out)
+    if offset < 0:
+        offset += size
+    if offset >= size or offset < 0:
+        offset = 0
+    if limit <= 0 and offset <= 0:
+        return out
+    return out[offset : offset + limit] if limit > 0 else out[offset:]
+
+
+def render(listing: Listing, q: InfoQuery) -> bytes:
+    """The JSON array ``q`` asks for, joined from the listing's kept fragments."""
+    fragments = listing.fragments()
+    if q.everything:
+        return b"[" + b",".join(fragments.values()) + b"]"
+    out = select(listing.items, q)
+    order(out, q)
+    return b"[" + b",".join([fragments[i["hash"]] for i in page(out, q)]) + b"]"
 
 
 class ResponseCache:
@@ -143,7 +219,6 @@ class ResponseCache:
             self._bytes -= len(dropped)
 
 
-RESPONSES = web.AppKey("qb_info_responses", ResponseCache)
 GZIP_MIN = 1024
 
 
@@ -171,78 +246,20 @@ async def respond(request: web.Request, body: bytes, key: tuple[Any, ...] | None
 
 async def torrents_info(request: web.Request) -> web.Response:
     p = await params(request)
-    services = request.app[SERVICES]
-    torrents = services.torrents
-    extras = extras_of(request.app)
+    torrents = request.config_dict[TORRENTS]
     responses = request.app.get(RESPONSES)
-    key = (torrents.engine.version, torrents.label_clock, extras.clock, *sorted(p.items()))
-    if responses is not None:
-        hit = responses.get(key)
-        if hit is not None:
-            return await respond(request, hit, key)
-    listing = listing_of(request.app, torrents)
-    cache = listing.cache
-
-    category = p.get("category")
-    tag = p.get("tag")
-    hashes = split_hashes(p["hashes"]) if "hashes" in p else None
-    if hashes is not None and not hashes:
-        hashes = None
-    match = FILTERS.get(p.get("filter", "all"))
-    sort = p.get("sort", "")
-    offset = to_int(p.get("offset"))
-    limit = to_int(p.get("limit"))
-    if (
-        category is None
-        and tag is None
-        and hashes is None
-        and match is None
-        and not sort
-        and not offset
-        and limit <= 0
-    ):
-        # Everything, as it is: one join over the kept fragments.
-        body = b"[" + b",".join(listing.fragments.values()) + b"]"
+    # Nothing a listing shows changes without one of these clocks moving.
+    key = (torrents.table_version, torrents.label_clock, extras_of(request).clock, *sorted(p.items()))
+    body = responses.get(key) if responses is not None else None
+    if body is None:
+        body = render(listing_of(request), InfoQuery.parse(p))
         if responses is not None:
             responses.put(key, body)
-        return await respond(request, body, key)
-
-    out: list[Item] = []
-    items = listing.items
-    for h, item in items.items():
-        if hashes is not None and h not in hashes:
-            continue
-        if category is not None and item["category"] != category:
-            continue
-        if tag is not None:
-            tags = item["tags"]
-            if (tag == "" and tags) or (tag != "" and tag not in tags.split(", ")):
-                continue
-        if match is not None and not match(item):
-            continue
-        out.append(item)
-
-    reverse = to_bool(p.get("reverse")) or False
-    if sort and out:
-        if sort not in out[0]:
-            raise bad_request("'sort' parameter is invalid")
-        out.sort(key=lambda i: sort_key(i[sort]), reverse=reverse)
-
-    size = len(out)
-    if offset < 0:
-        offset += size
-    if offset >= size or offset < 0:
-        offset = 0
-    if limit > 0 or offset > 0:
-        out = out[offset : offset + limit] if limit > 0 else out[offset:]
-    body = cache.join(out)
-    if responses is not None:
-        responses.put(key, body)
     return await respond(request, body, key)
 
 
 def register(app: web.Application) -> None:
-    from revaer.api.qbittorrent import read
-
+    """``torrents/info``, its response cache, and the listing it shares with ``sync/maindata``."""
     read(app.router, "/torrents/info", torrents_info)
     app[RESPONSES] = ResponseCache()
+    app[LISTING] = Listing()

@@ -1,10 +1,10 @@
 """``sync/maindata`` and ``sync/torrentPeers``: qBittorrent's incremental updates, per web session.
 
-Each session remembers the last response id (``rid``) and what it was sent.
-When the client's ``rid`` is that id, the answer holds only what changed since:
-the engine's versioned table names the changed rows (``changed_since``), and
-only their items are compared key by key with what the session holds. Any
-other ``rid`` (0, stale, unknown, not a number) gets a full update.
+Each session remembers the last response id (``rid``), the listing generation it was sent and
+what it was sent. When the client's ``rid`` is that id, the answer holds only what changed since:
+the listing (refreshed once per request, shared with ``torrents/info``) names the torrents changed
+and removed after the session's generation, and only their items are compared key by key with
+what the session holds. Any other ``rid`` (0, stale, unknown, not a number) gets a full update.
 """
 
 from __future__ import annotations
@@ -18,19 +18,19 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from revaer.api.keys import SERVICES, Services
+from revaer.api.keys import CONFIG, TORRENTS
+from revaer.api.params import parse_int
 from revaer.api.qbittorrent.auth import session_of
-from revaer.api.qbittorrent.errors import HEADERS, NOT_FOUND, bad_request
-from revaer.api.qbittorrent.extras import TorrentExtras
-from revaer.api.qbittorrent.info import json_response, params, to_int
-from revaer.api.qbittorrent.serialize import Item, ItemCache, Listing, extras_of, items_of, listing_of
-from revaer.engine.protocol import TorrentSummary
+from revaer.api.qbittorrent.errors import HEADERS
+from revaer.api.qbittorrent.items import Item, without_hash
+from revaer.api.qbittorrent.listing import Listing, listing_of
+from revaer.api.qbittorrent.reading import json_response, named_torrent, params
+from revaer.api.qbittorrent.routes import add_routes
+from revaer.categories import CategoryStore
+from revaer.config.model import Config
+from revaer.engine.protocol import SessionStats
 
 MAX_RID = 1_000_000
-
-
-def _no_hash(item: Item) -> Item:
-    return {k: v for k, v in item.items() if k != "hash"}
 
 
 def _global_ratio(up: int, down: int) -> str:
@@ -52,11 +52,8 @@ def _free_space(path: str, _tick: int) -> int:
         return 0
 
 
-def server_state(services: Services) -> dict[str, Any]:
+def server_state(stats: SessionStats, config: Config | None, free_space: int) -> dict[str, Any]:
     """``server_state`` (qBittorrent 4.6.7 keys); Revaer has no disk cache, queueing or alternative limits."""
-    stats = services.engine.stats()
-    config = services.listener.config if services.listener is not None else None
-    free = _free_space(str(services.torrents.download_root), int(time.monotonic() / FREE_SPACE_SECONDS))
     return {
         "alltime_dl": stats.downloaded,
         "alltime_ul": stats.uploaded,
@@ -66,7 +63,7 @@ def server_state(services: Services) -> dict[str, Any]:
         "dl_info_data": stats.downloaded,
         "dl_info_speed": stats.download_rate,
         "dl_rate_limit": config.engine.download_limit if config is not None else 0,
-        "free_space_on_disk": free,
+        "free_space_on_disk": free_space,
         "global_ratio": _global_ratio(stats.uploaded, stats.downloaded),
         "queued_io_jobs": 0,
         "queueing": False,
@@ -86,20 +83,25 @@ def server_state(services: Services) -> dict[str, Any]:
     }
 
 
+def _server_state_of(request: web.Request) -> dict[str, Any]:
+    torrents = request.config_dict[TORRENTS]
+    listener = request.config_dict.get(CONFIG)
+    free = _free_space(str(torrents.download_root), int(time.monotonic() / FREE_SPACE_SECONDS))
+    return server_state(torrents.stats(), listener.config if listener is not None else None, free)
+
+
 @dataclass(slots=True)
 class SyncState:
     """What one session was last sent."""
 
     rid: int = 0
-    version: int = 0
+    generation: int = 0  # Listing.generation when last sent
     items: dict[str, Item] = field(default_factory=dict)
     trackers: dict[str, tuple[str, ...]] = field(default_factory=dict)  # info-hash -> tracker URLs
     categories_version: int = -1
     categories: dict[str, str] = field(default_factory=dict)
     tags: set[str] = field(default_factory=set)
     server_state: dict[str, Any] = field(default_factory=dict)
-    label_clock: int = 0  # TorrentService.label_clock when last sent
-    extras_clock: int = 0  # TorrentExtras.clock when last sent
 
 
 def _tracker_map(trackers: dict[str, tuple[str, ...]], urls: set[str] | None = None) -> dict[str, list[str]]:
@@ -111,34 +113,35 @@ def _tracker_map(trackers: dict[str, tuple[str, ...]], urls: set[str] | None = N
     return out
 
 
-def _full(services: Services, listing: Listing, state: SyncState) -> tuple[dict[str, Any], list[bytes]]:
+def _categories_of(store: CategoryStore) -> dict[str, str]:
+    return {c.name: c.save_path for c in store.categories.values()}
+
+
+def full_update(
+    listing: Listing, store: CategoryStore, server: dict[str, Any], state: SyncState
+) -> tuple[dict[str, Any], list[bytes]]:
     """A full update: everything but the torrents as a dict, the torrents as the listing's fragments."""
-    torrents = services.torrents
     state.items = dict(listing.items)
     state.trackers = dict(listing.trackers)
-    state.label_clock = listing.label_clock
-    state.extras_clock = listing.extras_clock
-    version = listing.version
-    fragments = list(listing.keyed.values())
-    store = torrents.categories
-    state.version = version
+    state.generation = listing.generation
     state.categories_version = store.version
-    state.categories = {c.name: c.save_path for c in store.categories.values()}
+    state.categories = _categories_of(store)
     state.tags = set(store.tags)
-    state.server_state = server_state(services)
+    state.server_state = server
     rest = {
         "categories": {n: {"name": n, "savePath": p} for n, p in state.categories.items()},
         "full_update": True,
-        "server_state": state.server_state,
+        "server_state": server,
         "tags": sorted(state.tags),
         "trackers": _tracker_map(state.trackers),
     }
-    return rest, fragments
+    return rest, list(listing.keyed().values())
 
 
-def _changed_item(old: Item | None, new: Item) -> Item | None:
+def changed_item(old: Item | None, new: Item) -> Item | None:
+    """The keys of ``new`` that differ from ``old`` (all of them for a new torrent), without ``hash``."""
     if old is None:
-        return _no_hash(new)
+        return without_hash(new)
     if old is new:
         return None
     diff = {k: v for k, v in new.items() if old.get(k) != v}
@@ -146,143 +149,136 @@ def _changed_item(old: Item | None, new: Item) -> Item | None:
     return diff or None
 
 
-def _delta(
-    services: Services, cache: ItemCache, state: SyncState, extras: TorrentExtras
-) -> dict[str, Any] | None:
-    """Only what changed since the session's last response; None when a full update is needed."""
-    torrents = services.torrents
-    engine = services.engine
-    changes = engine.changed_since(state.version)
-    if changes.resync:
-        return None
-    labels = torrents.labels
-    out: dict[str, Any] = {}
-    changed: dict[str, Item] = {}
-    touched_urls: set[str] = set()
-
-    def update(row: TorrentSummary) -> None:
-        h = row.info_hash
-        new = cache.item(row, labels.get(h), extras.get(h))
-        diff = _changed_item(state.items.get(h), new)
+def _torrents_delta(listing: Listing, state: SyncState, changed: list[str], out: dict[str, Any]) -> set[str]:
+    """Changed keys of the changed torrents into ``out``; the tracker URLs whose torrents changed."""
+    diffs: dict[str, Item] = {}
+    touched: set[str] = set()
+    for h in changed:
+        new = listing.items[h]
+        diff = changed_item(state.items.get(h), new)
         state.items[h] = new
         if diff:
-            changed[h] = diff
-        urls = cache.trackers_of(row)
+            diffs[h] = diff
+        urls = listing.trackers[h]
         old_urls = state.trackers.get(h)
         if old_urls != urls:
-            touched_urls.update(urls)
-            touched_urls.update(old_urls or ())
+            touched.update(urls)
+            touched.update(old_urls or ())
             state.trackers[h] = urls
+    if diffs:
+        out["torrents"] = diffs
+    return touched
 
-    for row in changes.rows:
-        update(row)
-    # Category, tags and the façade's own settings live outside the engine's table: their clocks
-    # say whether anything changed at all, and only records stamped since are looked at.
-    seen = {r.info_hash for r in changes.rows}
-    stale: set[str] = set()
-    if torrents.label_clock != state.label_clock:
-        stale.update(h for h, lab in labels.items() if lab.version > state.label_clock)
-        state.label_clock = torrents.label_clock
-    if extras.clock != state.extras_clock:
-        stale.update(extras.changed_since(state.extras_clock))
-        state.extras_clock = extras.clock
-    for h in stale - seen:
-        if h in state.items:
-            current = engine.get(h)
-            if current is not None:
-                update(current)
 
-    removed = [h for h in changes.removed if h in state.items]
-    for h in removed:
+def _removed_delta(state: SyncState, removed: list[str], out: dict[str, Any]) -> set[str]:
+    """The removed torrents the session knew into ``out``; the tracker URLs they had."""
+    gone = [h for h in removed if h in state.items]
+    touched: set[str] = set()
+    for h in gone:
         del state.items[h]
-        touched_urls.update(state.trackers.pop(h, ()))
-    state.version = changes.version
+        touched.update(state.trackers.pop(h, ()))
+    if gone:
+        out["torrents_removed"] = gone
+    return touched
 
-    if changed:
-        out["torrents"] = changed
-    if removed:
-        out["torrents_removed"] = removed
-    if touched_urls:
-        tmap = _tracker_map(state.trackers, touched_urls)
-        if tmap:
-            out["trackers"] = tmap
-        gone = sorted(touched_urls - set(tmap))
-        if gone:
-            out["trackers_removed"] = gone
 
-    store = torrents.categories
-    if store.version != state.categories_version:
-        cats = {c.name: c.save_path for c in store.categories.values()}
-        new_cats = {n: {"name": n, "savePath": p} for n, p in cats.items() if state.categories.get(n) != p}
-        gone_cats = [n for n in state.categories if n not in cats]
-        new_tags = sorted(store.tags - state.tags)
-        gone_tags = sorted(state.tags - store.tags)
-        if new_cats:
-            out["categories"] = new_cats
-        if gone_cats:
-            out["categories_removed"] = gone_cats
-        if new_tags:
-            out["tags"] = new_tags
-        if gone_tags:
-            out["tags_removed"] = gone_tags
-        state.categories = cats
-        state.tags = set(store.tags)
-        state.categories_version = store.version
+def _trackers_delta(state: SyncState, touched: set[str], out: dict[str, Any]) -> None:
+    if not touched:
+        return
+    tmap = _tracker_map(state.trackers, touched)
+    if tmap:
+        out["trackers"] = tmap
+    gone = sorted(touched - set(tmap))
+    if gone:
+        out["trackers_removed"] = gone
 
-    ss = server_state(services)
-    ss_diff = {k: v for k, v in ss.items() if state.server_state.get(k) != v}
+
+def _labels_delta(store: CategoryStore, state: SyncState, out: dict[str, Any]) -> None:
+    """Categories and tags added, changed and removed (when the store's version moved)."""
+    if store.version == state.categories_version:
+        return
+    cats = _categories_of(store)
+    new_cats = {n: {"name": n, "savePath": p} for n, p in cats.items() if state.categories.get(n) != p}
+    gone_cats = [n for n in state.categories if n not in cats]
+    new_tags = sorted(store.tags - state.tags)
+    gone_tags = sorted(state.tags - store.tags)
+    for key, value in (
+        ("categories", new_cats),
+        ("categories_removed", gone_cats),
+        ("tags", new_tags),
+        ("tags_removed", gone_tags),
+    ):
+        if value:
+            out[key] = value
+    state.categories = cats
+    state.tags = set(store.tags)
+    state.categories_version = store.version
+
+
+def delta(
+    listing: Listing, store: CategoryStore, server: dict[str, Any], state: SyncState
+) -> dict[str, Any] | None:
+    """Only what changed since the session's last response; None when a full update is needed."""
+    since = listing.changes_since(state.generation)
+    if since is None:
+        return None
+    changed, removed = since
+    out: dict[str, Any] = {}
+    touched = _torrents_delta(listing, state, changed, out)
+    touched |= _removed_delta(state, removed, out)
+    _trackers_delta(state, touched, out)
+    state.generation = listing.generation
+    _labels_delta(store, state, out)
+    ss_diff = {k: v for k, v in server.items() if state.server_state.get(k) != v}
     if ss_diff:
         out["server_state"] = ss_diff
-        state.server_state = ss
+        state.server_state = server
     return out
 
 
-async def maindata(request: web.Request) -> web.Response:
-    p = await params(request)
-    services = request.app[SERVICES]
+def _sync_state(request: web.Request) -> SyncState:
     session = session_of(request)
     state = session.sync.get("maindata")
     if not isinstance(state, SyncState):
         state = session.sync["maindata"] = SyncState()
-    cache = items_of(request.app, services.engine)
-    extras = extras_of(request.app)
-    rid = to_int(p.get("rid"))
-    delta: dict[str, Any] | None = None
-    if rid != 0 and rid == state.rid:
-        delta = _delta(services, cache, state, extras)
-    full = _full(services, listing_of(request.app, services.torrents), state) if delta is None else None
+    return state
+
+
+def answer(
+    listing: Listing, store: CategoryStore, server: dict[str, Any], state: SyncState, rid: int
+) -> bytes:
+    """The ``sync/maindata`` body for a client that sent ``rid``: a delta when it is the session's
+    last id, else a full update."""
+    changes = delta(listing, store, server, state) if rid != 0 and rid == state.rid else None
     # As qBittorrent counts: a client with no rid (0, or not a number) starts again at 1.
     state.rid = 1 if rid <= 0 else state.rid % MAX_RID + 1
-    if full is None:
-        assert delta is not None
-        delta["rid"] = state.rid
-        return json_response(delta)
-    rest, fragments = full
+    if changes is not None:
+        changes["rid"] = state.rid
+        return orjson.dumps(changes)
+    rest, fragments = full_update(listing, store, server, state)
     rest["rid"] = state.rid
     head = orjson.dumps(rest)
-    body = head[:-1] + b',"torrents":{' + b",".join(fragments) + b"}}"
+    return head[:-1] + b',"torrents":{' + b",".join(fragments) + b"}}"
+
+
+async def maindata(request: web.Request) -> web.Response:
+    p = await params(request)
+    state = _sync_state(request)
+    listing = listing_of(request)
+    store = request.config_dict[TORRENTS].categories
+    body = answer(listing, store, _server_state_of(request), state, parse_int(p.get("rid"), strict=False))
     return web.Response(body=body, content_type="application/json", headers=HEADERS)
 
 
 async def torrent_peers(request: web.Request) -> web.Response:
     """Peers of one torrent. The engine does not list peers yet: always a full update with none."""
-    p = await params(request)
-    h = p.get("hash")
-    if h is None:
-        raise bad_request()
-    services = request.app[SERVICES]
-    h = h.strip().lower()
-    if len(h) != 40 or services.engine.get(h) is None:
-        raise NOT_FOUND
+    _, row = await named_torrent(request)
     session = session_of(request)
     rids: dict[str, int] = session.sync.setdefault("peers", {})
-    rid = rids.get(h, 0) % MAX_RID + 1
-    rids[h] = rid
+    rid = rids.get(row.info_hash, 0) % MAX_RID + 1
+    rids[row.info_hash] = rid
     return json_response({"full_update": True, "peers": {}, "rid": rid, "show_flags": True})
 
 
 def register(router: web.UrlDispatcher) -> None:
-    from revaer.api.qbittorrent import read
-
-    read(router, "/sync/maindata", maindata)
-    read(router, "/sync/torrentPeers", torrent_peers)
+    add_routes(router, reads={"/sync/maindata": maindata, "/sync/torrentPeers": torrent_peers})

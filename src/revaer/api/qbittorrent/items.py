@@ -1,0 +1,303 @@
+"""Engine rows as qBittorrent 4.6.7 serializes torrents (``torrents/info``, ``sync/maindata``).
+
+Pure conversions: a row, its labels and the façade's extras in, the item dict or its JSON
+fragment out; no HTTP and no services here (the listing that keeps them is ``listing.py``).
+
+Conventions follow qBittorrent's ``serialize_torrent.cpp`` and ``TorrentImpl``:
+``hash`` is the lower-case info-hash; ``ratio`` is -1 at 9999 or more; ``eta``
+8640000 means infinite; per-torrent rate limits are 0 when unlimited; share
+limits are -2 ("use global") and their effective values -1 (disabled, as
+Revaer has no share limits); ``priority`` is the queue position + 1, or 0 for
+finished torrents. Floats that are whole numbers are written as integers, as
+Qt's JSON writer does.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import orjson
+
+from revaer.api.qbittorrent.extras import NO_EXTRAS, Extras
+from revaer.engine.protocol import TorrentState, TorrentSummary
+from revaer.torrents import Labels
+
+MAX_ETA = 8640000
+MAX_RATIO = 9999.0
+
+Item = dict[str, Any]
+
+# Every key of a torrents/info item in qBittorrent 4.6.7, in its (sorted) order.
+ITEM_KEYS: tuple[str, ...] = (
+    "added_on",
+    "amount_left",
+    "auto_tmm",
+    "availability",
+    "category",
+    "completed",
+    "completion_on",
+    "content_path",
+    "dl_limit",
+    "dlspeed",
+    "download_path",
+    "downloaded",
+    "downloaded_session",
+    "eta",
+    "f_l_piece_prio",
+    "force_start",
+    "hash",
+    "inactive_seeding_time_limit",
+    "infohash_v1",
+    "infohash_v2",
+    "last_activity",
+    "magnet_uri",
+    "max_inactive_seeding_time",
+    "max_ratio",
+    "max_seeding_time",
+    "name",
+    "num_complete",
+    "num_incomplete",
+    "num_leechs",
+    "num_seeds",
+    "priority",
+    "progress",
+    "ratio",
+    "ratio_limit",
+    "save_path",
+    "seeding_time",
+    "seeding_time_limit",
+    "seen_complete",
+    "seq_dl",
+    "size",
+    "state",
+    "super_seeding",
+    "tags",
+    "time_active",
+    "total_size",
+    "tracker",
+    "trackers_count",
+    "up_limit",
+    "uploaded",
+    "uploaded_session",
+    "upspeed",
+)
+
+
+def number(x: float) -> int | float:
+    """A float as Qt writes it: whole numbers without a fraction."""
+    return int(x) if float(x).is_integer() else x
+
+
+def is_seed(row: TorrentSummary) -> bool:
+    """Every wanted piece is on disk (qBittorrent's ``isFinished``, seeding or not)."""
+    return row.is_seeding or row.is_finished
+
+
+def qb_state(row: TorrentSummary, force_start: bool = False) -> str:
+    """qBittorrent's state name for a row (``TorrentImpl::updateState``).
+
+    In qBittorrent's order: moving, then errors (a missing file is ``missingFiles``), then
+    ``checkingResumeData`` for a torrent just added, then torrents without metadata, then
+    checking, then the transfer states. ``queued*`` means paused by the engine's queue (paused
+    and auto-managed); ``force_start`` is qBittorrent's per-torrent flag (kept by the façade): a
+    running torrent with it is ``forced*``.
+    """
+    st = row.state
+    if st is TorrentState.MOVING or row.moving_storage:
+        return "moving"
+    if st is TorrentState.ERROR or row.error:
+        err = row.error.lower()
+        return "missingFiles" if "no such file" in err or "not found" in err else "error"
+    paused = row.paused and not row.auto_managed  # by the user; row.paused alone: by the queue too
+    if row.checking_resume_data and not paused:
+        return "checkingResumeData"
+    if not row.has_metadata:
+        return "pausedDL" if paused else "queuedDL" if row.paused else "metaDL"
+    seed = is_seed(row)
+    if st is TorrentState.CHECKING and not paused:
+        return "checkingUP" if seed else "checkingDL"
+    return _transfer_state(row, seed, paused, force_start)
+
+
+# (downloading, seeding) names of the states that do not depend on the rates.
+_PAUSED_STATE = ("pausedDL", "pausedUP")
+_QUEUED_STATE = ("queuedDL", "queuedUP")
+_FORCED_STATE = ("forcedDL", "forcedUP")
+
+
+def _transfer_state(row: TorrentSummary, seed: bool, paused: bool, force_start: bool) -> str:
+    if paused:
+        return _PAUSED_STATE[seed]
+    if row.paused:
+        return _QUEUED_STATE[seed]
+    if force_start:
+        return _FORCED_STATE[seed]
+    if seed:
+        return "uploading" if row.upload_rate > 0 else "stalledUP"
+    return "downloading" if row.download_rate > 0 else "stalledDL"
+
+
+def real_ratio(row: TorrentSummary) -> float:
+    """``TorrentImpl::realRatio``: uploaded / downloaded, capped at 9999."""
+    up = row.uploaded_total
+    down = row.downloaded_total
+    if down < row.total_done * 0.01:
+        down = row.total_done
+    if down == 0:
+        return 0.0 if up == 0 else MAX_RATIO
+    r = up / down
+    return MAX_RATIO if r > MAX_RATIO else r
+
+
+def ratio_value(row: TorrentSummary) -> int | float:
+    """The ratio as items show it: -1 at 9999 or more."""
+    r = real_ratio(row)
+    return -1 if r >= MAX_RATIO else number(r)
+
+
+def eta(row: TorrentSummary) -> int:
+    """Seconds until done; 8640000 when paused, seeding (no share limits) or not downloading."""
+    if row.paused or is_seed(row) or row.download_rate <= 0:
+        return MAX_ETA
+    left = row.total_wanted - row.total_wanted_done
+    return min(MAX_ETA, left // row.download_rate)
+
+
+def priority(row: TorrentSummary) -> int:
+    """The queue position + 1 for unfinished torrents, 0 for finished (or unqueued) ones."""
+    pos = row.queue_position
+    return 0 if pos < 0 or is_seed(row) else pos + 1
+
+
+def limit(value: int) -> int:
+    """A per-torrent rate limit as torrents/info shows it: 0 when unlimited."""
+    return value if value > 0 else 0
+
+
+def content_path(row: TorrentSummary) -> str:
+    # Single file: the file under the save path; multi-file: the root folder. Without metadata: none.
+    if not row.has_metadata:
+        return ""
+    base = row.save_path.rstrip("/") or "/"
+    return f"{base}/{row.name}" if base != "/" else f"/{row.name}"
+
+
+_UNRESERVED = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_!.~*()")
+
+
+def lt_escape(text: str) -> str:
+    """libtorrent's ``escape_string`` (lower-case hex), as in the magnet links qBittorrent shows."""
+    return "".join(chr(b) if b in _UNRESERVED else f"%{b:02x}" for b in text.encode("utf-8"))
+
+
+def magnet_uri(row: TorrentSummary, trackers: tuple[str, ...]) -> str:
+    """``lt::make_magnet_uri``: the v1 hash (and v2 as btmh), the name, every tracker."""
+    return _magnet(row.info_hash, row.info_hash_v2, row.name, trackers)
+
+
+@functools.lru_cache(maxsize=32768)
+def _magnet(info_hash: str, info_hash_v2: str, name: str, trackers: tuple[str, ...]) -> str:
+    # Rebuilt items of a torrent mostly carry the same magnet: escaping it again is the costliest
+    # part of an item, so the result is kept while the inputs stay the same.
+    parts = []
+    if info_hash and (not info_hash_v2 or info_hash != info_hash_v2[:40]):
+        parts.append(f"xt=urn:btih:{info_hash}")
+    if info_hash_v2:
+        parts.append(f"xt=urn:btmh:1220{info_hash_v2}")
+    if name:
+        parts.append(f"dn={lt_escape(name)}")
+    parts.extend(f"tr={lt_escape(url)}" for url in trackers)
+    return "magnet:?" + "&".join(parts)
+
+
+def v1_hash(row: TorrentSummary) -> str:
+    """The v1 info-hash, or empty for a v2-only torrent (whose id is the truncated v2 hash)."""
+    if row.info_hash_v2 and row.info_hash == row.info_hash_v2[:40]:
+        return ""
+    return row.info_hash
+
+
+def build_item(
+    row: TorrentSummary, labels: Labels, trackers: tuple[str, ...], extras: Extras = NO_EXTRAS
+) -> Item:
+    """The 51-key item of one torrent (``extras``: the qBittorrent-only settings the façade keeps)."""
+    avail = row.availability
+    last_activity = row.last_activity or row.added_time
+    return {
+        "added_on": row.added_time,
+        "amount_left": max(0, row.total_wanted - row.total_wanted_done),
+        "auto_tmm": extras.auto_tmm,
+        "availability": number(avail) if avail > 0 else 0,
+        "category": labels.category,
+        "completed": row.total_wanted_done,
+        "completion_on": row.completed_time,
+        "content_path": content_path(row),
+        "dl_limit": limit(row.download_limit),
+        "dlspeed": row.download_rate,
+        "download_path": "",
+        "downloaded": row.downloaded_total,
+        "downloaded_session": row.downloaded_session,
+        "eta": eta(row),
+        "f_l_piece_prio": extras.first_last_piece_prio,
+        "force_start": extras.force_start,
+        "hash": row.info_hash,
+        "inactive_seeding_time_limit": extras.inactive_seeding_time_limit,
+        "infohash_v1": v1_hash(row),
+        "infohash_v2": row.info_hash_v2,
+        "last_activity": last_activity,
+        "magnet_uri": magnet_uri(row, trackers),
+        "max_inactive_seeding_time": -1,
+        "max_ratio": -1,
+        "max_seeding_time": -1,
+        "name": extras.name or row.name,
+        "num_complete": row.num_complete if row.num_complete > -1 else row.list_seeds,
+        "num_incomplete": (
+            row.num_incomplete if row.num_incomplete > -1 else max(0, row.list_peers - row.list_seeds)
+        ),
+        "num_leechs": max(0, row.num_peers - row.num_seeds),
+        "num_seeds": row.num_seeds,
+        "priority": priority(row),
+        "progress": number(row.progress) if row.has_metadata else 0,
+        "ratio": ratio_value(row),
+        "ratio_limit": number(extras.ratio_limit),
+        "save_path": row.save_path,
+        "seeding_time": row.seeding_duration,
+        "seeding_time_limit": extras.seeding_time_limit,
+        "seen_complete": row.last_seen_complete,
+        "seq_dl": row.sequential,
+        "size": row.total_wanted if row.has_metadata else 0,
+        "state": qb_state(row, extras.force_start),
+        "super_seeding": row.super_seeding or extras.super_seeding,
+        "tags": ", ".join(labels.tags),
+        "time_active": row.active_duration,
+        "total_size": row.total_size if row.has_metadata else -1,
+        "tracker": row.current_tracker,
+        "trackers_count": row.num_trackers,
+        "up_limit": limit(row.upload_limit),
+        "uploaded": row.uploaded_total,
+        "uploaded_session": row.uploaded_session,
+        "upspeed": row.upload_rate,
+    }
+
+
+def _exact(data: bytes) -> bytes:
+    """A copy of exactly ``len(data)`` bytes. orjson's output keeps the capacity of its working
+    buffer (about 16 KiB): kept for 10,000 torrents that would be 160 MB instead of 12."""
+    return memoryview(data).tobytes()
+
+
+def fragment(item: Item) -> bytes:
+    """The item's JSON, as ``torrents/info`` lists it (an exact-size copy: fragments are kept)."""
+    return _exact(orjson.dumps(item))
+
+
+def keyed_fragment(item: Item) -> bytes:
+    """``"<hash>":{item without hash}``, as ``sync/maindata`` lists torrents."""
+    h: str = item["hash"]
+    return b'"' + h.encode() + b'":' + orjson.dumps(without_hash(item))
+
+
+def without_hash(item: Item) -> Item:
+    """The item as ``sync/maindata`` keys it: by hash, so without ``hash`` inside."""
+    return {k: v for k, v in item.items() if k != "hash"}

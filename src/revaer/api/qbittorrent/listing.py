@@ -1,0 +1,327 @@
+"""Every torrent's current qBittorrent item and JSON fragments, kept current from version clocks.
+
+One ``Listing`` per application (under ``LISTING``, created with the sub-app by ``info.register``)
+serves ``torrents/info`` and ``sync/maindata``. Each request refreshes it once: one walk of the
+engine's ``changed_since`` from the version it last saw, plus the label and settings clocks, so
+the work per request is proportional to what changed. An unfiltered listing is then one
+``bytes.join`` over the kept fragments, and a sync delta reads the Listing's change log instead of
+asking the engine again (see docs/adr/0008-cached-json-fragments.md).
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from aiohttp import web
+
+from revaer.api.keys import LISTING, TORRENTS
+from revaer.api.qbittorrent.extras import EXTRAS, Extras, TorrentExtras
+from revaer.api.qbittorrent.items import Item, build_item, fragment, keyed_fragment
+from revaer.engine.errors import EngineError
+from revaer.engine.protocol import Changes, TorrentSummary, TrackerInfo
+from revaer.torrents import Labels
+
+
+class TorrentSource(Protocol):
+    """What a listing reads of the torrents (``TorrentService`` is one)."""
+
+    @property
+    def table_version(self) -> int: ...
+
+    @property
+    def label_clock(self) -> int: ...
+
+    def snapshot(self) -> Sequence[TorrentSummary]: ...
+    def changed_since(self, version: int) -> Changes: ...
+    def get(self, info_hash: str) -> TorrentSummary | None: ...
+    def trackers(self, info_hash: str) -> list[TrackerInfo]: ...
+    def labels_of(self, h: str) -> Labels: ...
+
+
+class Entry:
+    """One torrent's item and its two JSON fragments (encoded when first asked for), with the
+    versions they were built from."""
+
+    __slots__ = ("_fragment", "_keyed", "extras_version", "item", "label_version", "row_version")
+
+    def __init__(self, row: TorrentSummary, labels: Labels, extras: Extras, item: Item) -> None:
+        self.row_version = row.version
+        self.label_version = labels.version
+        self.extras_version = extras.version
+        self.item = item
+        self._fragment: bytes | None = None
+        self._keyed: bytes | None = None
+
+    @property
+    def fragment(self) -> bytes:
+        """The item's JSON (torrents/info)."""
+        if self._fragment is None:
+            self._fragment = fragment(self.item)
+        return self._fragment
+
+    @property
+    def keyed(self) -> bytes:
+        """``"<hash>":{item without hash}`` (sync/maindata's full update)."""
+        if self._keyed is None:
+            self._keyed = keyed_fragment(self.item)
+        return self._keyed
+
+
+class ItemCache:
+    """Entries per info-hash, rebuilt only when the row's, the labels' or the extras' version moves.
+
+    Items are shared: callers must not mutate them. Tracker URLs (for ``magnet_uri``) are asked
+    for only when a torrent's tracker count changes.
+    """
+
+    __slots__ = ("_entries", "_lookup", "_trackers")
+
+    def __init__(self, trackers: Callable[[str], Sequence[TrackerInfo]]) -> None:
+        self._lookup = trackers
+        self._entries: dict[str, Entry] = {}
+        self._trackers: dict[str, tuple[int, tuple[str, ...]]] = {}
+
+    def trackers_of(self, row: TorrentSummary) -> tuple[str, ...]:
+        """The torrent's tracker URLs (asked again only when their number changes)."""
+        n = row.num_trackers
+        if n == 0:
+            return ()
+        h = row.info_hash
+        cached = self._trackers.get(h)
+        if cached is not None and cached[0] == n:
+            return cached[1]
+        try:
+            urls = tuple(t.url for t in self._lookup(h))
+        except EngineError:
+            urls = ()
+        self._trackers[h] = (n, urls)
+        return urls
+
+    def entry(self, row: TorrentSummary, labels: Labels, extras: Extras) -> Entry:
+        """The torrent's current entry (the cached one while no version moved)."""
+        h = row.info_hash
+        hit = self._entries.get(h)
+        if (
+            hit is not None
+            and hit.row_version == row.version
+            and hit.label_version == labels.version
+            and hit.extras_version == extras.version
+        ):
+            return hit
+        entry = self._entries[h] = Entry(
+            row, labels, extras, build_item(row, labels, self.trackers_of(row), extras)
+        )
+        return entry
+
+    def forget(self, h: str) -> None:
+        self._entries.pop(h, None)
+        self._trackers.pop(h, None)
+
+    def prune(self, live: Callable[[str], bool]) -> None:
+        """Forget every torrent that is not ``live``."""
+        for h in [h for h in self._entries if not live(h)]:
+            self.forget(h)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+class Listing:
+    """Every torrent's current item and fragments, and a log of when each last changed.
+
+    ``items``, ``trackers``, ``fragments()`` and ``keyed()`` are keyed by info-hash, in listing
+    order (the engine's snapshot order, new torrents last). Fragments are encoded when a listing
+    first asks for them, so a sync delta, which compares items, never pays for encoding.
+    ``generation`` counts the refreshes that changed anything; ``changes_since(g)`` names the
+    torrents changed and removed after generation ``g``, which is what a sync session needs for its
+    delta. Removals are remembered up to ``MAX_REMOVED``; a session older than what is remembered
+    (``floor``) gets a full update.
+
+    ``refresh`` is given its sources on every call (the request's app holds them); other sources
+    than last time mean a fresh start.
+    """
+
+    MAX_REMOVED = 65536
+
+    __slots__ = (
+        "_cache",
+        "_changed",
+        "_extras",
+        "_fragments",
+        "_keyed",
+        "_removed",
+        "_torrents",
+        "_unencoded",
+        "_unkeyed",
+        "extras_clock",
+        "floor",
+        "generation",
+        "items",
+        "label_clock",
+        "trackers",
+        "version",
+    )
+
+    def __init__(self) -> None:
+        self._torrents: TorrentSource | None = None
+        self._extras: TorrentExtras | None = None
+        self._cache = ItemCache(lambda h: ())
+        self.version = -1  # the engine table's version last seen; -1: never refreshed
+        self.label_clock = 0
+        self.extras_clock = 0
+        self.generation = 0
+        self.floor = 0
+        self.items: dict[str, Item] = {}
+        self.trackers: dict[str, tuple[str, ...]] = {}
+        # info-hash -> generation it last changed (or was removed), oldest first: a delta reads a tail.
+        self._changed: dict[str, int] = {}
+        self._removed: dict[str, int] = {}
+        self._fragments: dict[str, bytes] = {}  # info-hash -> the item's JSON
+        self._keyed: dict[str, bytes] = {}  # info-hash -> "hash":{item without hash}
+        # Entries put since their fragments were last asked for.
+        self._unencoded: dict[str, Entry] = {}
+        self._unkeyed: dict[str, Entry] = {}
+
+    # -- reads ------------------------------------------------------------------------------------
+    def changes_since(self, generation: int) -> tuple[list[str], list[str]] | None:
+        """(changed, removed) info-hashes after ``generation``, oldest first; None: too old to say."""
+        if generation < self.floor:
+            return None
+        return _tail(self._changed, generation), _tail(self._removed, generation)
+
+    def fragments(self) -> dict[str, bytes]:
+        """Every item's JSON (``torrents/info``), by info-hash in listing order. Read only."""
+        return _encode(self._unencoded, self._fragments, _FRAGMENT)
+
+    def keyed(self) -> dict[str, bytes]:
+        """Every ``"<hash>":{item without hash}`` (``sync/maindata``), in listing order. Read only."""
+        return _encode(self._unkeyed, self._keyed, _KEYED)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    # -- refresh ----------------------------------------------------------------------------------
+    def refresh(self, torrents: TorrentSource, extras: TorrentExtras) -> None:
+        """Bring every item up to date with what changed since the last refresh."""
+        if torrents is not self._torrents or extras is not self._extras:
+            self._torrents, self._extras = torrents, extras
+            self._cache = ItemCache(torrents.trackers)
+            self.version = -1
+        changes = torrents.changed_since(self.version) if self.version >= 0 else None
+        if changes is None or changes.resync:
+            self._rebuild(torrents, extras)
+            return
+        gen = self.generation + 1
+        dirty = False
+        for h in changes.removed:
+            dirty |= self._drop(h, gen)
+        for row in changes.rows:
+            dirty |= self._put(row, gen)
+        self.version = changes.version
+        # Category, tags and the façade's own settings live outside the engine's table: their clocks
+        # say whether anything changed at all, and only the torrents stamped since are rebuilt.
+        for h in self._stale(torrents, extras).difference(r.info_hash for r in changes.rows):
+            current = torrents.get(h)
+            if current is not None:
+                dirty |= self._put(current, gen)
+        if dirty:
+            self.generation = gen
+
+    def _stale(self, torrents: TorrentSource, extras: TorrentExtras) -> set[str]:
+        stale: set[str] = set()
+        if torrents.label_clock != self.label_clock:
+            since, labels_of = self.label_clock, torrents.labels_of
+            stale.update(h for h in self.items if labels_of(h).version > since)
+            self.label_clock = torrents.label_clock
+        if extras.clock != self.extras_clock:
+            stale.update(extras.changed_since(self.extras_clock))
+            self.extras_clock = extras.clock
+        return stale
+
+    def _rebuild(self, torrents: TorrentSource, extras: TorrentExtras) -> None:
+        rows = torrents.snapshot()
+        for d in (self.items, self.trackers, self._changed, self._removed, self._fragments, self._keyed):
+            d.clear()
+        self._unencoded.clear()
+        self._unkeyed.clear()
+        self.version = torrents.table_version
+        self.label_clock, self.extras_clock = torrents.label_clock, extras.clock
+        gen = self.generation + 1
+        for row in rows:
+            self._put(row, gen)
+        # Every session was sent something this listing no longer accounts for: full updates.
+        self.generation = self.floor = gen
+        self._cache.prune(self.items.__contains__)
+
+    def _put(self, row: TorrentSummary, gen: int) -> bool:
+        assert self._torrents is not None  # set by refresh() before any row is put
+        assert self._extras is not None
+        h = row.info_hash
+        entry = self._cache.entry(row, self._torrents.labels_of(h), self._extras.get(h))
+        if self.items.get(h) is entry.item:
+            return False
+        self.items[h] = entry.item
+        self._unencoded[h] = self._unkeyed[h] = entry
+        self.trackers[h] = self._cache.trackers_of(row)
+        self._changed.pop(h, None)
+        self._changed[h] = gen
+        self._removed.pop(h, None)
+        return True
+
+    def _drop(self, h: str, gen: int) -> bool:
+        if self.items.pop(h, None) is None:
+            return False
+        del self.trackers[h], self._changed[h]
+        for d in (self._fragments, self._keyed, self._unencoded, self._unkeyed):
+            d.pop(h, None)
+        self._cache.forget(h)
+        self._removed[h] = gen
+        if len(self._removed) > self.MAX_REMOVED:
+            kept = list(self._removed.items())
+            cut = len(kept) // 2
+            self.floor = kept[cut - 1][1]
+            self._removed = dict(kept[cut:])
+        return True
+
+
+_FRAGMENT: Callable[[Entry], bytes] = operator.attrgetter("fragment")
+_KEYED: Callable[[Entry], bytes] = operator.attrgetter("keyed")
+
+
+def _encode(
+    pending: dict[str, Entry], into: dict[str, bytes], encoded: Callable[[Entry], bytes]
+) -> dict[str, bytes]:
+    """``into`` with the fragments of the ``pending`` entries (which are then no longer pending)."""
+    if pending:
+        for h, entry in pending.items():
+            into[h] = encoded(entry)
+        pending.clear()
+    return into
+
+
+def _tail(log: dict[str, int], generation: int) -> list[str]:
+    """The keys of ``log`` stamped after ``generation`` (the log is in stamp order), oldest first."""
+    out: list[str] = []
+    for h, stamp in reversed(log.items()):
+        if stamp <= generation:
+            break
+        out.append(h)
+    out.reverse()
+    return out
+
+
+_EMPTY_EXTRAS = TorrentExtras()
+
+
+def extras_of(request: web.Request) -> TorrentExtras:
+    """The façade's per-torrent qBittorrent settings (an empty store when the app keeps none)."""
+    return request.config_dict.get(EXTRAS) or _EMPTY_EXTRAS
+
+
+def listing_of(request: web.Request) -> Listing:
+    """The application's listing, refreshed."""
+    listing = request.config_dict[LISTING]
+    listing.refresh(request.config_dict[TORRENTS], extras_of(request))
+    return listing
