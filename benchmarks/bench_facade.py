@@ -25,7 +25,7 @@ from tests.support.engine import LOOPBACK
 
 from benchmarks.compare_qbittorrent import make_torrents
 from benchmarks.conftest import drive
-from revaer.api.keys import Services, install
+from revaer.api.keys import BUS, TORRENTS
 from revaer.api.qbittorrent import build_qbittorrent
 from revaer.api.qbittorrent.extras import TorrentExtras
 from revaer.api.qbittorrent.info import torrents_info
@@ -150,11 +150,9 @@ class Served:
 
 @pytest.fixture(scope="module")
 def served(rig: Rig) -> Iterator[Served]:
-    services = Services(
-        engine=rig.engine, bus=EventBus(), torrents=rig.torrents, data_dir=rig.torrents.download_root
-    )
-    app = build_qbittorrent(services)
-    install(app, services)
+    app = build_qbittorrent(1024 * 1024)
+    app[TORRENTS] = rig.torrents
+    app[BUS] = EventBus()
     loop = asyncio.new_event_loop()
     yield Served(app, loop, WebSession("bench"))
     loop.close()

@@ -44,13 +44,11 @@ from revaer.api.keys import (
     ENGINE,
     PUMP,
     REGISTRY,
-    SERVICES,
     SETUP,
     STREAMS,
     TORRENTS,
     ApiOptions,
     AuthState,
-    Services,
 )
 from revaer.api.qbittorrent import build_qbittorrent
 from revaer.api.v1 import build_v1
@@ -128,7 +126,7 @@ def build_app(
             _setup_gate(options),
             _engine(options, engine_factory),
             _postprocessing,
-            _http_state(options, (v1, qb)),
+            _http_state(options),
         ]
     )
     app.add_subapp("/v1", v1)
@@ -276,34 +274,14 @@ async def _postprocessing(app: web.Application) -> AsyncIterator[None]:
         yield
 
 
-def _http_state(options: ServeOptions, subapps: tuple[web.Application, ...]) -> Part:
+def _http_state(options: ServeOptions) -> Part:
     async def http_state(app: web.Application) -> AsyncIterator[None]:
-        app[API_OPTIONS] = api = ApiOptions(
+        app[API_OPTIONS] = ApiOptions(
             data_dir=options.data_dir,
             sse_update_interval=options.sse_update_interval,
             max_upload=options.max_upload,
         )
-        app[STREAMS] = streams = weakref.WeakSet[web.StreamResponse]()
-        auth = app[AUTH_STATE]
-        # The older bag, for handlers that still read it (on the sub-apps, as they look it up there).
-        services = Services(
-            engine=app[ENGINE],
-            bus=app[BUS],
-            torrents=app[TORRENTS],
-            data_dir=options.data_dir,
-            db=app[DATABASE],
-            store=app[CONFIG_STORE],
-            listener=app[CONFIG],
-            setup=app[SETUP],
-            bootstrapped=auth.bootstrapped,
-            started_at=api.started_at,
-            sse_update_interval=api.sse_update_interval,
-            max_upload=api.max_upload,
-            streams=streams,
-            key_cache=auth.key_cache,
-        )
-        for a in (app, *subapps):
-            a[SERVICES] = services
+        app[STREAMS] = weakref.WeakSet[web.StreamResponse]()
         yield
 
     return http_state

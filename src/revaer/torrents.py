@@ -128,14 +128,6 @@ class TorrentService:
         return self._categories
 
     @property
-    def engine(self) -> Engine:
-        """The engine, for the façade's item cache until it reads through the methods below.
-
-        Handlers never call it: every command and read has a method here.
-        """
-        return self._engine
-
-    @property
     def engine_closed(self) -> bool:
         """Whether the engine has shut down (health reports it)."""
         return bool(getattr(self._engine, "closed", False))

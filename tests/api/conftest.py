@@ -18,7 +18,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from revaer.api.keys import BUS, CONFIG, DATABASE, PUMP, SERVICES, TORRENTS, Services
+from revaer.api.keys import BUS, CONFIG, DATABASE, PUMP, TORRENTS
 from revaer.app import ServeOptions, build_app
 from revaer.config.listener import ConfigListener
 from revaer.config.model import Json
@@ -50,11 +50,6 @@ class ServedApi(Generic[E]):
     token: str
     root: Path
     key: str = ""
-
-    @property
-    def services(self) -> Services:
-        """The old bag (goes away with ``Services``: use the typed accessors below)."""
-        return self.app[SERVICES]
 
     @property
     def torrents(self) -> TorrentService:

@@ -70,14 +70,12 @@ def _add(
     trackers: tuple[str, ...] = (),
 ) -> str:
     t = synthetic_torrent(name, size=size, piece_length=256 * 1024, files=files, trackers=trackers)
-    return api.services.torrents.add(
-        torrent=t.data, options=AddOptions(category=category, tags=tags, paused=paused)
-    )
+    return api.torrents.add(torrent=t.data, options=AddOptions(category=category, tags=tags, paused=paused))
 
 
 @pytest.fixture
 async def three(ready: Api) -> tuple[Api, list[str]]:
-    await ready.services.torrents.categories.create_category("music")
+    await ready.torrents.categories.create_category("music")
     hashes = [
         _add(ready, "alpha-00002.bin", category="music", tags=("alpha",)),
         _add(ready, "alpha-00010.bin", category="music", tags=("beta", "gamma")),
@@ -224,7 +222,7 @@ async def test_properties(three: tuple[Api, list[str]]) -> None:
 
 
 async def test_properties_magnet_without_metadata(ready: Api) -> None:
-    h = ready.services.torrents.add(magnet="magnet:?xt=urn:btih:" + "ab" * 20 + "&dn=lab-magnet")
+    h = ready.torrents.add(magnet="magnet:?xt=urn:btih:" + "ab" * 20 + "&dn=lab-magnet")
     status, props = await _get(ready, "torrents/properties", hash=h)
     assert status == 200
     want = golden("torrents_properties_magnet_no_metadata_queuedDL.json")
@@ -303,8 +301,8 @@ async def test_transfer(ready: Api) -> None:
     assert await _post(ready, "transfer/setUploadLimit") == (400, "Bad Request")
     r = await ready.client.get("/api/v2/transfer/setUploadLimit?limit=1", headers=ready.auth)
     assert (r.status, await r.text()) == (405, "Method Not Allowed")
-    assert ready.services.listener is not None
-    assert ready.services.listener.config.engine.upload_limit == 1048576
+    assert ready.listener is not None
+    assert ready.listener.config.engine.upload_limit == 1048576
 
 
 async def test_maindata(three: tuple[Api, list[str]]) -> None:
@@ -333,9 +331,9 @@ async def test_maindata(three: tuple[Api, list[str]]) -> None:
     assert body == {"rid": 2}
 
     # A change of labels, a category and a tag, a removal.
-    api.services.torrents.set_labels(a, category="", tags=("alpha", "zeta"))
-    await api.services.torrents.categories.create_category("newcat", "")
-    api.services.torrents.remove(b)
+    api.torrents.set_labels(a, category="", tags=("alpha", "zeta"))
+    await api.torrents.categories.create_category("newcat", "")
+    api.torrents.remove(b)
     api.engine.resume(a)
     status, delta = await _get(api, "sync/maindata", rid="2")
     assert delta["rid"] == 3
@@ -347,8 +345,8 @@ async def test_maindata(three: tuple[Api, list[str]]) -> None:
     assert delta["categories"] == {"newcat": {"name": "newcat", "savePath": ""}}
     assert delta["tags"] == ["zeta"]
 
-    await api.services.torrents.remove_categories(["newcat"])
-    await api.services.torrents.delete_tags(["zeta"])
+    await api.torrents.remove_categories(["newcat"])
+    await api.torrents.delete_tags(["zeta"])
     status, delta = await _get(api, "sync/maindata", rid="3")
     assert delta["categories_removed"] == ["newcat"]
     assert delta["tags_removed"] == ["zeta"]

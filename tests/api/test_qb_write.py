@@ -18,6 +18,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from revaer.api.keys import API_OPTIONS
 from revaer.api.qbittorrent.add import MAX_URLS
 from revaer.api.qbittorrent.extras import EXTRAS, TorrentExtras
 from revaer.api.qbittorrent.preferences_write import PREFERENCES
@@ -158,7 +159,9 @@ async def test_add_refusals_change_nothing(qb: Api) -> None:
     assert await post(c, "torrents/add", {"urls": MAGNET, "category": "a//b"}) == (200, "Fails.")
     many = "\n".join(f"magnet:?xt=urn:btih:{i:040x}" for i in range(MAX_URLS + 1))
     assert await post(c, "torrents/add", {"urls": many}) == (200, "Fails.")
-    huge = "magnet:?xt=urn:btih:" + "ab" * 20 + "&dn=" + "x" * (qb.services.max_upload + 2 * 1024 * 1024)
+    huge = (
+        "magnet:?xt=urn:btih:" + "ab" * 20 + "&dn=" + "x" * (qb.app[API_OPTIONS].max_upload + 2 * 1024 * 1024)
+    )
     r = await c.post(
         "/api/v2/torrents/add",
         data=io.BytesIO(b"urls=" + huge.encode()),
@@ -168,7 +171,7 @@ async def test_add_refusals_change_nothing(qb: Api) -> None:
     assert await _text(await c.get("/api/v2/torrents/add?urls=" + MAGNET[:60])) == (405, "Method Not Allowed")
     assert qb.engine.snapshot() == []
     assert await v1_torrents(qb) == []
-    assert "a//b" not in qb.services.torrents.categories.categories
+    assert "a//b" not in qb.torrents.categories.categories
     # A bare info-hash is a magnet, as qBittorrent takes it.
     assert await post(c, "torrents/add", {"urls": "cd" * 20}) == (200, "Ok.")
     assert qb.engine.get("cd" * 20) is not None
@@ -243,7 +246,7 @@ def _settable(api: Api) -> dict[str, tuple[object, ...]]:
             r.upload_limit,
             r.download_limit,
             dataclasses.astuple(ex.get(r.info_hash)),
-            dataclasses.astuple(api.services.torrents.labels_of(r.info_hash)),
+            dataclasses.astuple(api.torrents.labels_of(r.info_hash)),
         )
         for r in api.engine.snapshot()
     }
@@ -468,10 +471,8 @@ async def test_categories(qb: Api) -> None:
     )
     assert await post(c, "torrents/editCategory", {"category": "movies", "savePath": ""}) == (200, "")
     # The same rows in the database.
-    assert qb.services.db is not None
-    rows = await qb.services.db.pool.fetch(
-        "SELECT name, save_path FROM revaer_runtime.categories ORDER BY name"
-    )
+    assert qb.database is not None
+    rows = await qb.database.pool.fetch("SELECT name, save_path FROM revaer_runtime.categories ORDER BY name")
     assert [(r["name"], r["save_path"]) for r in rows] == [
         ("books", str(qb.root / "books")),
         ("movies", ""),
@@ -485,14 +486,14 @@ async def test_categories(qb: Api) -> None:
         "Incorrect category name",
     )
     assert await post(c, "torrents/setCategory", {"hashes": ZERO, "category": "nope"}) == (200, "")
-    assert "nope" not in qb.services.torrents.categories.categories
+    assert "nope" not in qb.torrents.categories.categories
     assert await post(c, "torrents/setCategory", {"hashes": f"{a}|{b}", "category": "music"}) == (200, "")
     assert {t["category"] for t in await v1_torrents(qb)} == {"music"}
     assert await post(c, "torrents/setCategory", {"hashes": b, "category": ""}) == (200, "")
-    assert qb.services.torrents.labels_of(b).category == ""
+    assert qb.torrents.labels_of(b).category == ""
     assert await post(c, "torrents/removeCategories", {}) == (400, "Bad Request")
     assert await post(c, "torrents/removeCategories", {"categories": "music\nbooks\nnope"}) == (200, "")
-    assert qb.services.torrents.labels_of(a).category == ""
+    assert qb.torrents.labels_of(a).category == ""
     assert await (await c.post("/api/v2/torrents/categories")).json() == {
         "movies": {"name": "movies", "savePath": ""}
     }
@@ -506,19 +507,19 @@ async def test_tags(qb: Api) -> None:
     a, b = await _two(qb)
     assert await post(c, "torrents/addTags", {"hashes": a}) == (400, "Bad Request")
     assert await post(c, "torrents/addTags", {"hashes": f"{a}|{b}", "tags": "alpha,new"}) == (200, "")
-    assert qb.services.torrents.labels_of(a).tags == ("alpha", "new")
-    assert "new" in qb.services.torrents.categories.tags
+    assert qb.torrents.labels_of(a).tags == ("alpha", "new")
+    assert "new" in qb.torrents.categories.tags
     assert await post(c, "torrents/addTags", {"hashes": ZERO, "tags": "ghost"}) == (200, "")
-    assert "ghost" not in qb.services.torrents.categories.tags
+    assert "ghost" not in qb.torrents.categories.tags
     assert await post(c, "torrents/removeTags", {"hashes": a, "tags": "alpha"}) == (200, "")
-    assert qb.services.torrents.labels_of(a).tags == ("new",)
+    assert qb.torrents.labels_of(a).tags == ("new",)
     assert await post(c, "torrents/removeTags", {"hashes": b}) == (200, "")  # no tags: all of them
-    assert qb.services.torrents.labels_of(b).tags == ()
+    assert qb.torrents.labels_of(b).tags == ()
     by_hash = {t["info_hash"]: t["tags"] for t in await v1_torrents(qb)}
     assert by_hash == {a: ["new"], b: []}
     assert await post(c, "torrents/deleteTags", {}) == (400, "Bad Request")
     assert await post(c, "torrents/deleteTags", {"tags": "new,beta"}) == (200, "")
-    assert qb.services.torrents.labels_of(a).tags == ()
+    assert qb.torrents.labels_of(a).tags == ()
     assert sorted(await (await c.get("/api/v2/torrents/tags")).json()) == ["alpha", "gamma"]
 
 
@@ -551,7 +552,7 @@ async def test_v1_and_qb_see_the_same_torrents(qb: Api) -> None:
 
 async def test_set_preferences(qb: Api) -> None:
     c = qb.client
-    listener = qb.services.listener
+    listener = qb.listener
     assert listener is not None
     kept = facade(qb)[PREFERENCES]
     assert await post(c, "app/setPreferences", {}) == (400, "Bad Request")

@@ -206,7 +206,7 @@ async def test_multipart_add_is_all_or_nothing(ready: Api) -> None:
     assert sorted((await r.json())["info_hashes"]) == sorted([t1.info_hash, t2.info_hash])
     rows = {row.info_hash: row for row in ready.engine.snapshot()}
     assert all(row.paused for row in rows.values())
-    assert ready.services.torrents.labels_of(t2.info_hash).tags == ("x", "y")
+    assert ready.torrents.labels_of(t2.info_hash).tags == ("x", "y")
     r = await c.post("/v1/torrents/add", data=form(t1.data), headers=auth)
     await problem(r, 409, "duplicate_torrent")
     r = await c.post("/v1/torrents/add", data=form(category="tv"), headers=auth)
@@ -220,7 +220,7 @@ async def test_multipart_add_is_all_or_nothing(ready: Api) -> None:
 
 async def test_list_filters_and_cursor(ready: Api) -> None:
     c, auth = ready.client, ready.auth
-    svc = ready.services.torrents
+    svc = ready.torrents
     from revaer.torrents import AddOptions
 
     hashes = []
@@ -286,7 +286,7 @@ async def test_config_get_patch_if_match_and_hot_reload(ready: Api) -> None:
     assert r.status == 200, await r.text()
     assert r.headers["ETag"] != etag
     assert (await r.json())["config"]["api.cors_origins"] == ["http://a.example"]
-    listener = ready.services.listener
+    listener = ready.listener
     assert listener is not None
     await eventually(lambda: listener.config.cors_origins == ("http://a.example",))
     # CORS now answers for that origin, live.
@@ -359,7 +359,7 @@ async def test_sse_events_filters_and_last_event_id(ready: Api) -> None:
 
 
 async def test_sse_resync_and_lagged(ready: Api) -> None:
-    c, auth, bus = ready.client, ready.auth, ready.services.bus
+    c, auth, bus = ready.client, ready.auth, ready.bus
     for i in range((bus._history.maxlen or 0) + 10):
         bus.publish(i)
     async with c.get("/v1/events/stream", headers={**auth, "Last-Event-ID": "1"}) as resp:
@@ -408,7 +408,7 @@ async def test_openapi_documents_every_route(ready: Api) -> None:
 async def test_health_is_degraded_while_the_database_is_unreachable(ready: Api) -> None:
     import asyncpg
 
-    db = ready.services.db  # the app's DATABASE too
+    db = ready.database  # the app's DATABASE too
     assert db is not None
     good = db.pool
     # A pool towards a server that does not answer stands in for a database that went away.

@@ -20,10 +20,15 @@ UNKNOWN = "0" * 40
 
 
 @pytest.fixture
-def service() -> Iterator[TorrentService]:
+def engine() -> Iterator[FakeEngine]:
     engine = FakeEngine(rate=0)
-    yield TorrentService(engine, None, ROOT)
+    yield engine
     engine.shutdown()
+
+
+@pytest.fixture
+def service(engine: FakeEngine) -> TorrentService:
+    return TorrentService(engine, None, ROOT)
 
 
 def _add(s: TorrentService, name: str, **options: Any) -> str:
@@ -64,11 +69,15 @@ def test_state_is_read_only(service: TorrentService) -> None:
     ],
 )
 def test_commands_change_the_row(
-    service: TorrentService, command: Callable[[TorrentService, str], object], field: str, expected: bool
+    service: TorrentService,
+    engine: FakeEngine,
+    command: Callable[[TorrentService, str], object],
+    field: str,
+    expected: bool,
 ) -> None:
     a = _add(service, "a", paused=not expected if field == "paused" else False)
     command(service, a)
-    service.engine.tick()
+    engine.tick()
     assert getattr(service.get(a), field) is expected
 
 

@@ -4,9 +4,6 @@ The composition root (``revaer.app``) stores each service on the root applicatio
 the app starts; handlers of the sub-applications read them with ``request.config_dict[KEY]`` (which
 looks through the parent apps). ``ENGINE``, ``PUMP`` and ``REGISTRY`` are for the composition root
 and tests only: handlers reach torrents through ``TORRENTS``.
-
-``Services`` and ``SERVICES`` are the older bag of the same services; they go away once every handler
-reads the typed keys (``install`` sets both meanwhile).
 """
 
 from __future__ import annotations
@@ -70,50 +67,3 @@ AUTH_STATE = web.AppKey("auth_state", AuthState)
 STREAMS: web.AppKey[weakref.WeakSet[web.StreamResponse]] = web.AppKey("streams")
 LISTING: web.AppKey[Listing] = web.AppKey("qb_listing")  # the façade's items and fragments
 RESPONSES: web.AppKey[ResponseCache] = web.AppKey("qb_info_responses")  # whole torrents/info bodies
-
-
-@dataclass
-class Services:
-    """What the HTTP handlers use. Built by the composition root (``revaer.app``)."""
-
-    engine: Engine
-    bus: EventBus
-    torrents: TorrentService
-    data_dir: Path
-    db: Database | None = None
-    store: ConfigStore | None = None
-    listener: ConfigListener | None = None
-    setup: Setup | None = None
-    bootstrapped: bool = True
-    started_at: float = field(default_factory=time.monotonic)
-    sse_update_interval: float = 1.0
-    max_upload: int = 10 * 1024 * 1024
-    streams: weakref.WeakSet[web.StreamResponse] = field(default_factory=weakref.WeakSet)
-    # Verified API keys, by digest, until the monotonic time given (saves a query per request).
-    key_cache: dict[str, float] = field(default_factory=dict)
-
-
-SERVICES = web.AppKey("services", Services)
-
-
-def install(app: web.Application, services: Services) -> None:
-    """Store ``services`` under the typed keys (and the old bag) of the root ``app``."""
-    app[SERVICES] = services
-    app[TORRENTS] = services.torrents
-    app[BUS] = services.bus
-    if services.db is not None:
-        app[DATABASE] = services.db
-    if services.store is not None:
-        app[CONFIG_STORE] = services.store
-    if services.listener is not None:
-        app[CONFIG] = services.listener
-    if services.setup is not None:
-        app[SETUP] = services.setup
-    app[API_OPTIONS] = ApiOptions(
-        data_dir=services.data_dir,
-        started_at=services.started_at,
-        sse_update_interval=services.sse_update_interval,
-        max_upload=services.max_upload,
-    )
-    app[AUTH_STATE] = AuthState(bootstrapped=services.bootstrapped, key_cache=services.key_cache)
-    app[STREAMS] = services.streams

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from aiohttp import web
 
 from revaer.api.qbittorrent import (
@@ -19,20 +17,8 @@ from revaer.api.qbittorrent import (
     transfer,
 )
 from revaer.api.qbittorrent.keys import SESSIONS
+from revaer.api.qbittorrent.routes import action
 from revaer.api.qbittorrent.session import Sessions
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def read(router: web.UrlDispatcher, path: str, handler: Handler) -> None:
-    """A read endpoint: GET, and POST with the parameters in the body (qbittorrent-api relies on it)."""
-    router.add_get(path, handler)
-    router.add_post(path, handler)
-
-
-def action(router: web.UrlDispatcher, path: str, handler: Handler) -> None:
-    """An action: POST only (GET answers 405)."""
-    router.add_post(path, handler)
 
 
 def build_qbittorrent(

@@ -36,7 +36,7 @@ from revaer.api.qbittorrent.extras import (
     TorrentExtras,
 )
 from revaer.api.qbittorrent.preferences_write import PREFERENCES
-from revaer.api.qbittorrent.routing import Handler, action, read
+from revaer.api.qbittorrent.routes import Handler, action, read
 from revaer.engine.errors import EngineError
 from revaer.engine.protocol import QueueMove, TorrentSummary
 from revaer.paths import PathNotAllowedError

@@ -28,7 +28,7 @@ from revaer.api.qbittorrent.actions import clamp_minutes, clamp_ratio
 from revaer.api.qbittorrent.errors import QbError, text_response
 from revaer.api.qbittorrent.extras import EXTRAS, USE_GLOBAL, Extras
 from revaer.api.qbittorrent.preferences_write import PREFERENCES
-from revaer.api.qbittorrent.routing import action
+from revaer.api.qbittorrent.routes import action
 from revaer.categories import CategoryError
 from revaer.engine.errors import EngineError
 from revaer.labels import split_tags

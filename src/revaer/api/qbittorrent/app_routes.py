@@ -20,9 +20,9 @@ from aiohttp import web
 from revaer._engine import libtorrent_version
 from revaer.api.keys import CONFIG, TORRENTS
 from revaer.api.qbittorrent.errors import text_response
-from revaer.api.qbittorrent.info import json_response
 from revaer.api.qbittorrent.preferences_write import PREFERENCES, from_config
-from revaer.api.qbittorrent.routing import read
+from revaer.api.qbittorrent.reading import json_response
+from revaer.api.qbittorrent.routes import read
 from revaer.config.listener import ConfigListener
 
 VERSION = "v4.6.7"

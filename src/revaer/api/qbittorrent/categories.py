@@ -13,7 +13,7 @@ from aiohttp import web
 from revaer.api.keys import TORRENTS
 from revaer.api.qbittorrent.actions import OK, json_response, params, require, targets
 from revaer.api.qbittorrent.errors import QbError, bad_request, text_response
-from revaer.api.qbittorrent.routing import action, read
+from revaer.api.qbittorrent.routes import action, read
 from revaer.categories import CategoryError
 from revaer.labels import normalize_tags, split_tags, valid_category, valid_tag
 from revaer.paths import PathNotAllowedError

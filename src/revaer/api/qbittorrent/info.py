@@ -21,18 +21,8 @@ from revaer.api.params import parse_bool, parse_int
 from revaer.api.qbittorrent.errors import HEADERS, bad_request
 from revaer.api.qbittorrent.items import ITEM_KEYS, Item
 from revaer.api.qbittorrent.listing import Listing, extras_of, listing_of
-from revaer.api.qbittorrent.reading import json_response, params
+from revaer.api.qbittorrent.reading import params
 from revaer.api.qbittorrent.routes import read
-
-# transfer.py and app_routes.py import these from here; they live in reading.py and
-# revaer.api.params now, and the re-exports go once those modules import them from there.
-__all__ = ["json_response", "params", "to_int"]
-
-
-def to_int(text: str | None, default: int = 0) -> int:
-    """``QString::toInt``: a decimal integer, else ``default`` (qBittorrent's 0)."""
-    return parse_int(text, default=default, strict=False)
-
 
 # qBittorrent's state groups (TorrentImpl::isDownloading, isUploading, isCompleted, ...).
 _DOWNLOADING = frozenset(

@@ -30,7 +30,7 @@ from aiohttp import web
 
 from revaer.api.keys import CONFIG, CONFIG_STORE
 from revaer.api.qbittorrent.errors import QbError, bad_request, text_response
-from revaer.api.qbittorrent.routing import action
+from revaer.api.qbittorrent.routes import action
 from revaer.config.model import Config, ConfigValidationError
 
 log = logging.getLogger(__name__)

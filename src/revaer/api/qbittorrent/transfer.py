@@ -9,8 +9,8 @@ from aiohttp import web
 from revaer.api.keys import CONFIG, CONFIG_STORE, TORRENTS
 from revaer.api.params import parse_int
 from revaer.api.qbittorrent.errors import bad_request, text_response
-from revaer.api.qbittorrent.info import json_response, params
-from revaer.api.qbittorrent.routing import action, read
+from revaer.api.qbittorrent.reading import json_response, params
+from revaer.api.qbittorrent.routes import action, read
 
 
 def _limits(request: web.Request) -> tuple[int, int]:
