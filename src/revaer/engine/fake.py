@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import orjson
 
+from revaer.engine._row import SummaryRow
 from revaer.engine.errors import (
     DuplicateTorrentError,
     EngineClosedError,
@@ -48,63 +49,8 @@ _BTIH = re.compile(r"(?:^|&)xt=urn:btih:([0-9a-fA-F]{40}|[A-Za-z2-7]{32})(?:&|$)
 
 
 @dataclass(frozen=True, slots=True)
-class FakeSummary:
-    """A status row of the FakeEngine (same fields as the real engine's rows)."""
-
-    info_hash: str
-    state: TorrentState = TorrentState.QUEUED
-    version: int = 0
-    info_hash_v2: str = ""
-    name: str = ""
-    save_path: str = ""
-    current_tracker: str = ""
-    error: str = ""
-    total_size: int = 0
-    total_wanted: int = 0
-    total_done: int = 0
-    total_wanted_done: int = 0
-    progress: float = 0.0
-    downloaded_session: int = 0
-    uploaded_session: int = 0
-    downloaded_total: int = 0
-    uploaded_total: int = 0
-    download_rate: int = 0
-    upload_rate: int = 0
-    num_peers: int = 0
-    num_seeds: int = 0
-    list_peers: int = 0
-    list_seeds: int = 0
-    num_complete: int = -1
-    num_incomplete: int = -1
-    availability: float = -1.0
-    paused: bool = False
-    auto_managed: bool = False
-    sequential: bool = False
-    super_seeding: bool = False
-    has_metadata: bool = False
-    is_finished: bool = False
-    is_seeding: bool = False
-    moving_storage: bool = False
-    need_save_resume: bool = False
-    upload_mode: bool = False
-    is_private: bool = False
-    queue_position: int = -1
-    upload_limit: int = -1
-    download_limit: int = -1
-    max_connections: int = -1
-    added_time: int = 0
-    completed_time: int = 0
-    last_activity: int = 0
-    last_seen_complete: int = 0
-    active_duration: int = 0
-    seeding_duration: int = 0
-    finished_duration: int = 0
-    num_trackers: int = 0
-    piece_length: int = 0
-    num_pieces: int = 0
-    pieces_have: int = 0
-    num_files: int = 0
-    checking_resume_data: bool = False
+class FakeSummary(SummaryRow):
+    """A status row of the FakeEngine: the real rows' fields (generated, revaer.engine._row)."""
 
 
 def _bdecode_info_span(data: bytes) -> tuple[bytes, dict[bytes, object]]:
