@@ -29,8 +29,6 @@ std::atomic<std::int64_t> g_live{0};
 
 constexpr auto kResumeFlags = lt::torrent_handle::flush_disk_cache | lt::torrent_handle::save_info_dict;
 
-int limit_or_unlimited(int value) { return value > 0 ? value : UNLIMITED; }
-
 // Parses what the caller gave into `atp`; ERR_INVALID (and false) when it cannot be used.
 bool parse_source(const AddSpec& spec, lt::add_torrent_params& atp, Error& err) {
     lt::error_code ec;

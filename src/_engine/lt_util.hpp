@@ -26,6 +26,8 @@ std::string key_of(const lt::info_hash_t& ih);
 std::string v2_of(const lt::info_hash_t& ih);
 bool sha1_from_hex(const std::string& h, lt::sha1_hash& out);
 std::int64_t posix_now();
+// Any limit <= 0 means none, as libtorrent and qBittorrent take it; rows show UNLIMITED then.
+inline int limit_or_unlimited(int value) { return value > 0 ? value : UNLIMITED; }
 
 // Copies settings by name into `pack`; ERR_INVALID for an unknown name or a wrong type.
 void fill_pack(lt::settings_pack& pack, const std::vector<Setting>& settings, Error& err);

@@ -76,9 +76,9 @@ Row row_from_params(const lt::add_torrent_params& atp, const std::string& key, b
     row.sequential = bool(atp.flags & lt::torrent_flags::sequential_download);
     row.state = row.paused ? (auto_managed ? ST_QUEUED : ST_PAUSED) : ST_CHECKING;
     row.checking_resume_data = true;
-    row.upload_limit = atp.upload_limit < 0 ? UNLIMITED : atp.upload_limit;
-    row.download_limit = atp.download_limit < 0 ? UNLIMITED : atp.download_limit;
-    row.max_connections = atp.max_connections < 0 ? UNLIMITED : atp.max_connections;
+    row.upload_limit = limit_or_unlimited(atp.upload_limit);
+    row.download_limit = limit_or_unlimited(atp.download_limit);
+    row.max_connections = limit_or_unlimited(atp.max_connections);
     row.added_time = atp.added_time > 0 ? atp.added_time : posix_now();
     row.completed_time = atp.completed_time;
     row.downloaded_total = atp.total_downloaded;
