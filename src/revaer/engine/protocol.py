@@ -61,6 +61,8 @@ class AddRequest:
 
 @dataclass(frozen=True, slots=True)
 class FileInfo:
+    """One file of a torrent: index, path under the save path, size, bytes on disk, priority 0..7, offset."""
+
     index: int
     path: str
     size: int
@@ -85,6 +87,8 @@ class TrackerStatus(enum.IntEnum):
 
 @dataclass(frozen=True, slots=True)
 class TrackerInfo:
+    """One tracker of a torrent and how its last announce went (seeds/peers/leeches/downloaded -1 unknown)."""
+
     url: str
     tier: int
     status: TrackerStatus
@@ -97,6 +101,8 @@ class TrackerInfo:
 
 @dataclass(frozen=True, slots=True)
 class SessionStats:
+    """Session-wide counters: rates in bytes/s, byte counts since the session started."""
+
     download_rate: int = 0
     upload_rate: int = 0
     downloaded: int = 0
@@ -123,13 +129,26 @@ class Changes:
 
 
 @dataclass(frozen=True, slots=True)
-class TorrentAdded:
+class _TorrentNamed:
     info_hash: str
     name: str
 
 
 @dataclass(frozen=True, slots=True)
+class _TorrentMessage:
+    info_hash: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class TorrentAdded(_TorrentNamed):
+    """The engine has the torrent (it was listed from the moment ``add()`` returned)."""
+
+
+@dataclass(frozen=True, slots=True)
 class TorrentUpdated:
+    """A row of the status table changed (published by the pump, not by engines)."""
+
     summary: TorrentSummary
 
     @property
@@ -139,67 +158,72 @@ class TorrentUpdated:
 
 @dataclass(frozen=True, slots=True)
 class TorrentStateChanged:
+    """The torrent went from one state to another."""
+
     info_hash: str
     old: TorrentState
     new: TorrentState
 
 
 @dataclass(frozen=True, slots=True)
-class TorrentCompleted:
-    info_hash: str
-    name: str
+class TorrentCompleted(_TorrentNamed):
+    """Every wanted piece was downloaded (not raised for data that was complete when added)."""
 
 
 @dataclass(frozen=True, slots=True)
 class TorrentRemoved:
+    """The torrent is gone from the engine."""
+
     info_hash: str
 
 
 @dataclass(frozen=True, slots=True)
 class TorrentDataDeleted:
+    """The files of a torrent removed ``with_data`` are deleted."""
+
     info_hash: str
 
 
 @dataclass(frozen=True, slots=True)
-class TorrentFailed:
+class TorrentFailed(_TorrentMessage):
     """A torrent hit an error (disk, tracker, resume data); it may have stopped."""
 
-    info_hash: str
-    message: str
+
+@dataclass(frozen=True, slots=True)
+class TorrentAddFailed(_TorrentMessage):
+    """The engine could not add a torrent that ``add()`` accepted; it is gone from the table."""
 
 
 @dataclass(frozen=True, slots=True)
-class TorrentAddFailed:
-    info_hash: str
-    message: str
-
-
-@dataclass(frozen=True, slots=True)
-class MetadataReceived:
-    info_hash: str
-    name: str
+class MetadataReceived(_TorrentNamed):
+    """A magnet link's info dictionary arrived: name, files and pieces are known now."""
 
 
 @dataclass(frozen=True, slots=True)
 class ResumeDataSaved:
+    """Resume data of a torrent, as ``save_resume()`` or ``shutdown()`` asked for it."""
+
     info_hash: str
     data: bytes = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True)
 class StorageMoved:
+    """The payload is now under ``path``."""
+
     info_hash: str
     path: str
 
 
 @dataclass(frozen=True, slots=True)
-class StorageMoveFailed:
-    info_hash: str
-    message: str
+class StorageMoveFailed(_TorrentMessage):
+    """A storage move failed; the payload stays where it was."""
 
 
 @dataclass(frozen=True, slots=True)
 class ListenFailed:
+    """The session could not listen on an address."""
+
     message: str
 
 
