@@ -7,7 +7,7 @@ PIP := $(PY) -m pip
 BUILD_DIR := build/editable
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: dev system venv install run test lint typecheck stubtest pytest bench clean
+.PHONY: dev system venv install run test lint typecheck stubtest pytest bench clean generate asan
 
 dev: system install
 
@@ -35,6 +35,7 @@ $(VENV)/.installed: $(VENV)/bin/python pyproject.toml CMakeLists.txt
 	$(PIP) install -q "scikit-build-core>=0.10" "cython>=3.0"
 	$(PIP) install -q --no-build-isolation \
 	  -Ceditable.rebuild=true -Cbuild-dir=$(BUILD_DIR) -Ceditable.verbose=false \
+	  -Ccmake.define.REVAER_WERROR=ON \
 	  -e ".[dev]"
 	touch $@
 
@@ -43,9 +44,14 @@ install: $(VENV)/.installed
 run: dev
 	$(PY) -m revaer serve
 
+# The status row is defined once, in tools/row_fields.py; this writes every spelling of it.
+generate:
+	$(PYTHON) tools/generate_row.py
+
 lint: dev
-	$(VENV)/bin/ruff check src tests benchmarks
-	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(PY) tools/generate_row.py --check
+	$(VENV)/bin/ruff check src tests benchmarks tools
+	$(VENV)/bin/ruff format --check src tests benchmarks tools
 
 typecheck: dev
 	$(VENV)/bin/mypy
@@ -64,6 +70,21 @@ bench: dev
 	command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wrk; }
 	$(PY) -m pytest benchmarks -q -p no:cacheprovider --benchmark-columns=min,median,max -s
 	$(PY) -m benchmarks.compare_qbittorrent
+
+# Opt-in (not part of `make test`): the engine built with AddressSanitizer and UBSan into a venv
+# of its own, then the engine and contract tests under it. CPython itself is not built with ASan,
+# so libasan is preloaded, and leak detection is off (CPython keeps objects alive at exit).
+ASAN_VENV := build/asan-venv
+ASAN_PY := $(ASAN_VENV)/bin/python
+asan: system
+	test -x $(ASAN_PY) || $(PYTHON) -m venv $(ASAN_VENV)
+	$(ASAN_PY) -m pip install -q "scikit-build-core>=0.10" "cython>=3.0"
+	$(ASAN_PY) -m pip install -q --no-build-isolation -Cbuild-dir=build/asan \
+	  -Ccmake.define.REVAER_SANITIZE=address,undefined -Ccmake.build-type=RelWithDebInfo ".[dev]"
+	cd build && LD_PRELOAD="$$(g++ -print-file-name=libasan.so) $$(g++ -print-file-name=libubsan.so)" \
+	  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  DATABASE_URL="$${DATABASE_URL:-}" ../$(ASAN_PY) -m pytest -q -p no:cacheprovider \
+	  --rootdir=.. -c ../pyproject.toml ../tests/engine ../tests/contract
 
 clean:
 	rm -rf build $(VENV)

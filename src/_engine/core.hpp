@@ -9,9 +9,11 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <unordered_map>
 #include <utility>
 #include <vector>
+
+#include "counted.hpp"
+#include "row.hpp"
 
 namespace libtorrent {
 struct session;
@@ -29,6 +31,7 @@ enum ErrorCode : int {
     ERR_CLOSED = 5,     // the engine has been closed
 };
 
+// Known to Cython by name (core.pxd): the extension maps each to one exception.
 struct Error {
     int code = ERR_OK;
     std::string message;
@@ -38,100 +41,7 @@ struct Error {
     }
 };
 
-// Revaer's own torrent states (mirrored by revaer.engine.protocol.TorrentState).
-enum State : int {
-    ST_QUEUED = 0,
-    ST_CHECKING = 1,
-    ST_DOWNLOADING = 2,
-    ST_SEEDING = 3,
-    ST_PAUSED = 4,
-    ST_STALLED = 5,
-    ST_ERROR = 6,
-    ST_COMPLETED = 7,
-    ST_MOVING = 8,
-};
-
-// Raw libtorrent torrent_status::state_t values, copied so the Cython side
-// never includes libtorrent headers.
-enum LtState : int {
-    LT_CHECKING_FILES = 1,
-    LT_DOWNLOADING_METADATA = 2,
-    LT_DOWNLOADING = 3,
-    LT_FINISHED = 4,
-    LT_SEEDING = 5,
-    LT_CHECKING_RESUME_DATA = 7,
-};
-
-// Counts live native objects (rows, cores) so tests can assert nothing leaked.
-struct Counted {
-    Counted() noexcept;
-    Counted(const Counted&) noexcept;
-    Counted& operator=(const Counted&) noexcept { return *this; }
-    ~Counted();
-};
-
-// One torrent's status. Rows are immutable once published: an update makes a
-// new Row, so a snapshot is a vector of shared pointers and costs no copies.
-struct Row {
-    std::int64_t version = 0;
-    std::string info_hash;     // 40 hex, lower case (v1, or truncated v2)
-    std::string info_hash_v2;  // 64 hex or empty
-    std::string name;
-    std::string save_path;
-    std::string current_tracker;
-    std::string error;
-    std::int64_t total_size = 0;  // bytes of all files (pad files excluded)
-    std::int64_t total_wanted = 0;
-    std::int64_t total_done = 0;
-    std::int64_t total_wanted_done = 0;
-    double progress = 0.0;
-    std::int64_t downloaded_session = 0;
-    std::int64_t uploaded_session = 0;
-    std::int64_t downloaded_total = 0;
-    std::int64_t uploaded_total = 0;
-    std::int64_t download_rate = 0;  // payload bytes/s
-    std::int64_t upload_rate = 0;
-    int num_peers = 0;  // connected, seeds included
-    int num_seeds = 0;  // connected seeds
-    int list_peers = 0;
-    int list_seeds = 0;
-    int num_complete = -1;    // swarm seeds from the tracker, -1 unknown
-    int num_incomplete = -1;  // swarm leechers from the tracker, -1 unknown
-    double availability = -1.0;
-    int lt_state = 0;
-    int state = ST_QUEUED;
-    bool paused = false;
-    bool auto_managed = false;
-    bool sequential = false;
-    bool super_seeding = false;
-    bool has_metadata = false;
-    bool is_finished = false;
-    bool is_seeding = false;
-    bool moving_storage = false;
-    bool need_save_resume = false;
-    bool upload_mode = false;
-    bool is_private = false;
-    int queue_position = -1;
-    int upload_limit = -1;  // bytes/s, -1 unlimited
-    int download_limit = -1;
-    int max_connections = -1;
-    std::int64_t added_time = 0;  // POSIX seconds, 0 never
-    std::int64_t completed_time = 0;
-    std::int64_t last_activity = 0;
-    std::int64_t last_seen_complete = 0;
-    std::int64_t active_duration = 0;  // seconds
-    std::int64_t seeding_duration = 0;
-    std::int64_t finished_duration = 0;
-    int num_trackers = 0;
-    int piece_length = 0;
-    int num_pieces = 0;  // total pieces in the torrent
-    int pieces_have = 0;
-    int num_files = 0;
-    Counted counted_;
-};
-
-using RowPtr = std::shared_ptr<const Row>;
-
+// What drain() reports; declared by name in core.pxd and exported to Python.
 enum EventKind : int {
     EV_ADDED = 1,
     EV_ADD_FAILED = 2,
@@ -149,6 +59,14 @@ enum EventKind : int {
     EV_LISTEN_FAILED = 14,
 };
 
+// How queue() moves a torrent.
+enum QueueOp : int {
+    QUEUE_TOP = 0,
+    QUEUE_BOTTOM = 1,
+    QUEUE_UP = 2,
+    QUEUE_DOWN = 3,
+};
+
 // An alert, copied out of libtorrent's memory inside drain().
 struct Event {
     int kind = 0;
@@ -160,11 +78,15 @@ struct Event {
 };
 
 struct Setting {
+    enum Kind : int { STR = 0, INT = 1, BOOL = 2 };
     std::string name;
-    int kind = 0;  // 0 str, 1 int, 2 bool
+    int kind = STR;
     std::string s;
     std::int64_t i = 0;
 };
+
+// A per-torrent limit that does not limit (libtorrent's own -1; revaer.engine.protocol.UNLIMITED).
+constexpr int UNLIMITED = -1;
 
 struct AddSpec {
     std::string magnet;
@@ -176,9 +98,9 @@ struct AddSpec {
     int auto_managed = 0;
     int sequential = -1;
     int seed_mode = 0;  // skip the hash check
-    int upload_limit = -1;
-    int download_limit = -1;
-    int max_connections = -1;
+    int upload_limit = UNLIMITED;
+    int download_limit = UNLIMITED;
+    int max_connections = UNLIMITED;
 };
 
 struct FileEntry {
@@ -226,8 +148,10 @@ struct Changes {
     std::vector<std::string> removed;
 };
 
-std::int64_t live_objects();
 std::string libtorrent_version();
+
+struct Entry;
+class StatusTable;
 
 class Core {
 public:
@@ -238,7 +162,7 @@ public:
 
     void start(const std::vector<Setting>& settings, Error& err);
     int fd() const { return fd_; }
-    bool closed() const { return closed_; }
+    bool closed() const { return closed_.load(); }
     void apply_settings(const std::vector<Setting>& settings, Error& err);
     int listen_port(Error& err);
 
@@ -251,7 +175,7 @@ public:
     void set_limits(const std::string& h, int upload, int download, Error& err);
     void set_max_connections(const std::string& h, int max_conns, Error& err);
     void set_sequential(const std::string& h, bool on, Error& err);
-    void queue(const std::string& h, int op, Error& err);  // 0 top, 1 bottom, 2 up, 3 down
+    void queue(const std::string& h, int op, Error& err);  // a QueueOp
     void move_storage(const std::string& h, const std::string& path, bool reset_only, Error& err);
     void save_resume(const std::string& h, Error& err);
     int save_resume_modified();
@@ -278,25 +202,22 @@ public:
     std::vector<ResumeItem> shutdown(int timeout_ms);
 
 private:
-    struct Entry;
+    friend struct Alerts;  // alerts.cpp: one handler per alert type
     Entry* find(const std::string& h, Error& err);
-    void publish(Entry& e, Row&& row);
     void handle_alerts(std::vector<Event>& out);
-    void drop(const std::string& h);
-    void unlink(Entry& e);
+    bool settle_handle(Entry& e, const std::string& h);
+    // Under the lock: runs f(entry) on the torrent `h`, or sets `err`.
+    template <typename F>
+    void act(const std::string& h, Error& err, F&& f);
+    // Under the lock, the handle of `h`, for a query that then runs without the lock.
+    bool copy_handle(const std::string& h, Error& err, libtorrent::torrent_handle& out);
 
     std::unique_ptr<libtorrent::session> ses_;
-    std::unordered_map<std::string, std::unique_ptr<Entry>> table_;
-    // The entries in the order their rows were last published, newest last, so
-    // changed_since() visits only the changed rows.
-    Entry* oldest_ = nullptr;
-    Entry* newest_ = nullptr;
-    std::vector<std::pair<std::int64_t, std::string>> tombstones_;
-    std::int64_t tomb_floor_ = 0;
-    std::int64_t version_ = 0;
+    std::unique_ptr<StatusTable> table_;
     std::mutex mu_;
     int fd_ = -1;
-    bool closed_ = false;
+    // Written by shutdown() under mu_, read without it by closed() (from Python, any thread).
+    std::atomic<bool> closed_{false};
     SessionStats stats_;
     std::int64_t stats_ts_us_ = 0;
     int idx_recv_payload_ = -1, idx_sent_payload_ = -1, idx_recv_ = -1, idx_sent_ = -1, idx_dht_ = -1,

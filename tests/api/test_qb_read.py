@@ -323,7 +323,7 @@ async def test_maindata(three: tuple[Api, list[str]]) -> None:
         assert "hash" not in t
     assert full["categories"] == {"music": {"name": "music", "savePath": ""}}
     assert sorted(full["tags"]) == ["alpha", "beta", "gamma"]
-    assert full["trackers"] == {}  # the FakeEngine counts no trackers (the differential test has real ones)
+    assert full["trackers"] == {"http://127.0.0.1:9/announce": [c]}  # Bravo's, as the FakeEngine lists it
 
     # Nothing changed: just the next rid.
     status, body = await _get(api, "sync/maindata", rid="1")

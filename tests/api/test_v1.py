@@ -92,7 +92,9 @@ async def test_auth_after_setup(ready: Api) -> None:
 async def test_add_magnet_list_get_and_actions(ready: Api) -> None:
     c, auth = ready.client, ready.auth
     r = await c.post(
-        "/v1/torrents/add", json={"magnet": MAGNET, "category": "tv", "tags": ["a", "b"]}, headers=auth
+        "/v1/torrents/add",
+        json={"magnet": MAGNET + "&tr=http://127.0.0.1:9/announce", "category": "tv", "tags": ["a", "b"]},
+        headers=auth,
     )
     assert r.status == 201, await r.text()
     (h,) = (await r.json())["info_hashes"]
@@ -109,7 +111,9 @@ async def test_add_magnet_list_get_and_actions(ready: Api) -> None:
     assert t["tags"] == ["a", "b"]
     assert t["save_path"] == str(ready.root / "tv")
     assert t["files"] == []
-    assert t["trackers"][0]["status"] == "not_contacted"
+    assert [(x["url"], x["status"]) for x in t["trackers"]] == [
+        ("http://127.0.0.1:9/announce", "not_contacted")
+    ]
 
     r = await c.post(f"/v1/torrents/{h}/pause", headers=auth)
     assert r.status == 200

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import warnings
 from pathlib import Path
 
 import pytest
@@ -49,3 +50,23 @@ def test_no_native_object_outlives_the_engine(tmp_path: Path) -> None:
 def test_rows_cannot_be_made_from_python() -> None:
     with pytest.raises(TypeError):
         _engine.TorrentStatus()
+
+
+def test_an_unclosed_engine_warns_and_still_stops(tmp_path: Path) -> None:
+    gc.collect()
+    before = _engine.live_objects()
+    engine = loopback_engine()
+    engine.add(AddRequest(torrent=synthetic_torrent("unclosed", size=1 << 20).data, save_path=str(tmp_path)))
+    with pytest.warns(ResourceWarning, match="unclosed"):
+        del engine  # the last reference: the session is torn down here
+    gc.collect()
+    assert _engine.live_objects() == before
+
+
+def test_a_closed_engine_does_not_warn() -> None:
+    engine = loopback_engine()
+    engine.shutdown(1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        del engine
+        gc.collect()

@@ -20,7 +20,7 @@ from typing import TypedDict
 
 from revaer.config.listener import ConfigListener
 from revaer.config.model import Config, TorrentDefaults
-from revaer.engine.protocol import AddRequest, Engine
+from revaer.engine.protocol import AddRequest, Engine, engine_limit
 
 log = logging.getLogger(__name__)
 
@@ -41,15 +41,6 @@ def engine_settings(config: Config) -> dict[str, SettingValue]:
     return out
 
 
-def _engine_limit(value: int) -> int:
-    """Config limits use 0 for unlimited; the engine's per-torrent calls use -1."""
-    return value if value > 0 else -1
-
-
-def _config_limit(value: int) -> int:
-    return value if value > 0 else 0
-
-
 class AddDefaults(TypedDict):
     """``AddRequest`` keyword arguments from ``torrent.defaults``."""
 
@@ -62,9 +53,9 @@ def add_defaults(config: Config) -> AddDefaults:
     """Keyword arguments for an ``AddRequest`` that carry ``torrent.defaults``."""
     d = config.torrent_defaults
     return {
-        "upload_limit": _engine_limit(d.upload_limit),
-        "download_limit": _engine_limit(d.download_limit),
-        "max_connections": _engine_limit(d.max_conns),
+        "upload_limit": engine_limit(d.upload_limit),
+        "download_limit": engine_limit(d.download_limit),
+        "max_connections": engine_limit(d.max_conns),
     }
 
 
@@ -90,12 +81,12 @@ class EngineBridge:
             return request
         return dataclasses.replace(
             request,
-            upload_limit=request.upload_limit if request.upload_limit >= 0 else _engine_limit(d.upload_limit),
+            upload_limit=request.upload_limit if request.upload_limit >= 0 else engine_limit(d.upload_limit),
             download_limit=(
-                request.download_limit if request.download_limit >= 0 else _engine_limit(d.download_limit)
+                request.download_limit if request.download_limit >= 0 else engine_limit(d.download_limit)
             ),
             max_connections=(
-                request.max_connections if request.max_connections >= 0 else _engine_limit(d.max_conns)
+                request.max_connections if request.max_connections >= 0 else engine_limit(d.max_conns)
             ),
         )
 
@@ -125,13 +116,13 @@ class EngineBridge:
             return
         moved = 0
         for row in self._engine.snapshot():
-            follows = (_config_limit(row.upload_limit), _config_limit(row.download_limit)) == (
-                old.upload_limit,
-                old.download_limit,
+            follows = (row.upload_limit, row.download_limit) == (
+                engine_limit(old.upload_limit),
+                engine_limit(old.download_limit),
             )
             if follows:
                 self._engine.set_limits(
-                    row.info_hash, _engine_limit(new.upload_limit), _engine_limit(new.download_limit)
+                    row.info_hash, engine_limit(new.upload_limit), engine_limit(new.download_limit)
                 )
                 moved += 1
         log.info("torrent default limits applied", extra={"torrents": moved})

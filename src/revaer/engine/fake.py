@@ -17,11 +17,14 @@ import hashlib
 import os
 import re
 import time
+import urllib.parse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import orjson
 
+from revaer.config.libtorrent_settings import setting_type
+from revaer.engine._row import SummaryRow
 from revaer.engine.errors import (
     DuplicateTorrentError,
     EngineClosedError,
@@ -46,73 +49,20 @@ from revaer.engine.protocol import (
     TorrentSummary,
     TrackerInfo,
     TrackerStatus,
+    engine_limit,
 )
 
+_ARTICLE = {str: "a string", int: "an integer", bool: "a boolean"}
 _BTIH = re.compile(r"(?:^|&)xt=urn:btih:([0-9a-fA-F]{40}|[A-Za-z2-7]{32})(?:&|$)")
 
 
 @dataclass(frozen=True, slots=True)
-class FakeSummary:
-    """A status row of the FakeEngine (same fields as the real engine's rows)."""
-
-    info_hash: str
-    state: TorrentState = TorrentState.QUEUED
-    version: int = 0
-    info_hash_v2: str = ""
-    name: str = ""
-    save_path: str = ""
-    current_tracker: str = ""
-    error: str = ""
-    total_size: int = 0
-    total_wanted: int = 0
-    total_done: int = 0
-    total_wanted_done: int = 0
-    progress: float = 0.0
-    downloaded_session: int = 0
-    uploaded_session: int = 0
-    downloaded_total: int = 0
-    uploaded_total: int = 0
-    download_rate: int = 0
-    upload_rate: int = 0
-    num_peers: int = 0
-    num_seeds: int = 0
-    list_peers: int = 0
-    list_seeds: int = 0
-    num_complete: int = -1
-    num_incomplete: int = -1
-    availability: float = -1.0
-    paused: bool = False
-    auto_managed: bool = False
-    sequential: bool = False
-    super_seeding: bool = False
-    has_metadata: bool = False
-    is_finished: bool = False
-    is_seeding: bool = False
-    moving_storage: bool = False
-    need_save_resume: bool = False
-    upload_mode: bool = False
-    is_private: bool = False
-    queue_position: int = -1
-    upload_limit: int = -1
-    download_limit: int = -1
-    max_connections: int = -1
-    added_time: int = 0
-    completed_time: int = 0
-    last_activity: int = 0
-    last_seen_complete: int = 0
-    active_duration: int = 0
-    seeding_duration: int = 0
-    finished_duration: int = 0
-    num_trackers: int = 0
-    piece_length: int = 0
-    num_pieces: int = 0
-    pieces_have: int = 0
-    num_files: int = 0
-    checking_resume_data: bool = False
+class FakeSummary(SummaryRow):
+    """A status row of the FakeEngine: the real rows' fields (generated, revaer.engine._row)."""
 
 
-def _bdecode_info_span(data: bytes) -> tuple[bytes, dict[bytes, object]]:
-    """The raw bytes of the top-level ``info`` dict and the decoded dict; ValueError when malformed."""
+def _bdecode_info_span(data: bytes) -> tuple[bytes, dict[bytes, object], dict[bytes, object]]:
+    """The raw bytes of the top-level ``info`` dict, it decoded, and the whole; ValueError when malformed."""
 
     def parse(i: int) -> tuple[object, int]:
         if i >= len(data):
@@ -159,7 +109,25 @@ def _bdecode_info_span(data: bytes) -> tuple[bytes, dict[bytes, object]]:
     start, stop = spans[len(spans) - 1]
     info = top[b"info"]
     assert isinstance(info, dict)
-    return data[start:stop], info
+    return data[start:stop], info, top
+
+
+def _unique(urls: list[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(u for u in urls if u))
+
+
+def _torrent_trackers(top: dict[bytes, object]) -> tuple[str, ...]:
+    """The announce URLs of a .torrent, in tier order (as libtorrent lists them)."""
+    urls: list[str] = []
+    tiers = top.get(b"announce-list")
+    if isinstance(tiers, list):
+        for tier in tiers:
+            if isinstance(tier, list):
+                urls += [u.decode("utf-8", "replace") for u in tier if isinstance(u, bytes)]
+    announce = top.get(b"announce")
+    if not urls and isinstance(announce, bytes):
+        urls.append(announce.decode("utf-8", "replace"))
+    return _unique(urls)
 
 
 Clock = Callable[[], float]
@@ -275,9 +243,15 @@ class FakeEngine:
 
     # -- commands ---------------------------------------------------------------------------------
     def apply_settings(self, settings: dict[str, bool | int | str]) -> None:
+        # As libtorrent does: known names only, each with its own value type.
         for k, v in settings.items():
             if not isinstance(v, bool | int | str):
                 raise InvalidSettingError(f"engine setting {k} must be a bool, int or str")
+            want = setting_type(k)
+            if want is None:
+                raise InvalidSettingError(f"unknown engine setting: {k}")
+            if type(v) is not want:
+                raise InvalidSettingError(f"engine setting {k} expects {_ARTICLE[want]}")
         self.settings.update(settings)
 
     def add(self, request: AddRequest) -> str:
@@ -287,6 +261,7 @@ class FakeEngine:
         if given != 1:
             raise InvalidTorrentError("give exactly one of magnet, torrent or resume")
         name, size, has_meta, files, done = "", 0, False, 0, 0
+        trackers: tuple[str, ...] = ()
         piece_length, hashes = 0, b""
         paused = bool(r.paused)
         save_path = r.save_path
@@ -300,9 +275,11 @@ class FakeEngine:
             h = raw.lower() if len(raw) == 40 else base64.b32decode(raw.upper()).hex()
             dn = re.search(r"(?:^|&)dn=([^&]*)", r.magnet[8:])
             name = dn.group(1) if dn else h
+            query = urllib.parse.parse_qs(r.magnet[len("magnet:?") :])
+            trackers = _unique(query.get("tr", []))
         elif r.torrent is not None:
             try:
-                info_bytes, info = _bdecode_info_span(r.torrent)
+                info_bytes, info, top = _bdecode_info_span(r.torrent)
             except ValueError as e:
                 raise InvalidTorrentError(f"invalid torrent file: {e}") from None
             for key in (b"name", b"piece length", b"pieces"):
@@ -325,6 +302,7 @@ class FakeEngine:
                 length = info.get(b"length", 0)
                 size = length if isinstance(length, int) else 0
             has_meta = True
+            trackers = _torrent_trackers(top)
         else:
             assert r.resume is not None
             try:
@@ -334,6 +312,7 @@ class FakeEngine:
                 raise InvalidTorrentError("invalid resume data: not FakeEngine resume data") from None
             name, size, has_meta = saved["name"], saved["total_size"], saved["has_metadata"]
             files, done = saved["num_files"], saved["total_done"]
+            trackers = tuple(saved.get("tracker_urls", ()))
             save_path = save_path or saved["save_path"]
             paused = saved["paused"] if r.paused is None else r.paused
             if done >= size and has_meta:
@@ -363,10 +342,12 @@ class FakeEngine:
             paused=paused,
             state=TorrentState.PAUSED if paused else TorrentState.CHECKING,
             added_time=int(self.wall_clock()),
-            upload_limit=r.upload_limit,
-            download_limit=r.download_limit,
-            max_connections=r.max_connections,
+            upload_limit=engine_limit(r.upload_limit),
+            download_limit=engine_limit(r.download_limit),
+            max_connections=engine_limit(r.max_connections),
             sequential=bool(r.sequential),
+            tracker_urls=trackers,
+            num_trackers=len(trackers),
         )
         self._rows[h] = row
         self._emit(TorrentAdded(h, name))
@@ -401,9 +382,7 @@ class FakeEngine:
 
     def set_limits(self, info_hash: str, upload: int, download: int) -> None:
         row = self._row(info_hash)
-        self._publish(
-            row, upload_limit=upload if upload > 0 else -1, download_limit=download if download > 0 else -1
-        )
+        self._publish(row, upload_limit=engine_limit(upload), download_limit=engine_limit(download))
 
     def set_sequential(self, info_hash: str, on: bool) -> None:
         self._publish(self._row(info_hash), sequential=on)
@@ -413,7 +392,7 @@ class FakeEngine:
 
     def move_storage(self, info_hash: str, path: str, reset_only: bool = False) -> None:
         if not path:
-            raise ValueError("a destination path is required")
+            raise InvalidTorrentError("a destination path is required")
         row = self._publish(self._row(info_hash), save_path=path)
         self._emit(StorageMoved(row.info_hash, path))
 
@@ -428,6 +407,7 @@ class FakeEngine:
                 "num_files": row.num_files,
                 "save_path": row.save_path,
                 "paused": row.paused,
+                "tracker_urls": list(row.tracker_urls),
             }
         )
 
@@ -458,14 +438,15 @@ class FakeEngine:
         row = self._row(info_hash)
         for i, p in priorities.items():
             if not 0 <= i < max(row.num_files, 1):
-                raise ValueError("file index out of range")
+                raise InvalidTorrentError("file index out of range")
             if not 0 <= p <= 7:
-                raise ValueError("file priority must be 0..7")
+                raise InvalidTorrentError("file priority must be 0..7")
 
     def trackers(self, info_hash: str) -> list[TrackerInfo]:
-        self._row(info_hash)
+        row = self._row(info_hash)
         return [
-            TrackerInfo("http://tracker.invalid/announce", 0, TrackerStatus.NOT_CONTACTED, -1, -1, -1, -1, "")
+            TrackerInfo(url, tier, TrackerStatus.NOT_CONTACTED, -1, -1, -1, -1, "")
+            for tier, url in enumerate(row.tracker_urls)
         ]
 
     def piece_states(self, info_hash: str) -> bytes:

@@ -23,7 +23,7 @@ from revaer.engine.protocol import (
     TorrentAddFailed,
     TorrentCompleted,
     TorrentDataDeleted,
-    TorrentError,
+    TorrentFailed,
     TorrentRemoved,
     TorrentStateChanged,
     TorrentSummary,
@@ -62,37 +62,40 @@ DEFAULT_SETTINGS: dict[str, SettingValue] = {
 }
 
 
+_K = _engine.EventKind
+
+
 def _event(raw: tuple[int, str, str, bytes | None, int, int]) -> EngineEvent | None:
     kind, h, text, data, a, b = raw
-    if kind == _engine.EV_ADDED:
+    if kind == _K.EV_ADDED:
         return TorrentAdded(h, text)
-    if kind == _engine.EV_STATE:
+    if kind == _K.EV_STATE:
         return TorrentStateChanged(h, STATE_BY_CODE[a], STATE_BY_CODE[b])
-    if kind == _engine.EV_COMPLETED:
+    if kind == _K.EV_COMPLETED:
         return TorrentCompleted(h, text)
-    if kind == _engine.EV_REMOVED:
+    if kind == _K.EV_REMOVED:
         return TorrentRemoved(h)
-    if kind == _engine.EV_DATA_DELETED:
+    if kind == _K.EV_DATA_DELETED:
         return TorrentDataDeleted(h)
-    if kind == _engine.EV_ERROR:
-        return TorrentError(h, text)
-    if kind == _engine.EV_ADD_FAILED:
+    if kind == _K.EV_ERROR:
+        return TorrentFailed(h, text)
+    if kind == _K.EV_ADD_FAILED:
         return TorrentAddFailed(h, text)
-    if kind == _engine.EV_RESUME_DATA:
+    if kind == _K.EV_RESUME_DATA:
         return ResumeDataSaved(h, data or b"")
-    if kind == _engine.EV_RESUME_FAILED:
-        return TorrentError(h, f"saving resume data failed: {text}")
-    if kind == _engine.EV_METADATA:
+    if kind == _K.EV_RESUME_FAILED:
+        return TorrentFailed(h, f"saving resume data failed: {text}")
+    if kind == _K.EV_METADATA:
         return MetadataReceived(h, text)
-    if kind == _engine.EV_STORAGE_MOVED:
+    if kind == _K.EV_STORAGE_MOVED:
         return StorageMoved(h, text)
-    if kind == _engine.EV_STORAGE_MOVE_FAILED:
+    if kind == _K.EV_STORAGE_MOVE_FAILED:
         return StorageMoveFailed(h, text)
-    if kind == _engine.EV_LISTEN:
+    if kind == _K.EV_LISTEN:
         if b == 0:  # TCP; the uTP socket on the same address says the same
             log.info("engine listening", extra={"address": text, "port": a})
         return None
-    if kind == _engine.EV_LISTEN_FAILED:
+    if kind == _K.EV_LISTEN_FAILED:
         return ListenFailed(text)
     return None
 
@@ -105,7 +108,8 @@ class LibtorrentEngine:
     def __init__(self, settings: Mapping[str, SettingValue] | None = None) -> None:
         merged = dict(DEFAULT_SETTINGS)
         merged.update(settings or {})
-        self._native = _engine.Engine(merged)
+        # The extension returns state codes; the shell owns what they mean.
+        self._native = _engine.Engine(merged, states=STATE_BY_CODE)
 
     @property
     def fd(self) -> int:
@@ -161,7 +165,7 @@ class LibtorrentEngine:
         self._native.set_sequential(info_hash, on)
 
     def queue(self, info_hash: str, move: QueueMove) -> None:
-        self._native.queue(info_hash, int(move))
+        self._native.queue(info_hash, _engine.QueueOp[f"QUEUE_{move.name}"])
 
     def move_storage(self, info_hash: str, path: str, reset_only: bool = False) -> None:
         self._native.move_storage(info_hash, path, reset_only)

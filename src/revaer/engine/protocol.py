@@ -10,317 +10,35 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Final, Protocol
+
+from revaer.engine._row import STATE_BY_CODE as STATE_BY_CODE
+from revaer.engine._row import TorrentState as TorrentState
+from revaer.engine._row import TorrentSummary as TorrentSummary
+
+UNLIMITED: Final = -1
+"""A per-torrent rate or connection limit that does not limit.
+
+libtorrent's own value (``add_torrent_params``, ``torrent_handle::upload_limit()``) and qBittorrent's
+for torrents/properties and setShareLimits. Every limit the engine takes treats any value <= 0 as
+unlimited, as libtorrent and qBittorrent do on input, and every limit it reports is a positive
+number or ``UNLIMITED``. The config stores "no limit" as 0 (libtorrent's session settings and
+qBittorrent's preferences do); ``engine_limit`` is the one conversion.
+"""
 
 
-class TorrentState(enum.StrEnum):
-    """What a torrent is doing, in Revaer's words."""
-
-    QUEUED = "queued"
-    CHECKING = "checking"
-    DOWNLOADING = "downloading"
-    SEEDING = "seeding"
-    PAUSED = "paused"
-    STALLED = "stalled"
-    ERROR = "error"
-    COMPLETED = "completed"
-    MOVING = "moving"
-
-
-# Index = the engine's numeric state code (src/_engine/core.hpp, enum State).
-STATE_BY_CODE: tuple[TorrentState, ...] = (
-    TorrentState.QUEUED,
-    TorrentState.CHECKING,
-    TorrentState.DOWNLOADING,
-    TorrentState.SEEDING,
-    TorrentState.PAUSED,
-    TorrentState.STALLED,
-    TorrentState.ERROR,
-    TorrentState.COMPLETED,
-    TorrentState.MOVING,
-)
+def engine_limit(value: int) -> int:
+    """The engine's spelling of a limit: ``value`` when positive, else ``UNLIMITED``."""
+    return value if value > 0 else UNLIMITED
 
 
 class QueueMove(enum.IntEnum):
+    """Where ``Engine.queue()`` moves a torrent in the download queue."""
+
     TOP = 0
     BOTTOM = 1
     UP = 2
     DOWN = 3
-
-
-@runtime_checkable
-class TorrentSummary(Protocol):
-    """One torrent's status row: everything a listing needs, read-only."""
-
-    @property
-    def state(self) -> TorrentState:
-        """Revaer's state."""
-        ...
-
-    @property
-    def version(self) -> int:
-        """Bumped on every change of this row."""
-        ...
-
-    @property
-    def info_hash(self) -> str:
-        """40 hex, lower case: the v1 hash, or the v2 hash truncated (qBittorrent's torrent id)."""
-        ...
-
-    @property
-    def info_hash_v2(self) -> str:
-        """64 hex v2 hash, or empty."""
-        ...
-
-    @property
-    def name(self) -> str:
-        """Torrent name (the info-hash until a magnet's metadata arrives)."""
-        ...
-
-    @property
-    def save_path(self) -> str:
-        """Directory the payload is stored under."""
-        ...
-
-    @property
-    def current_tracker(self) -> str:
-        """URL of the tracker last announced to successfully."""
-        ...
-
-    @property
-    def error(self) -> str:
-        """Error message, empty when none."""
-        ...
-
-    @property
-    def total_size(self) -> int:
-        """Bytes of all files."""
-        ...
-
-    @property
-    def total_wanted(self) -> int:
-        """Bytes of the files selected for download."""
-        ...
-
-    @property
-    def total_done(self) -> int:
-        """Bytes verified on disk."""
-        ...
-
-    @property
-    def total_wanted_done(self) -> int:
-        """Bytes verified on disk of the selected files."""
-        ...
-
-    @property
-    def progress(self) -> float:
-        """0.0..1.0 of the wanted bytes."""
-        ...
-
-    @property
-    def downloaded_session(self) -> int:
-        """Payload bytes downloaded since the torrent was started."""
-        ...
-
-    @property
-    def uploaded_session(self) -> int:
-        """Payload bytes uploaded since the torrent was started."""
-        ...
-
-    @property
-    def downloaded_total(self) -> int:
-        """Payload bytes downloaded over the torrent's life."""
-        ...
-
-    @property
-    def uploaded_total(self) -> int:
-        """Payload bytes uploaded over the torrent's life."""
-        ...
-
-    @property
-    def download_rate(self) -> int:
-        """Payload download rate, bytes/s."""
-        ...
-
-    @property
-    def upload_rate(self) -> int:
-        """Payload upload rate, bytes/s."""
-        ...
-
-    @property
-    def num_peers(self) -> int:
-        """Connected peers, seeds included."""
-        ...
-
-    @property
-    def num_seeds(self) -> int:
-        """Connected seeds."""
-        ...
-
-    @property
-    def list_peers(self) -> int:
-        """Known peers."""
-        ...
-
-    @property
-    def list_seeds(self) -> int:
-        """Known seeds."""
-        ...
-
-    @property
-    def num_complete(self) -> int:
-        """Seeds in the swarm per the tracker, -1 unknown."""
-        ...
-
-    @property
-    def num_incomplete(self) -> int:
-        """Leechers in the swarm per the tracker, -1 unknown."""
-        ...
-
-    @property
-    def availability(self) -> float:
-        """Distributed copies, -1.0 without metadata."""
-        ...
-
-    @property
-    def paused(self) -> bool:
-        """Paused (by the user or by the queue)."""
-        ...
-
-    @property
-    def auto_managed(self) -> bool:
-        """Subject to the queue."""
-        ...
-
-    @property
-    def sequential(self) -> bool:
-        """Pieces are downloaded in order."""
-        ...
-
-    @property
-    def super_seeding(self) -> bool:
-        """Super-seeding mode."""
-        ...
-
-    @property
-    def has_metadata(self) -> bool:
-        """The info dictionary is known."""
-        ...
-
-    @property
-    def is_finished(self) -> bool:
-        """Every wanted piece is on disk."""
-        ...
-
-    @property
-    def is_seeding(self) -> bool:
-        """Every piece is on disk."""
-        ...
-
-    @property
-    def moving_storage(self) -> bool:
-        """A storage move is in progress."""
-        ...
-
-    @property
-    def need_save_resume(self) -> bool:
-        """Resume data changed since it was last saved."""
-        ...
-
-    @property
-    def upload_mode(self) -> bool:
-        """Upload-only after a disk error."""
-        ...
-
-    @property
-    def is_private(self) -> bool:
-        """Private torrent (no DHT/PeX/LSD)."""
-        ...
-
-    @property
-    def queue_position(self) -> int:
-        """Position in the download queue, -1 when not queued."""
-        ...
-
-    @property
-    def upload_limit(self) -> int:
-        """Per-torrent upload limit, bytes/s, -1 unlimited."""
-        ...
-
-    @property
-    def download_limit(self) -> int:
-        """Per-torrent download limit, bytes/s, -1 unlimited."""
-        ...
-
-    @property
-    def max_connections(self) -> int:
-        """Per-torrent connection limit, -1 unlimited."""
-        ...
-
-    @property
-    def added_time(self) -> int:
-        """POSIX time the torrent was added."""
-        ...
-
-    @property
-    def completed_time(self) -> int:
-        """POSIX time it completed, 0 never."""
-        ...
-
-    @property
-    def last_activity(self) -> int:
-        """POSIX time of the last payload transfer, 0 never."""
-        ...
-
-    @property
-    def last_seen_complete(self) -> int:
-        """POSIX time a complete copy was last seen, 0 never."""
-        ...
-
-    @property
-    def active_duration(self) -> int:
-        """Seconds active (started, not paused)."""
-        ...
-
-    @property
-    def seeding_duration(self) -> int:
-        """Seconds seeding."""
-        ...
-
-    @property
-    def finished_duration(self) -> int:
-        """Seconds finished."""
-        ...
-
-    @property
-    def num_trackers(self) -> int:
-        """Number of trackers."""
-        ...
-
-    @property
-    def piece_length(self) -> int:
-        """Piece size in bytes, 0 without metadata."""
-        ...
-
-    @property
-    def num_pieces(self) -> int:
-        """Number of pieces, 0 without metadata."""
-        ...
-
-    @property
-    def pieces_have(self) -> int:
-        """Pieces on disk."""
-        ...
-
-    @property
-    def checking_resume_data(self) -> bool:
-        """Just added: the resume data is still being checked against the files."""
-        ...
-
-    @property
-    def num_files(self) -> int:
-        """Number of files, 0 without metadata."""
-        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,13 +54,15 @@ class AddRequest:
     auto_managed: bool = False
     sequential: bool | None = None
     seed_mode: bool = False  # skip the hash check
-    upload_limit: int = -1
-    download_limit: int = -1
-    max_connections: int = -1
+    upload_limit: int = UNLIMITED
+    download_limit: int = UNLIMITED
+    max_connections: int = UNLIMITED
 
 
 @dataclass(frozen=True, slots=True)
 class FileInfo:
+    """One file of a torrent: index, path under the save path, size, bytes on disk, priority 0..7, offset."""
+
     index: int
     path: str
     size: int
@@ -367,6 +87,8 @@ class TrackerStatus(enum.IntEnum):
 
 @dataclass(frozen=True, slots=True)
 class TrackerInfo:
+    """One tracker of a torrent and how its last announce went (seeds/peers/leeches/downloaded -1 unknown)."""
+
     url: str
     tier: int
     status: TrackerStatus
@@ -379,6 +101,8 @@ class TrackerInfo:
 
 @dataclass(frozen=True, slots=True)
 class SessionStats:
+    """Session-wide counters: rates in bytes/s, byte counts since the session started."""
+
     download_rate: int = 0
     upload_rate: int = 0
     downloaded: int = 0
@@ -405,13 +129,26 @@ class Changes:
 
 
 @dataclass(frozen=True, slots=True)
-class TorrentAdded:
+class _TorrentNamed:
     info_hash: str
     name: str
 
 
 @dataclass(frozen=True, slots=True)
+class _TorrentMessage:
+    info_hash: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class TorrentAdded(_TorrentNamed):
+    """The engine has the torrent (it was listed from the moment ``add()`` returned)."""
+
+
+@dataclass(frozen=True, slots=True)
 class TorrentUpdated:
+    """A row of the status table changed (published by the pump, not by engines)."""
+
     summary: TorrentSummary
 
     @property
@@ -421,65 +158,72 @@ class TorrentUpdated:
 
 @dataclass(frozen=True, slots=True)
 class TorrentStateChanged:
+    """The torrent went from one state to another."""
+
     info_hash: str
     old: TorrentState
     new: TorrentState
 
 
 @dataclass(frozen=True, slots=True)
-class TorrentCompleted:
-    info_hash: str
-    name: str
+class TorrentCompleted(_TorrentNamed):
+    """Every wanted piece was downloaded (not raised for data that was complete when added)."""
 
 
 @dataclass(frozen=True, slots=True)
 class TorrentRemoved:
+    """The torrent is gone from the engine."""
+
     info_hash: str
 
 
 @dataclass(frozen=True, slots=True)
 class TorrentDataDeleted:
+    """The files of a torrent removed ``with_data`` are deleted."""
+
     info_hash: str
 
 
 @dataclass(frozen=True, slots=True)
-class TorrentError:
-    info_hash: str
-    message: str
+class TorrentFailed(_TorrentMessage):
+    """A torrent hit an error (disk, tracker, resume data); it may have stopped."""
 
 
 @dataclass(frozen=True, slots=True)
-class TorrentAddFailed:
-    info_hash: str
-    message: str
+class TorrentAddFailed(_TorrentMessage):
+    """The engine could not add a torrent that ``add()`` accepted; it is gone from the table."""
 
 
 @dataclass(frozen=True, slots=True)
-class MetadataReceived:
-    info_hash: str
-    name: str
+class MetadataReceived(_TorrentNamed):
+    """A magnet link's info dictionary arrived: name, files and pieces are known now."""
 
 
 @dataclass(frozen=True, slots=True)
 class ResumeDataSaved:
+    """Resume data of a torrent, as ``save_resume()`` or ``shutdown()`` asked for it."""
+
     info_hash: str
     data: bytes = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True)
 class StorageMoved:
+    """The payload is now under ``path``."""
+
     info_hash: str
     path: str
 
 
 @dataclass(frozen=True, slots=True)
-class StorageMoveFailed:
-    info_hash: str
-    message: str
+class StorageMoveFailed(_TorrentMessage):
+    """A storage move failed; the payload stays where it was."""
 
 
 @dataclass(frozen=True, slots=True)
 class ListenFailed:
+    """The session could not listen on an address."""
+
     message: str
 
 
@@ -490,7 +234,7 @@ EngineEvent = (
     | TorrentCompleted
     | TorrentRemoved
     | TorrentDataDeleted
-    | TorrentError
+    | TorrentFailed
     | TorrentAddFailed
     | MetadataReceived
     | ResumeDataSaved
@@ -506,38 +250,123 @@ class Engine(Protocol):
     ``fd`` becomes readable when ``poll()`` has events; ``tick()`` is called on a
     timer to refresh the table. ``shutdown()`` is the one blocking call: it saves
     resume data for every torrent and stops; run it off the event loop.
+
+    Info-hashes are 40 hex (any case on input, lower case on output). A command on an
+    unknown info-hash raises ``TorrentNotFoundError``; bad input raises a usage error
+    (``InvalidTorrentError``/``InvalidSettingError``, both ``ValueError``); any call but
+    ``poll()``/``shutdown()`` after ``shutdown()`` raises ``EngineClosedError``.
     """
 
     @property
-    def fd(self) -> int: ...
+    def fd(self) -> int:
+        """A file descriptor that becomes readable when ``poll()`` has events (for ``add_reader``)."""
+        ...
 
     @property
-    def version(self) -> int: ...
+    def version(self) -> int:
+        """The version of the status table's last change (see ``changed_since()``)."""
+        ...
 
-    def add(self, request: AddRequest) -> str: ...
-    def pause(self, info_hash: str) -> None: ...
-    def resume(self, info_hash: str) -> None: ...
-    def remove(self, info_hash: str, with_data: bool = False) -> None: ...
-    def recheck(self, info_hash: str) -> None: ...
-    def reannounce(self, info_hash: str) -> None: ...
-    def set_limits(self, info_hash: str, upload: int, download: int) -> None: ...
-    def set_sequential(self, info_hash: str, on: bool) -> None: ...
-    def queue(self, info_hash: str, move: QueueMove) -> None: ...
-    def move_storage(self, info_hash: str, path: str, reset_only: bool = False) -> None: ...
-    def save_resume(self, info_hash: str) -> None: ...
-    def save_resume_modified(self) -> int: ...
-    def files(self, info_hash: str) -> list[FileInfo]: ...
-    def set_file_priorities(self, info_hash: str, priorities: dict[int, int]) -> None: ...
-    def trackers(self, info_hash: str) -> list[TrackerInfo]: ...
-    def piece_states(self, info_hash: str) -> bytes: ...
-    def piece_hashes(self, info_hash: str) -> list[str]: ...
-    def stats(self) -> SessionStats: ...
-    def apply_settings(self, settings: dict[str, bool | int | str]) -> None: ...
+    def add(self, request: AddRequest) -> str:
+        """Add a torrent; returns its info-hash at once (listed at once, ``TorrentAdded`` follows)."""
+        ...
 
-    def snapshot(self) -> Sequence[TorrentSummary]: ...
-    def get(self, info_hash: str) -> TorrentSummary | None: ...
-    def changed_since(self, version: int) -> Changes: ...
+    def pause(self, info_hash: str) -> None:
+        """Pause the torrent (and take it out of the queue); pausing a paused torrent is fine."""
+        ...
 
-    def tick(self) -> None: ...
-    def poll(self) -> list[EngineEvent]: ...
-    def shutdown(self, timeout: float = 10.0) -> list[ResumeDataSaved]: ...
+    def resume(self, info_hash: str) -> None:
+        """Start a paused torrent again."""
+        ...
+
+    def remove(self, info_hash: str, with_data: bool = False) -> None:
+        """Remove the torrent at once (gone from the table; ``TorrentRemoved`` follows); with its files."""
+        ...
+
+    def recheck(self, info_hash: str) -> None:
+        """Check the torrent's files against its piece hashes."""
+        ...
+
+    def reannounce(self, info_hash: str) -> None:
+        """Announce to the torrent's trackers now."""
+        ...
+
+    def set_limits(self, info_hash: str, upload: int, download: int) -> None:
+        """Per-torrent rate limits in bytes/s; any value <= 0 is ``UNLIMITED``. The row shows them at once."""
+        ...
+
+    def set_sequential(self, info_hash: str, on: bool) -> None:
+        """Download the torrent's pieces in order (or not)."""
+        ...
+
+    def queue(self, info_hash: str, move: QueueMove) -> None:
+        """Move the torrent in the download queue."""
+        ...
+
+    def move_storage(self, info_hash: str, path: str, reset_only: bool = False) -> None:
+        """Move the payload under ``path`` (``StorageMoved``/``StorageMoveFailed`` follows).
+
+        ``reset_only``: the payload is already there; only the save path changes.
+        An empty ``path`` is a usage error.
+        """
+        ...
+
+    def save_resume(self, info_hash: str) -> None:
+        """Ask for the torrent's resume data; a ``ResumeDataSaved`` event carries it."""
+        ...
+
+    def save_resume_modified(self) -> int:
+        """Ask for resume data of every torrent changed since its last save; returns how many."""
+        ...
+
+    def files(self, info_hash: str) -> list[FileInfo]:
+        """The torrent's files (pad files excluded); empty without metadata."""
+        ...
+
+    def set_file_priorities(self, info_hash: str, priorities: dict[int, int]) -> None:
+        """Set file priorities ``{file index: 0..7}``; a bad index or priority is a usage error."""
+        ...
+
+    def trackers(self, info_hash: str) -> list[TrackerInfo]:
+        """The torrent's trackers with their announce status (one torrent's query; not for listings)."""
+        ...
+
+    def piece_states(self, info_hash: str) -> bytes:
+        """One byte per piece: 0 missing, 1 being downloaded, 2 on disk; empty without metadata."""
+        ...
+
+    def piece_hashes(self, info_hash: str) -> list[str]:
+        """The v1 SHA-1 hash of every piece, 40 hex each; empty without metadata."""
+        ...
+
+    def stats(self) -> SessionStats:
+        """Session-wide counters as of the last ``tick()``."""
+        ...
+
+    def apply_settings(self, settings: dict[str, bool | int | str]) -> None:
+        """Apply libtorrent settings by name; an unknown name or a wrong type is ``InvalidSettingError``."""
+        ...
+
+    def snapshot(self) -> Sequence[TorrentSummary]:
+        """Every row of the status table (no engine round trip)."""
+        ...
+
+    def get(self, info_hash: str) -> TorrentSummary | None:
+        """The row of one torrent, or None when the engine has no such torrent."""
+        ...
+
+    def changed_since(self, version: int) -> Changes:
+        """Rows changed and info-hashes removed since ``version`` (a value of ``version`` seen earlier)."""
+        ...
+
+    def tick(self) -> None:
+        """Refresh the status table and the session counters (called on a timer)."""
+        ...
+
+    def poll(self) -> list[EngineEvent]:
+        """Every event waiting, oldest first; never blocks; [] once shut down."""
+        ...
+
+    def shutdown(self, timeout: float = 10.0) -> list[ResumeDataSaved]:
+        """Save resume data for every torrent (up to ``timeout`` s), stop, return it. Blocks; idempotent."""
+        ...

@@ -26,7 +26,7 @@ from revaer.engine.protocol import (
     TorrentAdded,
     TorrentAddFailed,
     TorrentCompleted,
-    TorrentError,
+    TorrentFailed,
     TorrentRemoved,
     TorrentStateChanged,
     TorrentUpdated,
@@ -65,7 +65,7 @@ def encode(torrents: TorrentService, event: object) -> tuple[str, dict[str, Any]
         return "torrent.completed", {"info_hash": event.info_hash, "name": event.name}
     if isinstance(event, TorrentRemoved):
         return "torrent.removed", {"info_hash": event.info_hash}
-    if isinstance(event, TorrentError | TorrentAddFailed):
+    if isinstance(event, TorrentFailed | TorrentAddFailed):
         return "torrent.error", {"info_hash": event.info_hash, "message": event.message}
     if isinstance(event, ConfigChanged):
         return "config.changed", {"key": event.key, "version": event.version}

@@ -1,74 +1,63 @@
-# Declarations of the C++ core (core.hpp). Only what the module uses.
+# Declarations of the C++ core (core.hpp), only what the module uses. Being _engine.pyx's own
+# .pxd, its cpdef enums are exported to Python by name.
 from libc.stdint cimport int64_t
-from libcpp cimport bool
-from libcpp.memory cimport shared_ptr
+from libcpp cimport bool as cbool
 from libcpp.string cimport string
 from libcpp.utility cimport pair
 from libcpp.vector cimport vector
 
+from row cimport Row, RowPtr
+
+
+cdef extern from "core.hpp" nogil:
+    # Named apart from the Python functions of the same job.
+    int64_t _live_objects "revaer::live_objects"()
+    string _lt_version "revaer::libtorrent_version"()
+
 
 cdef extern from "core.hpp" namespace "revaer" nogil:
+    cdef enum ErrorCode:
+        ERR_OK
+        ERR_INVALID
+        ERR_NOT_FOUND
+        ERR_DUPLICATE
+        ERR_FAILED
+        ERR_CLOSED
+
+    # Exported to Python (revaer._engine.EventKind, and each member by name).
+    cpdef enum EventKind:
+        EV_ADDED
+        EV_ADD_FAILED
+        EV_STATE
+        EV_COMPLETED
+        EV_REMOVED
+        EV_DATA_DELETED
+        EV_ERROR
+        EV_RESUME_DATA
+        EV_RESUME_FAILED
+        EV_METADATA
+        EV_STORAGE_MOVED
+        EV_STORAGE_MOVE_FAILED
+        EV_LISTEN
+        EV_LISTEN_FAILED
+
+    cpdef enum QueueOp:
+        QUEUE_TOP
+        QUEUE_BOTTOM
+        QUEUE_UP
+        QUEUE_DOWN
+
+    int UNLIMITED
+
+    cdef enum SettingKind "revaer::Setting::Kind":
+        SETTING_STR "revaer::Setting::STR"
+        SETTING_INT "revaer::Setting::INT"
+        SETTING_BOOL "revaer::Setting::BOOL"
+
     cdef cppclass Error:
         int code
         string message
 
-    cdef cppclass Row:
-        int64_t version
-        string info_hash
-        string info_hash_v2
-        string name
-        string save_path
-        string current_tracker
-        string error
-        int64_t total_size
-        int64_t total_wanted
-        int64_t total_done
-        int64_t total_wanted_done
-        double progress
-        int64_t downloaded_session
-        int64_t uploaded_session
-        int64_t downloaded_total
-        int64_t uploaded_total
-        int64_t download_rate
-        int64_t upload_rate
-        int num_peers
-        int num_seeds
-        int list_peers
-        int list_seeds
-        int num_complete
-        int num_incomplete
-        double availability
-        bool paused
-        bool auto_managed
-        bool sequential
-        bool super_seeding
-        bool has_metadata
-        bool is_finished
-        bool is_seeding
-        bool moving_storage
-        bool need_save_resume
-        bool upload_mode
-        bool is_private
-        int queue_position
-        int upload_limit
-        int download_limit
-        int max_connections
-        int64_t added_time
-        int64_t completed_time
-        int64_t last_activity
-        int64_t last_seen_complete
-        int64_t active_duration
-        int64_t seeding_duration
-        int64_t finished_duration
-        int num_trackers
-        int piece_length
-        int num_pieces
-        int pieces_have
-        int num_files
-        int state
-        int lt_state
-
-    ctypedef shared_ptr[const Row] RowPtr
 
     cdef cppclass Event:
         int kind
@@ -134,31 +123,29 @@ cdef extern from "core.hpp" namespace "revaer" nogil:
 
     cdef cppclass Changes:
         int64_t version
-        bool resync
+        cbool resync
         vector[RowPtr] rows
         vector[string] removed
 
-    int64_t live_objects()
-    string libtorrent_version()
 
     cdef cppclass Core:
         Core() except +
         void start(const vector[Setting]& settings, Error& err) except +
         int fd()
-        bool closed()
+        cbool closed()
         void apply_settings(const vector[Setting]& settings, Error& err) except +
         int listen_port(Error& err) except +
         string add(const AddSpec& spec, Error& err) except +
         void pause(const string& h, Error& err) except +
         void resume(const string& h, Error& err) except +
-        void remove(const string& h, bool with_data, Error& err) except +
+        void remove(const string& h, cbool with_data, Error& err) except +
         void recheck(const string& h, Error& err) except +
         void reannounce(const string& h, Error& err) except +
         void set_limits(const string& h, int upload, int download, Error& err) except +
         void set_max_connections(const string& h, int max_conns, Error& err) except +
-        void set_sequential(const string& h, bool on, Error& err) except +
+        void set_sequential(const string& h, cbool on, Error& err) except +
         void queue(const string& h, int op, Error& err) except +
-        void move_storage(const string& h, const string& path, bool reset_only, Error& err) except +
+        void move_storage(const string& h, const string& path, cbool reset_only, Error& err) except +
         void save_resume(const string& h, Error& err) except +
         int save_resume_modified() except +
         void connect_peer(const string& h, const string& ip, int port, Error& err) except +

@@ -1,0 +1,212 @@
+// The alert drain: one handler per alert type. Handlers copy what they need
+// into Events and Rows; no alert pointer outlives handle_alerts(). Called with
+// Core::mu_ held and the GIL released.
+#include <libtorrent/alert_types.hpp>
+#include <libtorrent/session.hpp>
+#include <libtorrent/write_resume_data.hpp>
+
+#include <chrono>
+#include <cstring>
+
+#include "lt_util.hpp"
+#include "table.hpp"
+
+namespace revaer {
+
+struct Alerts {
+    Core& core;
+    StatusTable& table;
+    std::vector<Event>& out;
+    // A command took effect (pause, resume, a state change): ask for fresh rows at once instead of
+    // waiting for the next timer tick, so listings and event streams see it within milliseconds.
+    bool refresh = false;
+
+    void emit(int kind, std::string info_hash, std::string text = {}, std::int64_t a = 0, std::int64_t b = 0) {
+        Event ev;
+        ev.kind = kind;
+        ev.info_hash = std::move(info_hash);
+        ev.text = std::move(text);
+        ev.a = a;
+        ev.b = b;
+        out.push_back(std::move(ev));
+    }
+
+    static std::string with_path(std::string message, const char* path) {
+        if (std::strlen(path) > 0) message += std::string(": ") + path;
+        return message;
+    }
+
+    void dispatch(lt::alert* a) {
+        switch (a->type()) {
+            case lt::torrent_paused_alert::alert_type:
+            case lt::torrent_resumed_alert::alert_type:
+            case lt::state_changed_alert::alert_type:
+            case lt::torrent_checked_alert::alert_type:
+                refresh = true;
+                break;
+            case lt::state_update_alert::alert_type: return on(*static_cast<lt::state_update_alert*>(a));
+            case lt::add_torrent_alert::alert_type: return on(*static_cast<lt::add_torrent_alert*>(a));
+            case lt::torrent_finished_alert::alert_type: return on(*static_cast<lt::torrent_finished_alert*>(a));
+            case lt::torrent_removed_alert::alert_type: return on(*static_cast<lt::torrent_removed_alert*>(a));
+            case lt::torrent_deleted_alert::alert_type: return on(*static_cast<lt::torrent_deleted_alert*>(a));
+            case lt::torrent_delete_failed_alert::alert_type:
+                return on(*static_cast<lt::torrent_delete_failed_alert*>(a));
+            case lt::torrent_error_alert::alert_type: return on(*static_cast<lt::torrent_error_alert*>(a));
+            case lt::file_error_alert::alert_type: return on(*static_cast<lt::file_error_alert*>(a));
+            case lt::save_resume_data_alert::alert_type: return on(*static_cast<lt::save_resume_data_alert*>(a));
+            case lt::save_resume_data_failed_alert::alert_type:
+                return on(*static_cast<lt::save_resume_data_failed_alert*>(a));
+            case lt::metadata_received_alert::alert_type:
+                return on(*static_cast<lt::metadata_received_alert*>(a));
+            case lt::storage_moved_alert::alert_type: return on(*static_cast<lt::storage_moved_alert*>(a));
+            case lt::storage_moved_failed_alert::alert_type:
+                return on(*static_cast<lt::storage_moved_failed_alert*>(a));
+            case lt::listen_succeeded_alert::alert_type: return on(*static_cast<lt::listen_succeeded_alert*>(a));
+            case lt::listen_failed_alert::alert_type: return on(*static_cast<lt::listen_failed_alert*>(a));
+            case lt::session_stats_alert::alert_type: return on(*static_cast<lt::session_stats_alert*>(a));
+            default:
+                break;
+        }
+    }
+
+    void on(const lt::state_update_alert& su) {
+        for (const lt::torrent_status& st : su.status) {
+            std::string key = key_of(st.info_hashes);
+            Entry* e = table.find(key);
+            if (!e) continue;  // removed meanwhile
+            if (!e->has_handle) {
+                e->handle = st.handle;
+                e->has_handle = true;
+            }
+            const int old_state = e->row->state;
+            Row row = row_from_status(st, *e->row);
+            if (st.has_metadata && !st.is_finished && st.state == lt::torrent_status::downloading)
+                e->was_complete = false;
+            if (row.state != old_state) emit(EV_STATE, key, {}, old_state, row.state);
+            table.publish(*e, std::move(row));
+        }
+    }
+
+    void on(const lt::add_torrent_alert& at) {
+        std::string key = key_of(at.params.ti ? at.params.ti->info_hashes() : at.params.info_hashes);
+        if (at.error) {
+            // A duplicate reported by libtorrent belongs to a torrent we already hold.
+            if (at.error != lt::errors::duplicate_torrent) table.drop(key);
+            return emit(EV_ADD_FAILED, key, at.error.message());
+        }
+        Entry* e = table.find(key);
+        if (!e) {
+            // Removed before the add completed: honour the removal.
+            core.ses_->remove_torrent(at.handle);
+            return;
+        }
+        e->handle = at.handle;
+        e->has_handle = true;
+        emit(EV_ADDED, key, at.torrent_name());
+    }
+
+    void on(const lt::torrent_finished_alert& fa) {
+        std::string key = key_of(fa.handle.info_hashes());
+        Entry* e = table.find(key);
+        if (!e || e->was_complete) return;
+        e->was_complete = true;
+        // Data that was complete on disk when added (cross-seeding, a re-added torrent) finished
+        // without a download: that is not a completion. One status query per finished torrent,
+        // never in a loop.
+        if (fa.handle.status({}).total_payload_download == 0) return;
+        emit(EV_COMPLETED, key, fa.torrent_name());
+    }
+
+    void on(const lt::torrent_removed_alert& ra) { emit(EV_REMOVED, key_of(ra.info_hashes)); }
+
+    void on(const lt::torrent_deleted_alert& da) { emit(EV_DATA_DELETED, key_of(da.info_hashes)); }
+
+    void on(const lt::torrent_delete_failed_alert& df) {
+        emit(EV_ERROR, key_of(df.info_hashes), "deleting files failed: " + df.error.message());
+    }
+
+    void on(const lt::torrent_error_alert& ea) {
+        emit(EV_ERROR, key_of(ea.handle.info_hashes()), with_path(ea.error.message(), ea.filename()));
+    }
+
+    void on(const lt::file_error_alert& fe) {
+        emit(EV_ERROR, key_of(fe.handle.info_hashes()),
+             std::string(lt::operation_name(fe.op)) + " " + fe.filename() + ": " + fe.error.message());
+    }
+
+    void on(const lt::save_resume_data_alert& sr) {
+        std::vector<char> buf = lt::write_resume_data_buf(sr.params);
+        emit(EV_RESUME_DATA, key_of(sr.params.ti ? sr.params.ti->info_hashes() : sr.params.info_hashes));
+        out.back().data.assign(buf.data(), buf.size());
+    }
+
+    void on(const lt::save_resume_data_failed_alert& sf) {
+        if (sf.error == lt::errors::resume_data_not_modified) return;
+        emit(EV_RESUME_FAILED, key_of(sf.handle.info_hashes()), sf.error.message());
+    }
+
+    void on(const lt::metadata_received_alert& ma) {
+        std::string key = key_of(ma.handle.info_hashes());
+        Entry* e = table.find(key);
+        if (e) {
+            if (auto ti = ma.handle.torrent_file()) {
+                Row row = *e->row;
+                fill_metadata(row, *ti);
+                table.publish(*e, std::move(row));
+            }
+        }
+        emit(EV_METADATA, key, ma.torrent_name());
+    }
+
+    void on(const lt::storage_moved_alert& sm) {
+        emit(EV_STORAGE_MOVED, key_of(sm.handle.info_hashes()), sm.storage_path());
+    }
+
+    void on(const lt::storage_moved_failed_alert& sf) {
+        emit(EV_STORAGE_MOVE_FAILED, key_of(sf.handle.info_hashes()), with_path(sf.error.message(), sf.file_path()));
+    }
+
+    void on(const lt::listen_succeeded_alert& ls) {
+        // Kept here so stats() never makes a synchronous call into libtorrent.
+        if (ls.socket_type == lt::socket_type_t::tcp) core.stats_.listen_port = ls.port;
+        emit(EV_LISTEN, {}, ls.address.to_string(), ls.port, static_cast<int>(ls.socket_type));
+    }
+
+    void on(const lt::listen_failed_alert& lf) {
+        emit(EV_LISTEN_FAILED, {}, lf.address.to_string() + ":" + std::to_string(lf.port) + ": " + lf.error.message());
+    }
+
+    void on(const lt::session_stats_alert& ss) {
+        auto c = ss.counters();
+        auto at = [&](int idx) -> std::int64_t { return idx >= 0 ? c[idx] : 0; };
+        SessionStats& s = core.stats_;
+        std::int64_t now_us =
+            std::chrono::duration_cast<std::chrono::microseconds>(ss.timestamp().time_since_epoch()).count();
+        std::int64_t recv = at(core.idx_recv_payload_), sent = at(core.idx_sent_payload_);
+        if (core.stats_ts_us_ > 0 && now_us > core.stats_ts_us_) {
+            double dt = static_cast<double>(now_us - core.stats_ts_us_) / 1e6;
+            s.download_rate = static_cast<std::int64_t>(static_cast<double>(recv - s.downloaded) / dt);
+            s.upload_rate = static_cast<std::int64_t>(static_cast<double>(sent - s.uploaded) / dt);
+        }
+        core.stats_ts_us_ = now_us;
+        s.downloaded = recv;
+        s.uploaded = sent;
+        s.downloaded_wire = at(core.idx_recv_);
+        s.uploaded_wire = at(core.idx_sent_);
+        s.dht_nodes = at(core.idx_dht_);
+        s.peers_connected = at(core.idx_peers_);
+    }
+};
+
+void Core::handle_alerts(std::vector<Event>& out) {
+    Alerts handler{*this, *table_, out};
+    std::vector<lt::alert*> alerts;
+    for (;;) {
+        ses_->pop_alerts(&alerts);
+        if (alerts.empty()) break;
+        for (lt::alert* a : alerts) handler.dispatch(a);
+    }
+    if (handler.refresh) ses_->post_torrent_updates();
+}
+
+}  // namespace revaer
