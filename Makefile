@@ -7,7 +7,7 @@ PIP := $(PY) -m pip
 BUILD_DIR := build/editable
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: dev system venv install run test lint typecheck stubtest pytest bench clean generate asan
+.PHONY: dev system venv install run test lint typecheck stubtest pytest faults bench clean generate asan
 
 dev: system install
 
@@ -60,7 +60,11 @@ stubtest: dev
 	$(PY) -m mypy.stubtest revaer._engine --allowlist .stubtest-allowlist
 
 pytest: dev
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider -m "not faults_slow"
+
+# The fault suite, long tests included (real signals, a stopped PostgreSQL, a full tmpfs).
+faults: dev
+	$(PY) -m pytest -q -p no:cacheprovider tests/faults
 
 test: lint typecheck stubtest pytest
 
