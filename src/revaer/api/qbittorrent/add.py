@@ -22,6 +22,7 @@ import aiohttp
 from aiohttp import hdrs, web
 from yarl import URL
 
+from revaer import bencode
 from revaer.api.keys import API_OPTIONS, TORRENTS
 from revaer.api.params import is_base32_info_hash, is_info_hash, parse_bool, parse_float, parse_int
 from revaer.api.qbittorrent.actions import clamp_minutes, clamp_ratio
@@ -40,59 +41,14 @@ log = logging.getLogger(__name__)
 MAX_URLS = 100
 FETCH_TIMEOUT = 30.0
 MAX_REDIRECTS = 5
-MAX_DEPTH = 64  # bencode nesting accepted when checking an upload
 
 # ---- is it a torrent? ---------------------------------------------------------------------------
-
-
-def _bdecode(data: bytes) -> object:
-    """A bencoded value (bytes keys and strings); ValueError when malformed or trailing bytes."""
-
-    def parse(i: int, depth: int) -> tuple[object, int]:
-        if depth > MAX_DEPTH:
-            raise ValueError("nested too deep")
-        c = data[i : i + 1]
-        if c == b"i":
-            end = data.index(b"e", i)
-            return int(data[i + 1 : end]), end + 1
-        if c == b"l":
-            items: list[object] = []
-            i += 1
-            while data[i : i + 1] != b"e":
-                item, i = parse(i, depth + 1)
-                items.append(item)
-            return items, i + 1
-        if c == b"d":
-            d: dict[bytes, object] = {}
-            i += 1
-            while data[i : i + 1] != b"e":
-                key, i = parse(i, depth + 1)
-                if not isinstance(key, bytes):
-                    raise ValueError("dictionary key is not a string")
-                d[key], i = parse(i, depth + 1)
-            return d, i + 1
-        if c.isdigit():
-            colon = data.index(b":", i)
-            n = int(data[i:colon])
-            start = colon + 1
-            if n < 0 or start + n > len(data):
-                raise ValueError("truncated string")
-            return data[start : start + n], start + n
-        raise ValueError("not bencoded")
-
-    try:
-        value, end = parse(0, 0)
-    except IndexError as e:
-        raise ValueError("truncated") from e
-    if end != len(data):
-        raise ValueError("trailing data")
-    return value
 
 
 def is_torrent(data: bytes) -> bool:
     """A metainfo file with an info dictionary libtorrent can load (v1, v2 or hybrid)."""
     try:
-        top = _bdecode(data)
+        top = bencode.decode(data)
     except ValueError:
         return False
     if not isinstance(top, dict):
