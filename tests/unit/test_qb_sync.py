@@ -32,8 +32,7 @@ class Table:
         self.floor = 0  # removals at or before this version are forgotten
         self.labels: dict[str, Labels] = {}
         self.label_clock = 0
-        self.urls: dict[str, list[str]] = {}
-        self.tracker_asks = 0
+        self.tracker_asks = 0  # a listing must never ask (the rows carry the URLs)
 
     # -- what the listing reads
     @property
@@ -55,7 +54,7 @@ class Table:
     def trackers(self, info_hash: str) -> list[TrackerInfo]:
         self.tracker_asks += 1
         return [
-            TrackerInfo(u, 0, TrackerStatus.WORKING, 0, 0, 0, 0, "") for u in self.urls.get(info_hash, [])
+            TrackerInfo(u, 0, TrackerStatus.WORKING, 0, 0, 0, 0, "") for u in self.rows[info_hash].tracker_urls
         ]
 
     def labels_of(self, h: str) -> Labels:
@@ -214,19 +213,21 @@ def test_server_state_sends_only_what_changed(rig: Rig) -> None:
     assert rig.delta({**SERVER, "dl_info_speed": 9}) == {}
 
 
+def _trackers(*urls: str) -> dict[str, Any]:
+    """A row's tracker fields, as both engines fill them."""
+    return {"tracker_urls": urls, "num_trackers": len(urls)}
+
+
 def test_trackers_added_and_removed(rig: Rig) -> None:
-    rig.table.urls[A] = ["http://t/a"]
-    rig.table.put(A, num_trackers=1)
+    rig.table.put(A, **_trackers("http://t/a"))
     rest, _ = rig.full()
     assert rest["trackers"] == {"http://t/a": [A]}
-    rig.table.urls[B] = ["http://t/a", "http://t/b"]
-    rig.table.put(B, num_trackers=2)
+    rig.table.put(B, **_trackers("http://t/a", "http://t/b"))
     out = rig.delta()
     assert out is not None
     assert out["trackers"] == {"http://t/a": [A, B], "http://t/b": [B]}
     rig.table.remove(A)
-    rig.table.urls[B] = ["http://t/b"]
-    rig.table.put(B, num_trackers=1)
+    rig.table.put(B, **_trackers("http://t/b"))
     out = rig.delta()
     assert out is not None
     assert out["torrents_removed"] == [A]
@@ -234,14 +235,22 @@ def test_trackers_added_and_removed(rig: Rig) -> None:
     assert out["trackers_removed"] == ["http://t/a"]
 
 
-def test_tracker_urls_are_asked_only_when_their_count_changes(rig: Rig) -> None:
-    rig.table.urls[A] = ["http://t/a"]
-    rig.table.put(A, num_trackers=1)
+def test_a_tracker_replaced_by_another_is_seen_and_the_engine_never_asked(rig: Rig) -> None:
+    """The row's ``tracker_urls`` are the listing's only source: a swap that keeps the count shows,
+    and no listing calls ``trackers()`` (a blocking engine call per torrent)."""
+    rig.table.put(A, **_trackers("http://t/a"))
+    rest, _ = rig.full()
+    assert rest["trackers"] == {"http://t/a": [A]}
+    assert "tr=http%3a%2f%2ft%2fa" in rig.listing.items[A]["magnet_uri"]
+    rig.table.put(A, **_trackers("http://t/b"))
+    out = rig.delta()
+    assert out is not None
+    assert out["trackers"] == {"http://t/b": [A]}
+    assert out["trackers_removed"] == ["http://t/a"]
+    assert "tr=http%3a%2f%2ft%2fb" in out["torrents"][A]["magnet_uri"]
+    rig.table.put(A, download_rate=3)
     rig.refresh()
-    asked = rig.table.tracker_asks
-    rig.table.put(A, download_rate=3, num_trackers=1)
-    rig.refresh()
-    assert rig.table.tracker_asks == asked
+    assert rig.table.tracker_asks == 0
 
 
 def test_sessions_at_different_generations(rig: Rig) -> None:

@@ -19,8 +19,7 @@ from aiohttp import web
 from revaer.api.keys import LISTING, TORRENTS
 from revaer.api.qbittorrent.extras import EXTRAS, Extras, TorrentExtras
 from revaer.api.qbittorrent.items import Item, build_item, fragment, keyed_fragment
-from revaer.engine.errors import EngineError
-from revaer.engine.protocol import Changes, TorrentSummary, TrackerInfo
+from revaer.engine.protocol import Changes, TorrentSummary
 from revaer.torrents import Labels
 
 
@@ -36,7 +35,6 @@ class TorrentSource(Protocol):
     def snapshot(self) -> Sequence[TorrentSummary]: ...
     def changed_since(self, version: int) -> Changes: ...
     def get(self, info_hash: str) -> TorrentSummary | None: ...
-    def trackers(self, info_hash: str) -> list[TrackerInfo]: ...
     def labels_of(self, h: str) -> Labels: ...
 
 
@@ -72,32 +70,14 @@ class Entry:
 class ItemCache:
     """Entries per info-hash, rebuilt only when the row's, the labels' or the extras' version moves.
 
-    Items are shared: callers must not mutate them. Tracker URLs (for ``magnet_uri``) are asked
-    for only when a torrent's tracker count changes.
+    Items are shared: callers must not mutate them. Tracker URLs (for ``magnet_uri``) come from the
+    row's ``tracker_urls``, so no listing asks the engine for a torrent's trackers.
     """
 
-    __slots__ = ("_entries", "_lookup", "_trackers")
+    __slots__ = ("_entries",)
 
-    def __init__(self, trackers: Callable[[str], Sequence[TrackerInfo]]) -> None:
-        self._lookup = trackers
+    def __init__(self) -> None:
         self._entries: dict[str, Entry] = {}
-        self._trackers: dict[str, tuple[int, tuple[str, ...]]] = {}
-
-    def trackers_of(self, row: TorrentSummary) -> tuple[str, ...]:
-        """The torrent's tracker URLs (asked again only when their number changes)."""
-        n = row.num_trackers
-        if n == 0:
-            return ()
-        h = row.info_hash
-        cached = self._trackers.get(h)
-        if cached is not None and cached[0] == n:
-            return cached[1]
-        try:
-            urls = tuple(t.url for t in self._lookup(h))
-        except EngineError:
-            urls = ()
-        self._trackers[h] = (n, urls)
-        return urls
 
     def entry(self, row: TorrentSummary, labels: Labels, extras: Extras) -> Entry:
         """The torrent's current entry (the cached one while no version moved)."""
@@ -111,13 +91,12 @@ class ItemCache:
         ):
             return hit
         entry = self._entries[h] = Entry(
-            row, labels, extras, build_item(row, labels, self.trackers_of(row), extras)
+            row, labels, extras, build_item(row, labels, row.tracker_urls, extras)
         )
         return entry
 
     def forget(self, h: str) -> None:
         self._entries.pop(h, None)
-        self._trackers.pop(h, None)
 
     def prune(self, live: Callable[[str], bool]) -> None:
         """Forget every torrent that is not ``live``."""
@@ -167,7 +146,7 @@ class Listing:
     def __init__(self) -> None:
         self._torrents: TorrentSource | None = None
         self._extras: TorrentExtras | None = None
-        self._cache = ItemCache(lambda h: ())
+        self._cache = ItemCache()
         self.version = -1  # the engine table's version last seen; -1: never refreshed
         self.label_clock = 0
         self.extras_clock = 0
@@ -207,7 +186,7 @@ class Listing:
         """Bring every item up to date with what changed since the last refresh."""
         if torrents is not self._torrents or extras is not self._extras:
             self._torrents, self._extras = torrents, extras
-            self._cache = ItemCache(torrents.trackers)
+            self._cache = ItemCache()
             self.version = -1
         changes = torrents.changed_since(self.version) if self.version >= 0 else None
         if changes is None or changes.resync:
@@ -264,7 +243,7 @@ class Listing:
             return False
         self.items[h] = entry.item
         self._unencoded[h] = self._unkeyed[h] = entry
-        self.trackers[h] = self._cache.trackers_of(row)
+        self.trackers[h] = row.tracker_urls
         self._changed.pop(h, None)
         self._changed[h] = gen
         self._removed.pop(h, None)
