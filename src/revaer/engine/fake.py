@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import orjson
 
+from revaer import bencode
 from revaer.config.libtorrent_settings import setting_type
 from revaer.engine._row import SummaryRow
 from revaer.engine.errors import (
@@ -61,57 +62,6 @@ class FakeSummary(SummaryRow):
     """A status row of the FakeEngine: the real rows' fields (generated, revaer.engine._row)."""
 
 
-def _bdecode_info_span(data: bytes) -> tuple[bytes, dict[bytes, object], dict[bytes, object]]:
-    """The raw bytes of the top-level ``info`` dict, it decoded, and the whole; ValueError when malformed."""
-
-    def parse(i: int) -> tuple[object, int]:
-        if i >= len(data):
-            raise ValueError("truncated")
-        c = data[i : i + 1]
-        if c == b"i":
-            j = data.index(b"e", i)
-            return int(data[i + 1 : j]), j + 1
-        if c == b"l":
-            i += 1
-            items: list[object] = []
-            while data[i : i + 1] != b"e":
-                v, i = parse(i)
-                items.append(v)
-            return items, i + 1
-        if c == b"d":
-            i += 1
-            d: dict[bytes, object] = {}
-            while data[i : i + 1] != b"e":
-                k, i = parse(i)
-                if not isinstance(k, bytes):
-                    raise ValueError("dict key is not a string")
-                start = i
-                v, i = parse(i)
-                d[k] = v
-                if k == b"info":
-                    spans[len(spans)] = (start, i)
-            return d, i + 1
-        if c.isdigit():
-            j = data.index(b":", i)
-            n = int(data[i:j])
-            if j + 1 + n > len(data):
-                raise ValueError("truncated")
-            return data[j + 1 : j + 1 + n], j + 1 + n
-        raise ValueError("expected value (list, dict, int or string) in bencoded string")
-
-    spans: dict[int, tuple[int, int]] = {}
-    try:
-        top, _ = parse(0)
-    except IndexError as e:
-        raise ValueError("truncated") from e
-    if not isinstance(top, dict) or b"info" not in top or not isinstance(top[b"info"], dict):
-        raise ValueError("missing or invalid 'info' dictionary")
-    start, stop = spans[len(spans) - 1]
-    info = top[b"info"]
-    assert isinstance(info, dict)
-    return data[start:stop], info, top
-
-
 def _unique(urls: list[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(u for u in urls if u))
 
@@ -128,6 +78,94 @@ def _torrent_trackers(top: dict[bytes, object]) -> tuple[str, ...]:
     if not urls and isinstance(announce, bytes):
         urls.append(announce.decode("utf-8", "replace"))
     return _unique(urls)
+
+
+@dataclass(frozen=True, slots=True)
+class _Source:
+    """What an add's magnet, .torrent or resume data says about the torrent."""
+
+    info_hash: str
+    name: str
+    trackers: tuple[str, ...]
+    size: int = 0
+    done: int = 0
+    files: int = 0
+    has_meta: bool = False
+    piece_length: int = 0
+    hashes: bytes = b""
+    save_path: str = ""
+    paused: bool = False
+    completed: bool = False  # resume data of a finished torrent: no second TorrentCompleted
+
+
+def _from_magnet(magnet: str) -> _Source:
+    if not magnet.startswith("magnet:?"):
+        raise InvalidTorrentError("invalid magnet link: unsupported URL protocol")
+    m = _BTIH.search(magnet[len("magnet:?") :])
+    if m is None:
+        raise InvalidTorrentError("invalid magnet link: missing info-hash")
+    raw = m.group(1)
+    h = raw.lower() if len(raw) == 40 else base64.b32decode(raw.upper()).hex()
+    dn = re.search(r"(?:^|&)dn=([^&]*)", magnet[8:])
+    query = urllib.parse.parse_qs(magnet[len("magnet:?") :])
+    return _Source(h, dn.group(1) if dn else h, _unique(query.get("tr", [])))
+
+
+def _from_torrent(data: bytes) -> _Source:
+    try:
+        info_bytes, info, top = bencode.decode_metainfo(data)
+    except ValueError as e:
+        raise InvalidTorrentError(f"invalid torrent file: {e}") from None
+    for key in (b"name", b"piece length", b"pieces"):
+        if key not in info:
+            raise InvalidTorrentError(f"invalid torrent file: missing {key.decode()!r}")
+    if b"files" not in info and b"length" not in info:
+        raise InvalidTorrentError("invalid torrent file: missing 'length' or 'files'")
+    h = hashlib.sha1(info_bytes).hexdigest()
+    piece_length, hashes = 0, b""
+    pl, pieces = info[b"piece length"], info[b"pieces"]
+    if isinstance(pl, int) and isinstance(pieces, bytes):
+        piece_length, hashes = pl, pieces
+    nm = info.get(b"name", b"")
+    flist = info.get(b"files")
+    if isinstance(flist, list):
+        files = len(flist)
+        size = sum(int(f.get(b"length", 0)) for f in flist if isinstance(f, dict))
+    else:
+        files = 1
+        length = info.get(b"length", 0)
+        size = length if isinstance(length, int) else 0
+    return _Source(
+        h,
+        nm.decode("utf-8", "replace") if isinstance(nm, bytes) else h,
+        _torrent_trackers(top),
+        size=size,
+        files=files,
+        has_meta=True,
+        piece_length=piece_length,
+        hashes=hashes,
+    )
+
+
+def _from_resume(blob: bytes) -> _Source:
+    try:
+        saved = orjson.loads(blob)
+        h = str(saved["info_hash"])
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        raise InvalidTorrentError("invalid resume data: not FakeEngine resume data") from None
+    size, done, has_meta = saved["total_size"], saved["total_done"], saved["has_metadata"]
+    return _Source(
+        h,
+        saved["name"],
+        tuple(saved.get("tracker_urls", ())),
+        size=size,
+        done=done,
+        files=saved["num_files"],
+        has_meta=has_meta,
+        save_path=saved["save_path"],
+        paused=saved["paused"],
+        completed=done >= size and has_meta,
+    )
 
 
 Clock = Callable[[], float]
@@ -260,63 +298,19 @@ class FakeEngine:
         given = sum(x is not None for x in (r.magnet, r.torrent, r.resume))
         if given != 1:
             raise InvalidTorrentError("give exactly one of magnet, torrent or resume")
-        name, size, has_meta, files, done = "", 0, False, 0, 0
-        trackers: tuple[str, ...] = ()
-        piece_length, hashes = 0, b""
-        paused = bool(r.paused)
-        save_path = r.save_path
         if r.magnet is not None:
-            if not r.magnet.startswith("magnet:?"):
-                raise InvalidTorrentError("invalid magnet link: unsupported URL protocol")
-            m = _BTIH.search(r.magnet[len("magnet:?") :])
-            if m is None:
-                raise InvalidTorrentError("invalid magnet link: missing info-hash")
-            raw = m.group(1)
-            h = raw.lower() if len(raw) == 40 else base64.b32decode(raw.upper()).hex()
-            dn = re.search(r"(?:^|&)dn=([^&]*)", r.magnet[8:])
-            name = dn.group(1) if dn else h
-            query = urllib.parse.parse_qs(r.magnet[len("magnet:?") :])
-            trackers = _unique(query.get("tr", []))
+            p = _from_magnet(r.magnet)
         elif r.torrent is not None:
-            try:
-                info_bytes, info, top = _bdecode_info_span(r.torrent)
-            except ValueError as e:
-                raise InvalidTorrentError(f"invalid torrent file: {e}") from None
-            for key in (b"name", b"piece length", b"pieces"):
-                if key not in info:
-                    raise InvalidTorrentError(f"invalid torrent file: missing {key.decode()!r}")
-            if b"files" not in info and b"length" not in info:
-                raise InvalidTorrentError("invalid torrent file: missing 'length' or 'files'")
-            h = hashlib.sha1(info_bytes).hexdigest()
-            pl, pieces = info[b"piece length"], info[b"pieces"]
-            if isinstance(pl, int) and isinstance(pieces, bytes):
-                piece_length, hashes = pl, pieces
-            nm = info.get(b"name", b"")
-            name = nm.decode("utf-8", "replace") if isinstance(nm, bytes) else h
-            flist = info.get(b"files")
-            if isinstance(flist, list):
-                files = len(flist)
-                size = sum(int(f.get(b"length", 0)) for f in flist if isinstance(f, dict))
-            else:
-                files = 1
-                length = info.get(b"length", 0)
-                size = length if isinstance(length, int) else 0
-            has_meta = True
-            trackers = _torrent_trackers(top)
+            p = _from_torrent(r.torrent)
         else:
             assert r.resume is not None
-            try:
-                saved = orjson.loads(r.resume)
-                h = str(saved["info_hash"])
-            except (orjson.JSONDecodeError, KeyError, TypeError):
-                raise InvalidTorrentError("invalid resume data: not FakeEngine resume data") from None
-            name, size, has_meta = saved["name"], saved["total_size"], saved["has_metadata"]
-            files, done = saved["num_files"], saved["total_done"]
-            trackers = tuple(saved.get("tracker_urls", ()))
-            save_path = save_path or saved["save_path"]
-            paused = saved["paused"] if r.paused is None else r.paused
-            if done >= size and has_meta:
-                self._completed.add(h)
+            p = _from_resume(r.resume)
+        h, name, size, done, has_meta = p.info_hash, p.name, p.size, p.done, p.has_meta
+        trackers, piece_length, hashes = p.trackers, p.piece_length, p.hashes
+        save_path = r.save_path or p.save_path
+        paused = p.paused if r.paused is None else r.paused
+        if p.completed:
+            self._completed.add(h)
         if not save_path:
             raise InvalidTorrentError("a save path is required")
         if h in self._rows:
@@ -335,7 +329,7 @@ class FakeEngine:
             total_wanted_done=done,
             progress=(done / size) if size else 0.0,
             has_metadata=has_meta,
-            num_files=files,
+            num_files=p.files,
             piece_length=piece_length,
             num_pieces=len(hashes) // 20,
             pieces_have=_pieces_have(done, size, piece_length),

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from revaer import __version__, _engine
 from revaer.engine.protocol import (
@@ -65,39 +66,40 @@ DEFAULT_SETTINGS: dict[str, SettingValue] = {
 _K = _engine.EventKind
 
 
-def _event(raw: tuple[int, str, str, bytes | None, int, int]) -> EngineEvent | None:
+_Raw = tuple[int, str, str, bytes | None, int, int]  # kind, info-hash, text, data, a, b
+
+
+def _listening(h: str, text: str, data: bytes | None, a: int, b: int) -> None:
+    if b == 0:  # TCP; the uTP socket on the same address says the same
+        log.info("engine listening", extra={"address": text, "port": a})
+
+
+# How each kind of native event becomes a Revaer event (None: logged only, nothing to publish).
+_CONVERTERS: dict[int, Callable[[str, str, bytes | None, int, int], EngineEvent | None]] = {
+    _K.EV_ADDED: lambda h, text, data, a, b: TorrentAdded(h, text),
+    _K.EV_STATE: lambda h, text, data, a, b: TorrentStateChanged(h, STATE_BY_CODE[a], STATE_BY_CODE[b]),
+    _K.EV_COMPLETED: lambda h, text, data, a, b: TorrentCompleted(h, text),
+    _K.EV_REMOVED: lambda h, text, data, a, b: TorrentRemoved(h),
+    _K.EV_DATA_DELETED: lambda h, text, data, a, b: TorrentDataDeleted(h),
+    _K.EV_ERROR: lambda h, text, data, a, b: TorrentFailed(h, text),
+    _K.EV_ADD_FAILED: lambda h, text, data, a, b: TorrentAddFailed(h, text),
+    _K.EV_RESUME_DATA: lambda h, text, data, a, b: ResumeDataSaved(h, data or b""),
+    _K.EV_RESUME_FAILED: lambda h, text, data, a, b: TorrentFailed(h, f"saving resume data failed: {text}"),
+    _K.EV_METADATA: lambda h, text, data, a, b: MetadataReceived(h, text),
+    _K.EV_STORAGE_MOVED: lambda h, text, data, a, b: StorageMoved(h, text),
+    _K.EV_STORAGE_MOVE_FAILED: lambda h, text, data, a, b: StorageMoveFailed(h, text),
+    _K.EV_LISTEN: _listening,
+    _K.EV_LISTEN_FAILED: lambda h, text, data, a, b: ListenFailed(text),
+}
+
+
+def _event(raw: _Raw) -> EngineEvent | None:
     kind, h, text, data, a, b = raw
-    if kind == _K.EV_ADDED:
-        return TorrentAdded(h, text)
-    if kind == _K.EV_STATE:
-        return TorrentStateChanged(h, STATE_BY_CODE[a], STATE_BY_CODE[b])
-    if kind == _K.EV_COMPLETED:
-        return TorrentCompleted(h, text)
-    if kind == _K.EV_REMOVED:
-        return TorrentRemoved(h)
-    if kind == _K.EV_DATA_DELETED:
-        return TorrentDataDeleted(h)
-    if kind == _K.EV_ERROR:
-        return TorrentFailed(h, text)
-    if kind == _K.EV_ADD_FAILED:
-        return TorrentAddFailed(h, text)
-    if kind == _K.EV_RESUME_DATA:
-        return ResumeDataSaved(h, data or b"")
-    if kind == _K.EV_RESUME_FAILED:
-        return TorrentFailed(h, f"saving resume data failed: {text}")
-    if kind == _K.EV_METADATA:
-        return MetadataReceived(h, text)
-    if kind == _K.EV_STORAGE_MOVED:
-        return StorageMoved(h, text)
-    if kind == _K.EV_STORAGE_MOVE_FAILED:
-        return StorageMoveFailed(h, text)
-    if kind == _K.EV_LISTEN:
-        if b == 0:  # TCP; the uTP socket on the same address says the same
-            log.info("engine listening", extra={"address": text, "port": a})
-        return None
-    if kind == _K.EV_LISTEN_FAILED:
-        return ListenFailed(text)
-    return None
+    convert = _CONVERTERS.get(kind)
+    return None if convert is None else convert(h, text, data, a, b)
+
+
+_ADD_FIELDS = dataclasses.fields(AddRequest)
 
 
 class LibtorrentEngine:
@@ -127,21 +129,8 @@ class LibtorrentEngine:
         return self._native.listen_port()
 
     def add(self, request: AddRequest) -> str:
-        r = request
-        return self._native.add(
-            magnet=r.magnet,
-            torrent=r.torrent,
-            resume=r.resume,
-            save_path=r.save_path,
-            name=r.name,
-            paused=r.paused,
-            auto_managed=r.auto_managed,
-            sequential=r.sequential,
-            seed_mode=r.seed_mode,
-            upload_limit=r.upload_limit,
-            download_limit=r.download_limit,
-            max_connections=r.max_connections,
-        )
+        # AddRequest's fields are the extension's keyword arguments, name for name.
+        return self._native.add(**{f.name: getattr(request, f.name) for f in _ADD_FIELDS})
 
     def pause(self, info_hash: str) -> None:
         self._native.pause(info_hash)

@@ -39,6 +39,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from revaer.errors import RefusedError
+
 log = logging.getLogger(__name__)
 
 STAGING_PREFIX = ".revaer-staging-"
@@ -51,7 +53,7 @@ Fault = Callable[[str, Path], None]
 Progress = Callable[[int], None]
 
 
-class MoveError(Exception):
+class MoveError(RefusedError):
     """A move failed at ``step``; the source is intact and nothing is left behind."""
 
     retryable = True
@@ -319,43 +321,9 @@ def _copy_across(
     staged = staging / destination.name
     placed = False
     try:
-        try:
-            staging.mkdir()
-            fault("copy", source)
-            sums: dict[Path, bytes] = {}
-            total = 0
-            for p, st in _walk(source):
-                rel = p.relative_to(source)
-                target = staged / rel if rel.parts else staged
-                if stat.S_ISDIR(st.st_mode):
-                    target.mkdir()
-                elif stat.S_ISREG(st.st_mode):
-                    sums[rel] = _copy_file(p, target, progress)
-                    total += st.st_size
-                else:
-                    raise MoveError("copy", f"{p} is neither a regular file nor a directory")
-        except OSError as e:
-            raise MoveError("copy", str(e)) from e
-        try:
-            fault("fsync", staged)
-            dirs = [staging]
-            for p, st in _walk(staged):
-                if stat.S_ISDIR(st.st_mode):
-                    dirs.append(p)
-                else:
-                    _fsync_file(p)
-            for d in reversed(dirs):
-                fsync_dir(d)
-        except OSError as e:
-            raise MoveError("fsync", str(e)) from e
-        try:
-            fault("verify", staged)
-            for rel, want in sums.items():
-                got = _checksum(staged / rel if rel.parts else staged)
-                if got != want:
-                    raise MoveError("verify", f"the copy of {source / rel} differs from the source")
-        except OSError as e:
-            raise MoveError("verify", str(e)) from e
+        sums, total = _stage_copy(source, staging, staged, fault, progress)
+        _fsync_staged(staging, staged, fault)
+        _verify_staged(source, staged, sums, fault)
         try:
             fault("rename", destination)
             rename_noreplace(staged, destination)
@@ -377,6 +345,58 @@ def _copy_across(
     with contextlib.suppress(OSError):
         staging.rmdir()
     return MoveResult("copied", len(sums), total)
+
+
+def _stage_copy(
+    source: Path, staging: Path, staged: Path, fault: Fault, progress: Progress | None
+) -> tuple[dict[Path, bytes], int]:
+    """Copy ``source`` to ``staged`` in a new ``staging`` dir: each file's checksum, and the bytes copied."""
+    sums: dict[Path, bytes] = {}
+    total = 0
+    try:
+        staging.mkdir()
+        fault("copy", source)
+        for p, st in _walk(source):
+            rel = p.relative_to(source)
+            target = staged / rel if rel.parts else staged
+            if stat.S_ISDIR(st.st_mode):
+                target.mkdir()
+            elif stat.S_ISREG(st.st_mode):
+                sums[rel] = _copy_file(p, target, progress)
+                total += st.st_size
+            else:
+                raise MoveError("copy", f"{p} is neither a regular file nor a directory")
+    except OSError as e:
+        raise MoveError("copy", str(e)) from e
+    return sums, total
+
+
+def _fsync_staged(staging: Path, staged: Path, fault: Fault) -> None:
+    """Every staged file, then every directory deepest first, on disk before the copy is trusted."""
+    try:
+        fault("fsync", staged)
+        dirs = [staging]
+        for p, st in _walk(staged):
+            if stat.S_ISDIR(st.st_mode):
+                dirs.append(p)
+            else:
+                _fsync_file(p)
+        for d in reversed(dirs):
+            fsync_dir(d)
+    except OSError as e:
+        raise MoveError("fsync", str(e)) from e
+
+
+def _verify_staged(source: Path, staged: Path, sums: dict[Path, bytes], fault: Fault) -> None:
+    """Read the copy back: each file must have the checksum its source had while copied."""
+    try:
+        fault("verify", staged)
+        for rel, want in sums.items():
+            got = _checksum(staged / rel if rel.parts else staged)
+            if got != want:
+                raise MoveError("verify", f"the copy of {source / rel} differs from the source")
+    except OSError as e:
+        raise MoveError("verify", str(e)) from e
 
 
 def _remove_source(source: Path, token: str, fault: Fault) -> None:
