@@ -14,12 +14,13 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from revaer.errors import UsageError
 from revaer.labels import valid_category, valid_tag
 
 log = logging.getLogger(__name__)
 
 
-class CategoryError(ValueError):
+class CategoryError(UsageError):
     """An invalid or conflicting category or tag."""
 
 

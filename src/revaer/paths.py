@@ -14,8 +14,10 @@ import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from revaer.errors import UsageError
 
-class PathNotAllowedError(ValueError):
+
+class PathNotAllowedError(UsageError):
     """A path outside the configured roots (or not a usable absolute path at all)."""
 
 

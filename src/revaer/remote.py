@@ -19,13 +19,14 @@ from typing import Any, TextIO
 import aiohttp
 import orjson
 
+from revaer.errors import RefusedError
 from revaer.labels import split_tags
 
 DEFAULT_URL = "http://127.0.0.1:7878"
 EXIT_OK, EXIT_FAILED = 0, 1
 
 
-class RemoteError(Exception):
+class RemoteError(RefusedError):
     """The server refused (its message), or could not be reached."""
 
 

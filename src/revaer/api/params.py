@@ -13,6 +13,8 @@ import re
 from collections.abc import Callable
 from typing import Final, Literal, TypeVar, overload
 
+from revaer.errors import UsageError
+
 INFO_HASH_RE: Final = re.compile(r"[0-9a-fA-F]{40}")
 # A v1 info-hash in base32, as magnet links may carry it.
 BASE32_INFO_HASH_RE: Final = re.compile(r"[A-Za-z2-7]{32}")
@@ -21,7 +23,7 @@ ALL: Final = "all"
 N = TypeVar("N", int, float)
 
 
-class ParamError(ValueError):
+class ParamError(UsageError):
     """A request parameter that does not parse; ``field`` names it when the caller said which."""
 
     def __init__(self, message: str, *, field: str | None = None) -> None:

@@ -20,12 +20,13 @@ from types import MappingProxyType
 from typing import Any
 
 from revaer.config.libtorrent_settings import setting_type
+from revaer.errors import UsageError
 from revaer.labels import CATEGORY_RULE, valid_category
 
 Json = Any
 
 
-class ConfigValidationError(ValueError):
+class ConfigValidationError(UsageError):
     """A setting value was refused; ``key`` names the setting (or ``key.field``)."""
 
     def __init__(self, key: str, message: str) -> None:
@@ -39,22 +40,21 @@ def _show(value: Json) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+# JSON's names for its types, in the order they are tested (bool before int: True is an int too).
+_KINDS: tuple[tuple[type, str], ...] = (
+    (bool, "a boolean"),
+    (int, "an integer"),
+    (float, "a number"),
+    (str, "a string"),
+    (list, "an array"),
+    (dict, "an object"),
+)
+
+
 def _kind(value: Json) -> str:
     if value is None:
         return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
+    return next((name for t, name in _KINDS if isinstance(value, t)), type(value).__name__)
 
 
 def _expect_bool(key: str, value: Json) -> bool:

@@ -31,6 +31,8 @@ from pathlib import Path
 
 import asyncpg
 
+from revaer.errors import UsageError
+
 log = logging.getLogger(__name__)
 
 TOKEN_FILE = "setup-token"
@@ -44,7 +46,7 @@ _USERNAME_RE = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
 _MIN_PASSWORD = 8
 
 
-class SetupError(Exception):
+class SetupError(UsageError):
     """Setup refused; nothing was changed."""
 
 

@@ -29,6 +29,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from revaer.errors import RefusedError
+
 log = logging.getLogger(__name__)
 
 SYSTEM_USER = "embedded_postgres"
@@ -36,7 +38,7 @@ SYSTEM_USER = "embedded_postgres"
 _SOCKET_PATH_MAX = 100
 
 
-class EmbeddedPostgresError(RuntimeError):
+class EmbeddedPostgresError(RefusedError, RuntimeError):
     """The embedded server could not be found, initialized, started or stopped."""
 
 

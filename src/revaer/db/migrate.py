@@ -26,6 +26,8 @@ from pathlib import Path
 
 import asyncpg
 
+from revaer.errors import RefusedError
+
 log = logging.getLogger(__name__)
 
 # One lock id for "migrating Revaer's schema" (any constant works; this one spells "revaer" in ASCII).
@@ -43,7 +45,7 @@ CREATE TABLE IF NOT EXISTS public.schema_migrations (
 """
 
 
-class MigrationError(RuntimeError):
+class MigrationError(RefusedError, RuntimeError):
     """Migrations could not be applied; the message names the file."""
 
     def __init__(self, message: str, file: str | None = None) -> None:

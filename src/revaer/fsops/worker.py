@@ -42,6 +42,7 @@ from revaer.engine.protocol import (
     StorageMoveFailed,
     TorrentCompleted,
 )
+from revaer.errors import RefusedError
 from revaer.events import EventBus
 from revaer.fsops.events import FsJobEvent
 from revaer.fsops.executor import Fault, MoveError, Progress, move_payload
@@ -58,7 +59,7 @@ class MoveCancelledError(MoveError):
     """The worker is stopping; the job goes back to ``pending`` without counting an attempt."""
 
 
-class ResetFailedError(Exception):
+class ResetFailedError(RefusedError):
     """The engine did not take the new save path."""
 
 

@@ -22,6 +22,15 @@ def _json(desc: str, ref: str | None = None, schema: dict[str, Any] | None = Non
     return {"description": desc, "content": {"application/json": {"schema": sch}}}
 
 
+# The schemas most properties have (shared objects: the document is never mutated).
+_STR: dict[str, Any] = {"type": "string"}
+_INT: dict[str, Any] = {"type": "integer"}
+_NUM: dict[str, Any] = {"type": "number"}
+_BOOL: dict[str, Any] = {"type": "boolean"}
+_STRINGS: dict[str, Any] = {"type": "array", "items": _STR}
+_INT_OR_NULL: dict[str, Any] = {"type": ["integer", "null"]}
+_STR_OR_NULL: dict[str, Any] = {"type": ["string", "null"]}
+
 _HASH_PARAM = {
     "name": "info_hash",
     "in": "path",
@@ -60,19 +69,19 @@ DOCUMENT: dict[str, Any] = {
                 "type": "object",
                 "required": ["type", "title", "status", "detail"],
                 "properties": {
-                    "type": {"type": "string"},
-                    "title": {"type": "string"},
-                    "status": {"type": "integer"},
-                    "detail": {"type": "string"},
-                    "field": {"type": "string"},
+                    "type": _STR,
+                    "title": _STR,
+                    "status": _INT,
+                    "detail": _STR,
+                    "field": _STR,
                 },
             },
             "Torrent": {
                 "type": "object",
                 "properties": {
-                    "info_hash": {"type": "string"},
-                    "info_hash_v2": {"type": ["string", "null"]},
-                    "name": {"type": "string"},
+                    "info_hash": _STR,
+                    "info_hash_v2": _STR_OR_NULL,
+                    "name": _STR,
                     "state": {
                         "type": "string",
                         "enum": [
@@ -87,30 +96,30 @@ DOCUMENT: dict[str, Any] = {
                             "moving",
                         ],
                     },
-                    "progress": {"type": "number"},
-                    "size": {"type": "integer"},
-                    "total_size": {"type": "integer"},
-                    "done": {"type": "integer"},
-                    "download_rate": {"type": "integer"},
-                    "upload_rate": {"type": "integer"},
-                    "downloaded": {"type": "integer"},
-                    "uploaded": {"type": "integer"},
-                    "ratio": {"type": "number"},
-                    "eta": {"type": ["integer", "null"]},
-                    "peers": {"type": "integer"},
-                    "seeds": {"type": "integer"},
-                    "category": {"type": "string"},
-                    "tags": {"type": "array", "items": {"type": "string"}},
-                    "save_path": {"type": "string"},
-                    "added_at": {"type": ["integer", "null"]},
-                    "completed_at": {"type": ["integer", "null"]},
-                    "paused": {"type": "boolean"},
-                    "sequential": {"type": "boolean"},
-                    "has_metadata": {"type": "boolean"},
-                    "queue_position": {"type": "integer"},
-                    "upload_limit": {"type": "integer"},
-                    "download_limit": {"type": "integer"},
-                    "error": {"type": ["string", "null"]},
+                    "progress": _NUM,
+                    "size": _INT,
+                    "total_size": _INT,
+                    "done": _INT,
+                    "download_rate": _INT,
+                    "upload_rate": _INT,
+                    "downloaded": _INT,
+                    "uploaded": _INT,
+                    "ratio": _NUM,
+                    "eta": _INT_OR_NULL,
+                    "peers": _INT,
+                    "seeds": _INT,
+                    "category": _STR,
+                    "tags": _STRINGS,
+                    "save_path": _STR,
+                    "added_at": _INT_OR_NULL,
+                    "completed_at": _INT_OR_NULL,
+                    "paused": _BOOL,
+                    "sequential": _BOOL,
+                    "has_metadata": _BOOL,
+                    "queue_position": _INT,
+                    "upload_limit": _INT,
+                    "download_limit": _INT,
+                    "error": _STR_OR_NULL,
                 },
             },
             "AddMagnet": {
@@ -118,12 +127,12 @@ DOCUMENT: dict[str, Any] = {
                 "required": ["magnet"],
                 "additionalProperties": False,
                 "properties": {
-                    "magnet": {"type": "string"},
-                    "category": {"type": "string"},
-                    "tags": {"type": "array", "items": {"type": "string"}},
-                    "save_path": {"type": "string"},
-                    "paused": {"type": "boolean"},
-                    "sequential": {"type": "boolean"},
+                    "magnet": _STR,
+                    "category": _STR,
+                    "tags": _STRINGS,
+                    "save_path": _STR,
+                    "paused": _BOOL,
+                    "sequential": _BOOL,
                 },
             },
         },
@@ -151,9 +160,9 @@ DOCUMENT: dict[str, Any] = {
                                 "type": "object",
                                 "required": ["setup_token", "admin_username", "admin_password"],
                                 "properties": {
-                                    "setup_token": {"type": "string"},
-                                    "admin_username": {"type": "string"},
-                                    "admin_password": {"type": "string"},
+                                    "setup_token": _STR,
+                                    "admin_username": _STR,
+                                    "admin_password": _STR,
                                 },
                             }
                         }
@@ -176,9 +185,7 @@ DOCUMENT: dict[str, Any] = {
             "patch": {
                 "summary": "Change settings (applied live)",
                 "operationId": "config_patch",
-                "parameters": [
-                    {"name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"}}
-                ],
+                "parameters": [{"name": "If-Match", "in": "header", "required": False, "schema": _STR}],
                 "requestBody": {
                     "required": True,
                     "content": {"application/json": {"schema": {"type": "object"}}},
@@ -197,16 +204,16 @@ DOCUMENT: dict[str, Any] = {
                 "summary": "List torrents (filtered, paginated, stable order)",
                 "operationId": "torrents_list",
                 "parameters": [
-                    {"name": "state", "in": "query", "schema": {"type": "string"}},
-                    {"name": "category", "in": "query", "schema": {"type": "string"}},
-                    {"name": "tag", "in": "query", "schema": {"type": "string"}},
-                    {"name": "q", "in": "query", "schema": {"type": "string"}},
+                    {"name": "state", "in": "query", "schema": _STR},
+                    {"name": "category", "in": "query", "schema": _STR},
+                    {"name": "tag", "in": "query", "schema": _STR},
+                    {"name": "q", "in": "query", "schema": _STR},
                     {
                         "name": "limit",
                         "in": "query",
                         "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
                     },
-                    {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+                    {"name": "cursor", "in": "query", "schema": _STR},
                 ],
                 "responses": {
                     "200": _json(
@@ -218,7 +225,7 @@ DOCUMENT: dict[str, Any] = {
                                     "type": "array",
                                     "items": {"$ref": "#/components/schemas/Torrent"},
                                 },
-                                "next_cursor": {"type": ["string", "null"]},
+                                "next_cursor": _STR_OR_NULL,
                             },
                         },
                     ),
@@ -243,10 +250,10 @@ DOCUMENT: dict[str, Any] = {
                                         "type": "array",
                                         "items": {"type": "string", "format": "binary"},
                                     },
-                                    "category": {"type": "string"},
+                                    "category": _STR,
                                     "tags": {"type": "string", "description": "comma-separated"},
-                                    "save_path": {"type": "string"},
-                                    "paused": {"type": "boolean"},
+                                    "save_path": _STR,
+                                    "paused": _BOOL,
                                 },
                             }
                         },
@@ -285,7 +292,7 @@ DOCUMENT: dict[str, Any] = {
             "Remove, optionally with its data",
             {
                 "type": "object",
-                "properties": {"with_data": {"type": "boolean"}},
+                "properties": {"with_data": _BOOL},
                 "additionalProperties": False,
             },
         ),
@@ -294,9 +301,9 @@ DOCUMENT: dict[str, Any] = {
                 "summary": "Server-Sent Events (Last-Event-ID honoured)",
                 "operationId": "events_stream",
                 "parameters": [
-                    {"name": "types", "in": "query", "schema": {"type": "string"}},
-                    {"name": "hash", "in": "query", "schema": {"type": "string"}},
-                    {"name": "Last-Event-ID", "in": "header", "schema": {"type": "string"}},
+                    {"name": "types", "in": "query", "schema": _STR},
+                    {"name": "hash", "in": "query", "schema": _STR},
+                    {"name": "Last-Event-ID", "in": "header", "schema": _STR},
                 ],
                 "responses": {
                     "200": {"description": "an event stream", "content": {"text/event-stream": {}}},
