@@ -47,7 +47,7 @@ class Env:
         w = PostProcessor(
             self.pool, self.engine, self.bus, lambda: self.rules, node=NODE, options=opts, fault=self.fault
         )
-        self.pump.listeners.append(w.on_event)  # as start_postprocessing does
+        self.pump.listeners.append(w.on_event)  # as postprocessing() does
         return w
 
     async def torrent(

@@ -3,13 +3,13 @@
 ``planner`` turns a category rule into a confined destination, ``executor``
 moves a payload atomically (or copies, verifies and swaps across filesystems)
 and rolls back on any failure, ``worker`` runs the ``fs_jobs`` rows.
-``postprocessing`` runs them in a server (``start_postprocessing`` onto an exit stack).
+``postprocessing`` runs them in a server.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 from revaer.fsops.events import FsJobEvent
@@ -33,7 +33,6 @@ __all__ = [
     "WorkerOptions",
     "plan",
     "postprocessing",
-    "start_postprocessing",
 ]
 
 
@@ -67,30 +66,3 @@ async def postprocessing(
         yield worker
     finally:
         await worker.close()
-
-
-async def start_postprocessing(
-    stack: AsyncExitStack,
-    *,
-    pool: asyncpg.Pool,
-    engine: Engine,
-    bus: EventBus,
-    pump: EnginePump,
-    listener: ConfigListener,
-    torrents: TorrentService,
-    registry: TorrentRegistry | None,
-    options: WorkerOptions | None = None,
-) -> PostProcessor:
-    """Start the worker (pending and interrupted jobs resume at once); stopped by ``stack``."""
-    return await stack.enter_async_context(
-        postprocessing(
-            pool=pool,
-            engine=engine,
-            bus=bus,
-            pump=pump,
-            listener=listener,
-            torrents=torrents,
-            registry=registry,
-            options=options,
-        )
-    )

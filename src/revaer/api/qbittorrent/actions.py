@@ -36,7 +36,7 @@ from revaer.api.qbittorrent.extras import (
     TorrentExtras,
 )
 from revaer.api.qbittorrent.preferences_write import PREFERENCES
-from revaer.api.qbittorrent.routes import Handler, action, read
+from revaer.api.qbittorrent.routes import Handler, add_routes
 from revaer.engine.errors import EngineError
 from revaer.engine.protocol import QueueMove, TorrentSummary
 from revaer.paths import PathNotAllowedError
@@ -370,30 +370,30 @@ async def file_prio(request: web.Request) -> web.Response:
 def register(app: web.Application) -> None:
     """Routes of this module, and the per-torrent record they share with the read endpoints."""
     app[EXTRAS] = TorrentExtras()
-    r = app.router
-    action(r, "/torrents/delete", delete)
-    for path, handler in (
-        ("pause", pause),
-        ("stop", pause),
-        ("resume", resume),
-        ("start", resume),
-        ("recheck", recheck),
-        ("reannounce", reannounce),
-        ("setForceStart", set_force_start),
-        ("setSuperSeeding", set_super_seeding),
-        ("toggleSequentialDownload", toggle_sequential),
-        ("toggleFirstLastPiecePrio", toggle_first_last),
-        ("setShareLimits", set_share_limits),
-        ("setUploadLimit", set_upload_limit),
-        ("setDownloadLimit", set_download_limit),
-        ("setLocation", set_location),
-        ("rename", rename),
-        ("filePrio", file_prio),
-        ("topPrio", _queue(QueueMove.TOP)),
-        ("bottomPrio", _queue(QueueMove.BOTTOM)),
-        ("increasePrio", _queue(QueueMove.UP)),
-        ("decreasePrio", _queue(QueueMove.DOWN)),
-    ):
-        action(r, f"/torrents/{path}", handler)
-    read(r, "/torrents/uploadLimit", upload_limit)
-    read(r, "/torrents/downloadLimit", download_limit)
+    add_routes(
+        app.router,
+        actions={
+            "/torrents/delete": delete,
+            "/torrents/pause": pause,
+            "/torrents/stop": pause,
+            "/torrents/resume": resume,
+            "/torrents/start": resume,
+            "/torrents/recheck": recheck,
+            "/torrents/reannounce": reannounce,
+            "/torrents/setForceStart": set_force_start,
+            "/torrents/setSuperSeeding": set_super_seeding,
+            "/torrents/toggleSequentialDownload": toggle_sequential,
+            "/torrents/toggleFirstLastPiecePrio": toggle_first_last,
+            "/torrents/setShareLimits": set_share_limits,
+            "/torrents/setUploadLimit": set_upload_limit,
+            "/torrents/setDownloadLimit": set_download_limit,
+            "/torrents/setLocation": set_location,
+            "/torrents/rename": rename,
+            "/torrents/filePrio": file_prio,
+            "/torrents/topPrio": _queue(QueueMove.TOP),
+            "/torrents/bottomPrio": _queue(QueueMove.BOTTOM),
+            "/torrents/increasePrio": _queue(QueueMove.UP),
+            "/torrents/decreasePrio": _queue(QueueMove.DOWN),
+        },
+        reads={"/torrents/uploadLimit": upload_limit, "/torrents/downloadLimit": download_limit},
+    )

@@ -22,7 +22,7 @@ from revaer.api.keys import CONFIG, TORRENTS
 from revaer.api.qbittorrent.errors import text_response
 from revaer.api.qbittorrent.preferences_write import PREFERENCES, from_config
 from revaer.api.qbittorrent.reading import json_response
-from revaer.api.qbittorrent.routes import read
+from revaer.api.qbittorrent.routes import add_routes
 from revaer.config.listener import ConfigListener
 
 VERSION = "v4.6.7"
@@ -308,8 +308,13 @@ async def app_default_save_path(request: web.Request) -> web.Response:
 
 
 def register(router: web.UrlDispatcher) -> None:
-    read(router, "/app/version", app_version)
-    read(router, "/app/webapiVersion", webapi_version)
-    read(router, "/app/buildInfo", build_info)
-    read(router, "/app/preferences", app_preferences)
-    read(router, "/app/defaultSavePath", app_default_save_path)
+    add_routes(
+        router,
+        reads={
+            "/app/version": app_version,
+            "/app/webapiVersion": webapi_version,
+            "/app/buildInfo": build_info,
+            "/app/preferences": app_preferences,
+            "/app/defaultSavePath": app_default_save_path,
+        },
+    )

@@ -13,7 +13,7 @@ from aiohttp import web
 from revaer.api.keys import TORRENTS
 from revaer.api.qbittorrent.actions import OK, json_response, params, require, targets
 from revaer.api.qbittorrent.errors import QbError, bad_request, text_response
-from revaer.api.qbittorrent.routes import action, read
+from revaer.api.qbittorrent.routes import add_routes
 from revaer.categories import CategoryError
 from revaer.labels import normalize_tags, split_tags, valid_category, valid_tag
 from revaer.paths import PathNotAllowedError
@@ -134,16 +134,17 @@ async def remove_tags(request: web.Request) -> web.Response:
 
 
 def register(router: web.UrlDispatcher) -> None:
-    read(router, "/torrents/categories", categories)
-    read(router, "/torrents/tags", tags)
-    for path, handler in (
-        ("createCategory", create_category),
-        ("editCategory", edit_category),
-        ("removeCategories", remove_categories),
-        ("setCategory", set_category),
-        ("createTags", create_tags),
-        ("deleteTags", delete_tags),
-        ("addTags", add_tags),
-        ("removeTags", remove_tags),
-    ):
-        action(router, f"/torrents/{path}", handler)
+    add_routes(
+        router,
+        reads={"/torrents/categories": categories, "/torrents/tags": tags},
+        actions={
+            "/torrents/createCategory": create_category,
+            "/torrents/editCategory": edit_category,
+            "/torrents/removeCategories": remove_categories,
+            "/torrents/setCategory": set_category,
+            "/torrents/createTags": create_tags,
+            "/torrents/deleteTags": delete_tags,
+            "/torrents/addTags": add_tags,
+            "/torrents/removeTags": remove_tags,
+        },
+    )

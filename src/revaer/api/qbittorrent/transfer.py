@@ -10,7 +10,7 @@ from revaer.api.keys import CONFIG, CONFIG_STORE, TORRENTS
 from revaer.api.params import parse_int
 from revaer.api.qbittorrent.errors import bad_request, text_response
 from revaer.api.qbittorrent.reading import json_response, params
-from revaer.api.qbittorrent.routes import action, read
+from revaer.api.qbittorrent.routes import add_routes
 
 
 def _limits(request: web.Request) -> tuple[int, int]:
@@ -76,8 +76,15 @@ async def set_upload_limit(request: web.Request) -> web.Response:
 
 
 def register(router: web.UrlDispatcher) -> None:
-    read(router, "/transfer/info", transfer_info)
-    read(router, "/transfer/downloadLimit", download_limit)
-    read(router, "/transfer/uploadLimit", upload_limit)
-    action(router, "/transfer/setDownloadLimit", set_download_limit)
-    action(router, "/transfer/setUploadLimit", set_upload_limit)
+    add_routes(
+        router,
+        reads={
+            "/transfer/info": transfer_info,
+            "/transfer/downloadLimit": download_limit,
+            "/transfer/uploadLimit": upload_limit,
+        },
+        actions={
+            "/transfer/setDownloadLimit": set_download_limit,
+            "/transfer/setUploadLimit": set_upload_limit,
+        },
+    )

@@ -31,6 +31,12 @@ _STRINGS: dict[str, Any] = {"type": "array", "items": _STR}
 _INT_OR_NULL: dict[str, Any] = {"type": ["integer", "null"]}
 _STR_OR_NULL: dict[str, Any] = {"type": ["string", "null"]}
 
+
+def _param(name: str, where: str = "query", schema: dict[str, Any] = _STR) -> dict[str, Any]:
+    """An optional parameter (a string unless ``schema`` says otherwise)."""
+    return {"name": name, "in": where, "schema": schema}
+
+
 _HASH_PARAM = {
     "name": "info_hash",
     "in": "path",
@@ -204,16 +210,12 @@ DOCUMENT: dict[str, Any] = {
                 "summary": "List torrents (filtered, paginated, stable order)",
                 "operationId": "torrents_list",
                 "parameters": [
-                    {"name": "state", "in": "query", "schema": _STR},
-                    {"name": "category", "in": "query", "schema": _STR},
-                    {"name": "tag", "in": "query", "schema": _STR},
-                    {"name": "q", "in": "query", "schema": _STR},
-                    {
-                        "name": "limit",
-                        "in": "query",
-                        "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
-                    },
-                    {"name": "cursor", "in": "query", "schema": _STR},
+                    _param("state"),
+                    _param("category"),
+                    _param("tag"),
+                    _param("q"),
+                    _param("limit", schema={"type": "integer", "minimum": 1, "maximum": 1000}),
+                    _param("cursor"),
                 ],
                 "responses": {
                     "200": _json(
@@ -301,9 +303,9 @@ DOCUMENT: dict[str, Any] = {
                 "summary": "Server-Sent Events (Last-Event-ID honoured)",
                 "operationId": "events_stream",
                 "parameters": [
-                    {"name": "types", "in": "query", "schema": _STR},
-                    {"name": "hash", "in": "query", "schema": _STR},
-                    {"name": "Last-Event-ID", "in": "header", "schema": _STR},
+                    _param("types"),
+                    _param("hash"),
+                    _param("Last-Event-ID", "header"),
                 ],
                 "responses": {
                     "200": {"description": "an event stream", "content": {"text/event-stream": {}}},
