@@ -181,11 +181,20 @@ async def test_differential(revaer: Revaer, qbit: QBittorrent) -> None:
         has_writes = probe.status == 405
         await _identity(s)
         made = await _add_both(s, has_writes)
+        await _until(lambda: _settled(s.qb_get))
+        await _until(lambda: _settled(s.rv_get))
         hashes = sorted([made.info_hash, MAGNET_HASH])
         await _compare_info(s, made)
         await _compare_details(s, hashes)
         await _compare_transfer(s)
         await _compare_maindata(s, has_writes, made, hashes)
+
+
+async def _settled(get: Callable[..., Awaitable[Answer]]) -> bool:
+    """Both torrents are listed, and paused with nothing checking."""
+    a = await get("torrents/info")
+    states = [i["state"] for i in a.body]
+    return len(states) == 2 and all(s == "pausedDL" for s in states)
 
 
 async def _identity(s: Sides) -> None:
