@@ -16,7 +16,9 @@ def _parse(data: bytes, i: int, depth: int, max_depth: int) -> tuple[object, int
         raise ValueError("nested too deep")
     c = data[i : i + 1]
     if c == b"i":
-        end = data.index(b"e", i)
+        end = data.find(b"e", i)
+        if end < 0:
+            raise ValueError("truncated integer")
         return int(data[i + 1 : end]), end + 1
     if c == b"l":
         items: list[object] = []
@@ -35,7 +37,9 @@ def _parse(data: bytes, i: int, depth: int, max_depth: int) -> tuple[object, int
             d[key], i = _parse(data, i, depth + 1, max_depth)
         return d, i + 1
     if c.isdigit():
-        colon = data.index(b":", i)
+        colon = data.find(b":", i)
+        if colon < 0:
+            raise ValueError("truncated string")
         n = int(data[i:colon])
         start = colon + 1
         if n < 0 or start + n > len(data):

@@ -10,11 +10,26 @@ from revaer import bencode
 from tests.support.torrents import synthetic_torrent
 
 
-def test_values_and_malformed_input() -> None:
+def test_values() -> None:
     assert bencode.decode(b"d1:ai-3e1:bl4:spamee") == {b"a": -3, b"b": [b"spam"]}
-    for bad in (b"", b"i1", b"5:ab", b"d1:ae", b"di1e1:ae", b"x", b"i1ei2e"):
-        with pytest.raises(ValueError):
-            bencode.decode(bad)
+
+
+@pytest.mark.parametrize(
+    ("bad", "says"),
+    [
+        (b"", "truncated"),
+        (b"l", "truncated"),
+        (b"i1", "truncated integer"),
+        (b"5:ab", "truncated string"),
+        (b"5", "truncated string"),
+        (b"di1e1:ae", "dictionary key is not a string"),
+        (b"x", "not bencoded"),
+        (b"i1ei2e", "trailing data"),
+    ],
+)
+def test_malformed_input(bad: bytes, says: str) -> None:
+    with pytest.raises(ValueError, match=f"^{says}$"):
+        bencode.decode(bad)
 
 
 def test_nesting_is_bounded() -> None:

@@ -53,9 +53,8 @@ class Table:
 
     def trackers(self, info_hash: str) -> list[TrackerInfo]:
         self.tracker_asks += 1
-        return [
-            TrackerInfo(u, 0, TrackerStatus.WORKING, 0, 0, 0, 0, "") for u in self.rows[info_hash].tracker_urls
-        ]
+        urls = self.rows[info_hash].tracker_urls
+        return [TrackerInfo(u, 0, TrackerStatus.WORKING, 0, 0, 0, 0, "") for u in urls]
 
     def labels_of(self, h: str) -> Labels:
         return self.labels.get(h) or Labels()

@@ -129,14 +129,17 @@ class Changes:
 
 
 @dataclass(frozen=True, slots=True)
-class _TorrentNamed:
+class _Torrent:
     info_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class _TorrentNamed(_Torrent):
     name: str
 
 
 @dataclass(frozen=True, slots=True)
-class _TorrentMessage:
-    info_hash: str
+class _TorrentMessage(_Torrent):
     message: str
 
 
@@ -157,10 +160,9 @@ class TorrentUpdated:
 
 
 @dataclass(frozen=True, slots=True)
-class TorrentStateChanged:
+class TorrentStateChanged(_Torrent):
     """The torrent went from one state to another."""
 
-    info_hash: str
     old: TorrentState
     new: TorrentState
 
@@ -171,17 +173,13 @@ class TorrentCompleted(_TorrentNamed):
 
 
 @dataclass(frozen=True, slots=True)
-class TorrentRemoved:
+class TorrentRemoved(_Torrent):
     """The torrent is gone from the engine."""
-
-    info_hash: str
 
 
 @dataclass(frozen=True, slots=True)
-class TorrentDataDeleted:
+class TorrentDataDeleted(_Torrent):
     """The files of a torrent removed ``with_data`` are deleted."""
-
-    info_hash: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,18 +198,16 @@ class MetadataReceived(_TorrentNamed):
 
 
 @dataclass(frozen=True, slots=True)
-class ResumeDataSaved:
+class ResumeDataSaved(_Torrent):
     """Resume data of a torrent, as ``save_resume()`` or ``shutdown()`` asked for it."""
 
-    info_hash: str
     data: bytes = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True)
-class StorageMoved:
+class StorageMoved(_Torrent):
     """The payload is now under ``path``."""
 
-    info_hash: str
     path: str
 
 
