@@ -1,0 +1,98 @@
+"""One server per data dir and per node, with real processes.
+
+A first ``python -m revaer serve`` runs; a second one is started beside it on another port,
+(1) on the same data dir: the data dir's file lock refuses it, (2) on another data dir but the same
+database and node name: the node's advisory lock refuses it. Either way the second exits non-zero
+within a bounded time, with one line naming the first (its pid), and no traceback; the first still
+answers.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from tests.e2e.server import REPO, ServerProcess, free_port
+
+# A liveness bound, not a measured figure: today's code never exits here (it runs a second engine).
+EXIT_WITHIN = 30.0
+
+
+@pytest.fixture
+def workdir() -> Iterator[Path]:
+    d = Path(tempfile.mkdtemp(prefix="revaer-lock-", dir="/tmp"))
+    try:
+        yield d
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture
+async def first(workdir: Path, db_url: str) -> AsyncIterator[ServerProcess]:
+    s = ServerProcess(workdir / "first", db_url)
+    await s.start()
+    try:
+        yield s
+    finally:
+        s.kill()
+
+
+def _second(data_dir: Path, db_url: str) -> subprocess.CompletedProcess[str]:
+    cmd = [
+        sys.executable,
+        "-m",
+        "revaer",
+        "serve",
+        "--data-dir",
+        str(data_dir),
+        "--bind",
+        f"127.0.0.1:{free_port()}",
+        "--database-url",
+        db_url,
+    ]
+    try:
+        return subprocess.run(
+            cmd, cwd=REPO, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=EXIT_WITHIN
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise AssertionError(
+            f"a second server was still running after {EXIT_WITHIN} s beside the first"
+        ) from exc
+
+
+def _assert_refused(done: subprocess.CompletedProcess[str], first: ServerProcess, what: str) -> None:
+    out = done.stdout + done.stderr
+    assert done.returncode != 0, out
+    assert "Traceback" not in out, out
+    refusals = [line for line in done.stderr.splitlines() if line.startswith("revaer:")]
+    assert len(refusals) == 1, out
+    assert first.proc is not None
+    assert f"pid={first.proc.pid}" in refusals[0] or f"pid {first.proc.pid}" in refusals[0], refusals[0]
+    assert what in refusals[0], refusals[0]
+
+
+async def _still_serves(first: ServerProcess) -> None:
+    assert first.proc is not None and first.proc.poll() is None, first.log_tail()
+    async with aiohttp.ClientSession() as http, http.get(f"{first.url}/v1/health") as r:
+        assert r.status == 200, await r.text()
+
+
+async def test_second_server_on_the_same_data_dir_is_refused(first: ServerProcess, db_url: str) -> None:
+    done = _second(first.data_dir, db_url)
+    _assert_refused(done, first, str(first.data_dir))
+    await _still_serves(first)
+
+
+async def test_second_server_for_the_same_node_is_refused(
+    first: ServerProcess, db_url: str, workdir: Path
+) -> None:
+    done = _second(workdir / "second", db_url)
+    _assert_refused(done, first, "node")
+    await _still_serves(first)
