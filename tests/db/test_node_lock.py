@@ -56,7 +56,8 @@ async def test_the_lock_is_taken_again_after_its_connection_is_killed(
             assert time.monotonic() < deadline, "the node lock was not taken again"
             await asyncio.sleep(0.02)
         after = await _holder_pid(pool, "node-a")
-        assert after is not None and after != before
+        assert after is not None
+        assert after != before
         with pytest.raises(AlreadyRunning):
             await NodeLock(db_url, "node-a").acquire()
         assert lost == []

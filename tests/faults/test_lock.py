@@ -79,7 +79,8 @@ def _assert_refused(done: subprocess.CompletedProcess[str], first: ServerProcess
 
 
 async def _still_serves(first: ServerProcess) -> None:
-    assert first.proc is not None and first.proc.poll() is None, first.log_tail()
+    assert first.proc is not None
+    assert first.proc.poll() is None, first.log_tail()
     async with aiohttp.ClientSession() as http, http.get(f"{first.url}/v1/health") as r:
         assert r.status == 200, await r.text()
 
