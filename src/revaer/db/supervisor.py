@@ -40,6 +40,13 @@ def process_alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[-1].split()[0] != "Z"
 
 
+def _reason(exc: BaseException) -> str:
+    """The line that says why: the server log's last FATAL when pg_ctl quoted it, else the first."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    fatal = [line for line in lines if "FATAL" in line]
+    return (fatal or lines or [type(exc).__name__])[-1 if fatal else 0]
+
+
 class EmbeddedSupervisor:
     """Restarts ``server`` when its postmaster dies; ``on_fatal`` when it cannot."""
 
@@ -93,7 +100,7 @@ class EmbeddedSupervisor:
             try:
                 await asyncio.to_thread(self.server.start, timeout=self._start_timeout)
             except (EmbeddedPostgresError, OSError) as exc:
-                error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                error = _reason(exc)
                 log.warning(
                     "embedded PostgreSQL restart failed",
                     extra={"attempt": attempt, "retry_in": delay, "error": error},
