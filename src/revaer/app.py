@@ -374,20 +374,22 @@ async def serve(
     return app[FATAL].message
 
 
-def main(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace, *, lock: DataDirLock | None = None) -> int:
+    """``revaer serve``; ``lock``: the data dir's lock when the caller took it already."""
     opts = ServeOptions(
         data_dir=resolve_data_dir(getattr(args, "data_dir", None)),
         bind=getattr(args, "bind", None),
         database_url=getattr(args, "database_url", None),
         log_format=getattr(args, "log_format", None) or "json",
     )
-    # First of all, before the embedded database or the engine touch the data dir.
-    lock = DataDirLock(opts.data_dir)
-    try:
-        lock.acquire(opts.bind)
-    except AlreadyRunning as exc:
-        print(exc, file=sys.stderr)
-        return 1
+    if lock is None:
+        # First of all, before the embedded database or the engine touch the data dir.
+        lock = DataDirLock(opts.data_dir)
+        try:
+            lock.acquire(opts.bind)
+        except AlreadyRunning as exc:
+            print(exc, file=sys.stderr)
+            return 1
     configure_logging(opts.log_format, opts.log_level)
     reason: str | None = None
     try:

@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -57,14 +58,17 @@ def _second(data_dir: Path, db_url: str) -> subprocess.CompletedProcess[str]:
         "--database-url",
         db_url,
     ]
+    started = time.monotonic()
     try:
-        return subprocess.run(
+        done = subprocess.run(
             cmd, cwd=REPO, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=EXIT_WITHIN
         )
     except subprocess.TimeoutExpired as exc:
         raise AssertionError(
             f"a second server was still running after {EXIT_WITHIN} s beside the first"
         ) from exc
+    print(f"\nsecond server refused: exit {done.returncode} after {time.monotonic() - started:.2f} s")
+    return done
 
 
 def _assert_refused(done: subprocess.CompletedProcess[str], first: ServerProcess, what: str) -> None:
