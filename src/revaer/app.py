@@ -369,7 +369,14 @@ async def serve(
         # Stop accepting, end event streams, let in-flight requests finish; then the services stop
         # in reverse: resume data saved, session closed, registry flushed, database stopped.
         # Also after a failed start: the parts that did start are stopped.
-        await runner.cleanup()
+        try:
+            await runner.cleanup()
+        except Exception:
+            if app[FATAL].message is None:
+                raise
+            # Stopping for a fatal reason (the database is gone for good): parts that cannot flush
+            # say so in the log; the reason is what the process exits with.
+            log.exception("clean-up after a fatal error failed")
     log.info("stopped")
     return app[FATAL].message
 

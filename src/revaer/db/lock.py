@@ -147,7 +147,16 @@ class NodeLock:
 
     async def _take(self) -> None:
         conn: asyncpg.Connection = await asyncpg.connect(
-            self.dsn, timeout=5, server_settings={"application_name": self.holder}
+            self.dsn,
+            timeout=5,
+            # Keepalives end the session (and free the lock) soon after this host vanishes, rather
+            # than after the kernel's two hours; ignored over a unix socket.
+            server_settings={
+                "application_name": self.holder,
+                "tcp_keepalives_idle": "10",
+                "tcp_keepalives_interval": "5",
+                "tcp_keepalives_count": "3",
+            },
         )
         try:
             got = await conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", NODE_LOCK_CLASS, self.key)

@@ -36,7 +36,7 @@ T = TypeVar("T")
 CONNECT_TIMEOUT = 1.0
 ACQUIRE_TIMEOUT = 1.0
 # How long a read on a request's path may wait for the database (health uses less).
-READ_TIMEOUT = 0.8
+READ_TIMEOUT = 1.0
 
 
 class DatabaseUnavailable(ConnectionError):
