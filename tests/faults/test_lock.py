@@ -4,12 +4,15 @@ A first ``python -m revaer serve`` runs; a second one is started beside it on an
 (1) on the same data dir: the data dir's file lock refuses it, (2) on another data dir but the same
 database and node name: the node's advisory lock refuses it. Either way the second exits non-zero
 within a bounded time, with one line naming the first (its pid), and no traceback; the first still
-answers.
+answers. (3) The node lock's session is ended while another session waits for the lock, which then
+holds the node: the server cannot take its lock again and stops, exit 1, naming the new holder.
 """
 
 from __future__ import annotations
 
+import asyncio
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -18,8 +21,10 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import aiohttp
+import asyncpg
 import pytest
 
+from revaer.db.lock import NODE_LOCK_CLASS, node_key
 from tests.e2e.server import REPO, ServerProcess, free_port
 
 # A liveness bound, not a measured figure: today's code never exits here (it runs a second engine).
@@ -101,3 +106,37 @@ async def test_second_server_for_the_same_node_is_refused(
     done = _second(workdir / "second", db_url)
     _assert_refused(done, first, "node")
     await _still_serves(first)
+
+
+async def test_a_node_lock_taken_over_while_its_connection_was_down_stops_the_server(
+    first: ServerProcess, db_url: str
+) -> None:
+    node = socket.gethostname()
+    conn = await asyncpg.connect(db_url, server_settings={"application_name": "the usurper"})
+    try:
+        holder = await conn.fetchval(
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND classid = $1 AND objid = $2"
+            " AND objsubid = 2 AND granted",
+            NODE_LOCK_CLASS,
+            node_key(node),
+        )
+        assert holder is not None
+        # In one statement: end the server's lock session, and queue for the lock before the server
+        # can even see its connection close (the lock goes to the waiter when that session ends).
+        await conn.execute(
+            "SELECT pg_advisory_lock($2, $3) FROM (SELECT pg_terminate_backend($1)) AS ended",
+            holder,
+            NODE_LOCK_CLASS,
+            node_key(node),
+        )
+        assert first.proc is not None
+        deadline = time.monotonic() + EXIT_WITHIN
+        while first.proc.poll() is None:
+            assert time.monotonic() < deadline, "the server kept running without its node lock"
+            await asyncio.sleep(0.05)
+        assert first.proc.returncode != 0
+        last = first.log_tail(1)
+        assert last.startswith("revaer:"), first.log_tail()
+        assert "the usurper" in last, last
+    finally:
+        await conn.close()

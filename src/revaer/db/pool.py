@@ -125,7 +125,8 @@ async def init_connection(conn: Connection) -> None:
 
 async def connect(dsn: str) -> Connection:
     """A single connection outside any pool (LISTEN, advisory locks held for a session)."""
-    conn: Connection = await asyncpg.connect(dsn)
+    # Bounded (generously: this is no request's path) so a frozen server cannot hold a reconnect forever.
+    conn: Connection = await asyncpg.connect(dsn, timeout=10)
     await init_connection(conn)
     return conn
 
