@@ -110,6 +110,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         except AlreadyRunning as exc:
             print(exc, file=sys.stderr)
             return EXIT_REFUSED
+        except OSError as exc:
+            print(f"revaer: cannot lock the data dir: {exc}", file=sys.stderr)
+            return EXIT_REFUSED
         from revaer.app import main as serve_main  # type: ignore[import-not-found,unused-ignore]
 
         return int(serve_main(args, lock=lock))
