@@ -33,7 +33,8 @@ Pool = asyncpg.Pool
 Connection = asyncpg.Connection
 T = TypeVar("T")
 
-CONNECT_TIMEOUT = 1.0
+# Generous next to the read bound: a busy server may be slow to fork a backend, not away.
+CONNECT_TIMEOUT = 2.0
 ACQUIRE_TIMEOUT = 1.0
 # How long a read on a request's path may wait for the database (health uses less).
 READ_TIMEOUT = 1.0
@@ -71,7 +72,11 @@ async def bounded(work: Awaitable[T], seconds: float = READ_TIMEOUT) -> T:
     cancelled and finishes (or fails) on its own in the background. For reads only: a write that
     timed out here might still commit later."""
     task = asyncio.ensure_future(work)
-    done, _ = await asyncio.wait({task}, timeout=seconds)
+    try:
+        done, _ = await asyncio.wait({task}, timeout=seconds)
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
     if task in done:
         try:
             return task.result()
