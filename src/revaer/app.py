@@ -8,6 +8,12 @@ pump (every stored torrent re-added from its resume data) â†’ post-processing â†
 HTTP state. Each part is stored under its ``web.AppKey`` (``revaer.api.keys``)
 and stopped in reverse order when the app is cleaned up.
 
+Before any of it, ``main`` takes the data dir's lock (``revaer.db.lock``): a second server on the
+same data dir exits at once with one line naming the first. Right after the database, the node's
+advisory lock does the same for a second server with the same node name on the same database. A
+part that cannot go on (the embedded database could not be restarted, the node lock was taken by
+another process) asks ``serve`` to stop through ``FATAL``; the process then exits non-zero.
+
 On SIGINT/SIGTERM ``serve`` cleans the runner up, which is the shutdown order:
 stop accepting, close event streams and let in-flight requests finish, then
 the parts in reverse: stop post-processing, save resume data for every torrent
@@ -26,6 +32,7 @@ import contextlib
 import logging
 import signal
 import socket
+import sys
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
@@ -59,9 +66,11 @@ from revaer.config.listener import ConfigListener
 from revaer.config.model import Config, parse_bind
 from revaer.config.setup import Setup
 from revaer.config.store import ConfigStore
+from revaer.db.lock import AlreadyRunning, DataDirLock, NodeLock
 from revaer.db.migrate import migrate_dsn
 from revaer.db.pool import Database, open_database
 from revaer.db.pool import data_dir as resolve_data_dir
+from revaer.db.supervisor import EmbeddedSupervisor
 from revaer.engine.libtorrent import LibtorrentEngine
 from revaer.engine.protocol import Engine
 from revaer.engine.pump import EnginePump
@@ -96,6 +105,23 @@ class ServeOptions:
     max_upload: int = 10 * 1024 * 1024
 
 
+class Fatal:
+    """The server must stop with an error; the first message given is the reason."""
+
+    def __init__(self) -> None:
+        self.message: str | None = None
+        self.event = asyncio.Event()
+
+    def __call__(self, message: str) -> None:
+        if self.message is None:
+            self.message = message
+            log.critical("fatal: stopping the server", extra={"reason": message})
+        self.event.set()
+
+
+FATAL = web.AppKey("fatal", Fatal)
+
+
 def libtorrent_engine(config: Config) -> Engine:
     """The real engine, with the session settings ``config`` asks for."""
     return LibtorrentEngine(engine_settings(config))
@@ -115,12 +141,14 @@ def build_app(
     # aiohttp applies the top-level app's body limit: sub-apps cannot raise it.
     client_max_size = options.max_upload + 64 * 1024
     app = web.Application(client_max_size=client_max_size)
+    app[FATAL] = Fatal()
     v1 = build_v1(client_max_size)
     qb = build_qbittorrent(client_max_size)
     app.cleanup_ctx.extend(
         [
             _event_bus,
             _database(options, database),
+            _node_lock(options, own=database is None),
             _migrations,
             _config(options),
             _setup_gate(options),
@@ -152,12 +180,40 @@ def _database(options: ServeOptions, given: Database | None) -> Part:
             yield
             return
         app[DATABASE] = db = await open_database(options.database_url, options.data_dir)
+        supervisor = None
+        if db.embedded is not None:
+            # Nobody else would notice the embedded server dying: restart it, or stop the server.
+            supervisor = EmbeddedSupervisor(db.embedded, on_fatal=app[FATAL])
+            await supervisor.start()
         try:
             yield
         finally:
+            if supervisor is not None:
+                await supervisor.close()
             await db.close()
 
     return database
+
+
+def _node_lock(options: ServeOptions, *, own: bool) -> Part:
+    async def node_lock(app: web.Application) -> AsyncIterator[None]:
+        if not own:
+            # A caller handing in its database (tests) owns the process and its guards.
+            yield
+            return
+        lock = NodeLock(
+            app[DATABASE].dsn,
+            options.owner or socket.gethostname(),
+            data_dir=options.data_dir,
+            on_lost=app[FATAL],
+        )
+        await lock.acquire()
+        try:
+            yield
+        finally:
+            await lock.release()
+
+    return node_lock
 
 
 async def _migrations(app: web.Application) -> AsyncIterator[None]:
@@ -287,18 +343,23 @@ def _http_state(options: ServeOptions) -> Part:
     return http_state
 
 
-async def serve(opts: ServeOptions, *, ready: asyncio.Event | None = None) -> None:
+async def serve(
+    opts: ServeOptions, *, ready: asyncio.Event | None = None, lock: DataDirLock | None = None
+) -> str | None:
+    """Run until SIGINT/SIGTERM; returns None, or the reason the server had to stop."""
     loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
+    app = build_app(opts)
+    stop = app[FATAL].event
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    app = build_app(opts)
     runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=10, access_log=None)
     try:
         await runner.setup()  # starts every service (the app's cleanup contexts)
         bind = parse_bind("--bind", opts.bind) if opts.bind else app[CONFIG].config.bind
         site = web.TCPSite(runner, bind.host, bind.port, reuse_address=True)
         await site.start()
+        if lock is not None:
+            lock.update(str(bind))
         log.info("listening", extra={"bind": str(bind), "version": __version__})
         if ready is not None:
             ready.set()
@@ -308,18 +369,45 @@ async def serve(opts: ServeOptions, *, ready: asyncio.Event | None = None) -> No
         # Stop accepting, end event streams, let in-flight requests finish; then the services stop
         # in reverse: resume data saved, session closed, registry flushed, database stopped.
         # Also after a failed start: the parts that did start are stopped.
-        await runner.cleanup()
+        try:
+            await runner.cleanup()
+        except Exception:
+            if app[FATAL].message is None:
+                raise
+            # Stopping for a fatal reason (the database is gone for good): parts that cannot flush
+            # say so in the log; the reason is what the process exits with.
+            log.exception("clean-up after a fatal error failed")
     log.info("stopped")
+    return app[FATAL].message
 
 
-def main(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace, *, lock: DataDirLock | None = None) -> int:
+    """``revaer serve``; ``lock``: the data dir's lock when the caller took it already."""
     opts = ServeOptions(
         data_dir=resolve_data_dir(getattr(args, "data_dir", None)),
         bind=getattr(args, "bind", None),
         database_url=getattr(args, "database_url", None),
         log_format=getattr(args, "log_format", None) or "json",
     )
+    if lock is None:
+        # First of all, before the embedded database or the engine touch the data dir.
+        lock = DataDirLock(opts.data_dir)
+        try:
+            lock.acquire(opts.bind)
+        except AlreadyRunning as exc:
+            print(exc, file=sys.stderr)
+            return 1
     configure_logging(opts.log_format, opts.log_level)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(opts))
+    reason: str | None = None
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            reason = asyncio.run(serve(opts, lock=lock))
+    except AlreadyRunning as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    finally:
+        lock.release()
+    if reason is not None:
+        print(f"revaer: {reason}", file=sys.stderr)
+        return 1
     return 0

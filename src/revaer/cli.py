@@ -100,9 +100,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.bind = None
             args.database_url = None
             args.log_format = "json"
+        from revaer.db.lock import AlreadyRunning, DataDirLock
+
+        # The data dir's lock first of all, before the server's (slower) imports: a second server
+        # is refused at once, before it touches anything.
+        lock = DataDirLock(_data_dir(args))
+        try:
+            lock.acquire(args.bind)
+        except AlreadyRunning as exc:
+            print(exc, file=sys.stderr)
+            return EXIT_REFUSED
+        except OSError as exc:
+            print(f"revaer: cannot lock the data dir: {exc}", file=sys.stderr)
+            return EXIT_REFUSED
         from revaer.app import main as serve_main  # type: ignore[import-not-found,unused-ignore]
 
-        return int(serve_main(args))
+        return int(serve_main(args, lock=lock))
     logging.basicConfig(
         level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
     )

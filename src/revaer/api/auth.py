@@ -10,6 +10,7 @@ from aiohttp import web
 
 from revaer.api.errors import Problem
 from revaer.api.keys import AUTH_STATE, CONFIG, SETUP, AuthState
+from revaer.db.pool import bounded
 
 if TYPE_CHECKING:
     from revaer.config.setup import Setup
@@ -22,7 +23,7 @@ KEY_CACHE_SECONDS = 30.0
 async def refresh_bootstrapped(state: AuthState, setup: Setup | None) -> bool:
     """Whether the installation is set up (asked of the database until it is, then remembered)."""
     if not state.bootstrapped and setup is not None:
-        state.bootstrapped = await setup.is_bootstrapped()
+        state.bootstrapped = await bounded(setup.is_bootstrapped())
     return state.bootstrapped
 
 
@@ -34,7 +35,8 @@ async def key_ok(state: AuthState, setup: Setup | None, key: str) -> bool:
     until = cache.get(digest)
     if until is not None and until > now:
         return True
-    if setup is None or not await setup.verify_api_key(key):
+    # Bounded: while the database is away this raises DatabaseUnavailable (503), it does not hang.
+    if setup is None or not await bounded(setup.verify_api_key(key)):
         cache.pop(digest, None)
         return False
     if len(cache) > 1024:

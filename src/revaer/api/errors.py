@@ -13,6 +13,7 @@ import orjson
 from aiohttp import web
 
 from revaer.api.params import InvalidInfoHashError, ParamError
+from revaer.db.pool import is_unavailable
 from revaer.engine.errors import (
     DuplicateTorrentError,
     EngineClosedError,
@@ -97,7 +98,21 @@ def problem_for(exc: BaseException) -> Problem | None:
         return unprocessable(str(exc), "path_not_allowed")
     if isinstance(exc, EngineClosedError):
         return Problem(503, "engine_unavailable", "Engine unavailable", str(exc))
+    if is_unavailable(exc):
+        log.warning("database unavailable", extra={"error": f"{type(exc).__name__}: {exc}"})
+        return no_database(str(exc) or type(exc).__name__)
     return None
+
+
+def no_database(detail: str) -> Problem:
+    """The database is away (restarting, stopped, unreachable): try again shortly."""
+    return Problem(
+        503,
+        "no_database",
+        "Database unavailable",
+        f"the database is unavailable; try again shortly ({detail})",
+        headers={"Retry-After": "1"},
+    )
 
 
 @web.middleware

@@ -1,8 +1,10 @@
 """The config store: get, set and patch settings in PostgreSQL, with versions.
 
 Every write is validated first (nothing is written when any value is refused),
-then runs in one transaction. The database assigns versions (a trigger bumps
-them) and announces each change with NOTIFY, which the listener turns into
+then runs in one transaction. Reads give up within a second when the database is away
+(``DatabaseUnavailable``); writes are not cut short that way (one that timed out might still
+commit), they wait at most the pool's acquire timeout for a connection. The database assigns
+versions (a trigger bumps them) and announces each change with NOTIFY, which the listener turns into
 cache updates in every process. A write may carry the version it expects (0:
 "the key has never been written"); when the stored version differs, the whole
 write is rolled back and ``VersionConflict`` raised.
@@ -18,6 +20,7 @@ from typing import Any
 import asyncpg
 
 from revaer.config.model import SPECS, Config, ConfigValidationError, Json, validate
+from revaer.db.pool import bounded
 
 log = logging.getLogger(__name__)
 
@@ -66,14 +69,14 @@ class ConfigStore:
         """One setting (its default at version 0 when never written)."""
         if key not in SPECS:
             raise ConfigValidationError(key, f"unknown setting (known: {', '.join(sorted(SPECS))})")
-        row = await self._pool.fetchrow(_SELECT_ONE, key)
+        row = await bounded(self._pool.fetchrow(_SELECT_ONE, key))
         if row is None:
             return Versioned(key, validate(key, SPECS[key].default), 0)
         return Versioned(key, row["value"], row["version"])
 
     async def get_all(self) -> dict[str, Versioned]:
         """Every known setting, stored or default; unknown stored keys are left out."""
-        rows = await self._pool.fetch(_SELECT_ALL)
+        rows = await bounded(self._pool.fetch(_SELECT_ALL))
         return rows_to_versioned(rows)
 
     async def load(self) -> tuple[Config, dict[str, int]]:

@@ -176,7 +176,15 @@ class EmbeddedPostgres:
         done = subprocess.run(cmd, capture_output=True, user=self._user, cwd="/", timeout=30, check=False)
         return done.returncode == 0
 
-    def start(self) -> None:
+    def postmaster_pid(self) -> int | None:
+        """The server's process id from ``postmaster.pid`` (None when there is no such file)."""
+        try:
+            first = (self.pgdata / "postmaster.pid").read_text().split("\n", 1)[0]
+            return int(first)
+        except (OSError, ValueError):
+            return None
+
+    def start(self, *, timeout: int = 60) -> None:
         """Initialize the cluster if needed and start it (or adopt the server already running)."""
         self._prepare()
         if not (self.pgdata / "PG_VERSION").exists():
@@ -202,7 +210,7 @@ class EmbeddedPostgres:
             str(self.pgdata),
             "-w",
             "-t",
-            "60",
+            str(timeout),
             "-l",
             str(self.log_file),
             "-o",

@@ -22,6 +22,7 @@ from revaer.api.params import ParamError
 from revaer.api.qbittorrent.errors import FORBIDDEN, QbError, text_response
 from revaer.api.qbittorrent.keys import SESSION, SESSIONS
 from revaer.api.qbittorrent.session import BANNED_TEXT, WebSession
+from revaer.db.pool import is_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,10 @@ async def qb_guard(request: web.Request, handler: Any) -> web.StreamResponse:
         return text_response("Payload Too Large", 413)
     except web.HTTPException:
         raise
-    except Exception:
+    except Exception as e:
+        if is_unavailable(e):
+            log.warning("database unavailable", extra={"path": request.path, "error": str(e)})
+            return text_response("Service Unavailable", 503)
         log.exception("unhandled error", extra={"path": request.path})
         return text_response("Internal Server Error", 500)
 

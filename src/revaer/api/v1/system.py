@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import re
 import time
@@ -29,11 +28,11 @@ async def health(request: web.Request) -> web.Response:
     db = app.get(DATABASE)
     if db is not None:
         try:
-            async with asyncio.timeout(2):
-                await db.pool.fetchval("SELECT 1")
+            # Bounded and detached: health answers within half a second even on a frozen server.
+            await db.ping(0.5)
             checks["database"] = "ok"
-        except (TimeoutError, OSError, Exception) as e:
-            checks["database"] = f"unreachable: {type(e).__name__}"
+        except Exception as e:
+            checks["database"] = f"unreachable: {type(e.__cause__ or e).__name__}"
             status = 503
     else:
         checks["database"] = "none"

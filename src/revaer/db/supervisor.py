@@ -1,0 +1,119 @@
+"""The embedded PostgreSQL, watched and restarted when it dies.
+
+The embedded server is a child of nobody in particular (``pg_ctl`` detaches it), so without a
+watcher its death goes unnoticed: every request would fail until someone restarted Revaer. The
+supervisor checks the postmaster's process every ``interval`` seconds; when it is gone it starts
+the server again, with exponential backoff between attempts (the dead postmaster's backends may
+need a moment to exit and release the shared memory). After ``retries`` failed attempts it gives
+up and calls ``on_fatal``: a server without its database cannot keep its promises, and a clear
+exit is better than serving errors forever. The pool, the config listener and the registry find
+the new server on their own (they reconnect).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from revaer.db.embedded import EmbeddedPostgres, EmbeddedPostgresError
+
+log = logging.getLogger(__name__)
+
+
+def process_alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie does not: it only waits to be reaped)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # alive, another user's
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return not Path("/proc/self").exists()  # no /proc: trust kill(0)
+    # The state follows the parenthesised command name, which may itself hold spaces.
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+
+
+def _reason(exc: BaseException) -> str:
+    """The line that says why: the server log's last FATAL when pg_ctl quoted it, else the first."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    fatal = [line for line in lines if "FATAL" in line]
+    return (fatal or lines or [type(exc).__name__])[-1 if fatal else 0]
+
+
+class EmbeddedSupervisor:
+    """Restarts ``server`` when its postmaster dies; ``on_fatal`` when it cannot."""
+
+    def __init__(
+        self,
+        server: EmbeddedPostgres,
+        *,
+        on_fatal: Callable[[str], None],
+        interval: float = 0.5,
+        retries: int = 6,
+        backoff_initial: float = 0.25,
+        backoff_max: float = 8.0,
+        start_timeout: int = 30,
+    ) -> None:
+        self.server = server
+        self._on_fatal = on_fatal
+        self._interval = interval
+        self._retries = retries
+        self._backoff_initial = backoff_initial
+        self._backoff_max = backoff_max
+        self._start_timeout = start_timeout
+        self._task: asyncio.Task[None] | None = None
+        self.pid: int | None = None
+        self.restarts = 0
+
+    async def start(self) -> None:
+        self.pid = self.server.postmaster_pid()
+        self._task = asyncio.create_task(self._run(), name="revaer-embedded-supervisor")
+
+    async def close(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            pid = self.pid
+            if pid is not None and process_alive(pid):
+                continue
+            log.error("embedded PostgreSQL is gone; restarting it", extra={"pid": pid})
+            if not await self._restart():
+                return
+
+    async def _restart(self) -> bool:
+        delay = self._backoff_initial
+        error = ""
+        for attempt in range(1, self._retries + 1):
+            try:
+                await asyncio.to_thread(self.server.start, timeout=self._start_timeout)
+            except (EmbeddedPostgresError, OSError) as exc:
+                error = _reason(exc)
+                log.warning(
+                    "embedded PostgreSQL restart failed",
+                    extra={"attempt": attempt, "retry_in": delay, "error": error},
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self._backoff_max)
+                continue
+            self.pid = self.server.postmaster_pid()
+            self.restarts += 1
+            log.info("embedded PostgreSQL restarted", extra={"pid": self.pid, "attempt": attempt})
+            return True
+        self._on_fatal(
+            f"the embedded PostgreSQL in {self.server.pgdata} could not be restarted "
+            f"after {self._retries} attempts: {error}"
+        )
+        return False
