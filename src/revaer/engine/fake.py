@@ -33,6 +33,7 @@ from revaer.engine.errors import (
     TorrentNotFoundError,
 )
 from revaer.engine.protocol import (
+    MAX_TRACKERS,
     AddRequest,
     Changes,
     EngineEvent,
@@ -114,6 +115,11 @@ def _bdecode_info_span(data: bytes) -> tuple[bytes, dict[bytes, object], dict[by
 
 def _unique(urls: list[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(u for u in urls if u))
+
+
+def _bound_trackers(n: int) -> None:
+    if n > MAX_TRACKERS:
+        raise InvalidTorrentError(f"too many trackers: {n} (at most {MAX_TRACKERS})")
 
 
 def _torrent_trackers(top: dict[bytes, object]) -> tuple[str, ...]:
@@ -276,7 +282,9 @@ class FakeEngine:
             dn = re.search(r"(?:^|&)dn=([^&]*)", r.magnet[8:])
             name = dn.group(1) if dn else h
             query = urllib.parse.parse_qs(r.magnet[len("magnet:?") :])
-            trackers = _unique(query.get("tr", []))
+            tr_params = query.get("tr", [])
+            _bound_trackers(len(tr_params))
+            trackers = _unique(tr_params)
         elif r.torrent is not None:
             try:
                 info_bytes, info, top = _bdecode_info_span(r.torrent)
@@ -303,6 +311,7 @@ class FakeEngine:
                 size = length if isinstance(length, int) else 0
             has_meta = True
             trackers = _torrent_trackers(top)
+            _bound_trackers(len(trackers))
         else:
             assert r.resume is not None
             try:
@@ -312,7 +321,7 @@ class FakeEngine:
                 raise InvalidTorrentError("invalid resume data: not FakeEngine resume data") from None
             name, size, has_meta = saved["name"], saved["total_size"], saved["has_metadata"]
             files, done = saved["num_files"], saved["total_done"]
-            trackers = tuple(saved.get("tracker_urls", ()))
+            trackers = tuple(saved.get("tracker_urls", ()))[:MAX_TRACKERS]
             save_path = save_path or saved["save_path"]
             paused = saved["paused"] if r.paused is None else r.paused
             if done >= size and has_meta:

@@ -19,7 +19,6 @@ from aiohttp import web
 from revaer.api.keys import LISTING, TORRENTS
 from revaer.api.qbittorrent.extras import EXTRAS, Extras, TorrentExtras
 from revaer.api.qbittorrent.items import Item, build_item, fragment, keyed_fragment
-from revaer.engine.errors import EngineError
 from revaer.engine.protocol import Changes, TorrentSummary, TrackerInfo
 from revaer.torrents import Labels
 
@@ -72,19 +71,20 @@ class Entry:
 class ItemCache:
     """Entries per info-hash, rebuilt only when the row's, the labels' or the extras' version moves.
 
-    Items are shared: callers must not mutate them. Tracker URLs (for ``magnet_uri``) are asked
-    for only when a torrent's tracker count changes.
+    Items are shared: callers must not mutate them. Tracker URLs (for ``magnet_uri``) come from the
+    row (the engine captured them where they entered the torrent) and are converted again only when
+    a torrent's tracker count changes. They are never asked of the engine here: ``trackers()`` is a
+    synchronous round trip to libtorrent's thread, which a torrent's add can keep busy for seconds.
     """
 
-    __slots__ = ("_entries", "_lookup", "_trackers")
+    __slots__ = ("_entries", "_trackers")
 
-    def __init__(self, trackers: Callable[[str], Sequence[TrackerInfo]]) -> None:
-        self._lookup = trackers
+    def __init__(self) -> None:
         self._entries: dict[str, Entry] = {}
         self._trackers: dict[str, tuple[int, tuple[str, ...]]] = {}
 
     def trackers_of(self, row: TorrentSummary) -> tuple[str, ...]:
-        """The torrent's tracker URLs (asked again only when their number changes)."""
+        """The torrent's tracker URLs (converted again only when their number changes)."""
         n = row.num_trackers
         if n == 0:
             return ()
@@ -92,10 +92,7 @@ class ItemCache:
         cached = self._trackers.get(h)
         if cached is not None and cached[0] == n:
             return cached[1]
-        try:
-            urls = tuple(t.url for t in self._lookup(h))
-        except EngineError:
-            urls = ()
+        urls = tuple(row.tracker_urls)
         self._trackers[h] = (n, urls)
         return urls
 
@@ -167,7 +164,7 @@ class Listing:
     def __init__(self) -> None:
         self._torrents: TorrentSource | None = None
         self._extras: TorrentExtras | None = None
-        self._cache = ItemCache(lambda h: ())
+        self._cache = ItemCache()
         self.version = -1  # the engine table's version last seen; -1: never refreshed
         self.label_clock = 0
         self.extras_clock = 0
@@ -207,7 +204,7 @@ class Listing:
         """Bring every item up to date with what changed since the last refresh."""
         if torrents is not self._torrents or extras is not self._extras:
             self._torrents, self._extras = torrents, extras
-            self._cache = ItemCache(torrents.trackers)
+            self._cache = ItemCache()
             self.version = -1
         changes = torrents.changed_since(self.version) if self.version >= 0 else None
         if changes is None or changes.resync:
