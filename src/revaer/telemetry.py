@@ -128,9 +128,10 @@ class LoopMonitor:
     logged (``event loop stalled``, ``duration_ms``, ``stack``). The monitor cannot know the
     culprit from inside the loop, so a watchdog thread samples the loop thread's Python stack
     while the heartbeat is overdue: ``stack`` is where the loop thread was, innermost frame
-    last. Code that blocks while holding the GIL cannot be sampled (the watchdog gets the GIL
-    only when it is over); such a stall is logged with ``stack`` null, never with a stack taken
-    after it ended.
+    last. Code that blocks while holding the GIL cannot be sampled while it blocks (the watchdog
+    needs the GIL): the sample is then taken as soon as it lets go, which is where the loop thread
+    went next (usually the caller of the blocking call), and ``stack`` is null when the heartbeat
+    ran first. Only the first sample of a stall is kept.
     """
 
     def __init__(self, *, interval: float = 0.05, report_over: float = 0.1, window: float = 60.0) -> None:
