@@ -14,6 +14,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -28,6 +29,21 @@ namespace {
 std::atomic<std::int64_t> g_live{0};
 
 constexpr auto kResumeFlags = lt::torrent_handle::flush_disk_cache | lt::torrent_handle::save_info_dict;
+
+// At most MAX_TRACKERS trackers. A new magnet or .torrent with more is refused; resume data
+// (a torrent stored before the bound existed) keeps its first MAX_TRACKERS in tier order: a
+// stored download is never dropped for its tracker list.
+bool bound_trackers(const AddSpec& spec, lt::add_torrent_params& atp, Error& err) {
+    std::size_t n = atp.trackers.size() + (atp.ti ? atp.ti->trackers().size() : 0);
+    if (n <= MAX_TRACKERS) return true;
+    if (!spec.resume.empty()) {
+        atp.trackers.resize(std::min(atp.trackers.size(), MAX_TRACKERS));
+        if (atp.tracker_tiers.size() > atp.trackers.size()) atp.tracker_tiers.resize(atp.trackers.size());
+        return true;
+    }
+    err.set(ERR_INVALID, "too many trackers: " + std::to_string(n) + " (at most " + std::to_string(MAX_TRACKERS) + ")");
+    return false;
+}
 
 // Parses what the caller gave into `atp`; ERR_INVALID (and false) when it cannot be used.
 bool parse_source(const AddSpec& spec, lt::add_torrent_params& atp, Error& err) {
@@ -49,6 +65,7 @@ bool parse_source(const AddSpec& spec, lt::add_torrent_params& atp, Error& err) 
         err.set(ERR_INVALID, "nothing to add: give a magnet link, torrent file or resume data");
     }
     if (err.code) return false;
+    if (!bound_trackers(spec, atp, err)) return false;
     lt::info_hash_t ih = atp.ti ? atp.ti->info_hashes() : atp.info_hashes;
     if (!ih.has_v1() && !ih.has_v2()) {
         err.set(ERR_INVALID, !spec.magnet.empty()   ? "invalid magnet link: missing info-hash"

@@ -88,6 +88,11 @@ struct Setting {
 // A per-torrent limit that does not limit (libtorrent's own -1; revaer.engine.protocol.UNLIMITED).
 constexpr int UNLIMITED = -1;
 
+// Trackers one torrent may bring (revaer.engine.protocol.MAX_TRACKERS says the same). libtorrent's
+// add costs its network thread time quadratic in the tracker count (10,000 trackers: ~30 s, during
+// which every synchronous call into the session waits); 500 is far above any real torrent.
+constexpr std::size_t MAX_TRACKERS = 500;
+
 struct AddSpec {
     std::string magnet;
     std::string torrent;  // .torrent bytes

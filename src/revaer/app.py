@@ -78,7 +78,7 @@ from revaer.events import EventBus
 from revaer.fsops import postprocessing
 from revaer.paths import category_roots
 from revaer.registry import TorrentRegistry
-from revaer.telemetry import configure_logging, configure_tracing, tracing_middleware
+from revaer.telemetry import configure_logging, configure_tracing, loop_monitor, tracing_middleware
 from revaer.torrents import TorrentService
 
 log = logging.getLogger(__name__)
@@ -146,6 +146,7 @@ def build_app(
     qb = build_qbittorrent(client_max_size)
     app.cleanup_ctx.extend(
         [
+            loop_monitor,  # first: it also watches the other parts start (stored torrents restored)
             _event_bus,
             _database(options, database),
             _node_lock(options, own=database is None),

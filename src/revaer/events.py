@@ -4,12 +4,19 @@ A subscriber that falls behind loses events; it is told so with a ``Lagged``
 marker (how many it missed) once it has consumed what was queued before the
 gap, and must then resync from a snapshot. A ring buffer of recent events with
 ids lets an SSE client resume from ``Last-Event-ID``.
+
+Event ids are ``<epoch>:<seq>``: ``seq`` counts from 1 in this process, and the
+epoch is new at every start (the start time in milliseconds and random bits),
+so an id seen before a restart is never taken for one of this process's: the
+client is told to resync instead of being handed unrelated events.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import secrets
+import time
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -18,7 +25,7 @@ from typing import Any
 
 @dataclass(frozen=True, slots=True)
 class Envelope:
-    """An event and its bus id (monotonic, starting at 1)."""
+    """An event and its sequence number in this process (monotonic, from 1; see ``EventBus.event_id``)."""
 
     id: int
     event: Any
@@ -114,10 +121,16 @@ class Subscription:
         self.close()
 
 
+def new_epoch() -> str:
+    """A process's event-id epoch: start time (ms, hex) and 32 random bits; unique across restarts."""
+    return f"{time.time_ns() // 1_000_000:x}{secrets.token_hex(4)}"
+
+
 class EventBus:
     """Fan-out of events to subscribers; ``publish`` is O(subscribers) and never waits."""
 
-    def __init__(self, *, queue_size: int = 1024, history: int = 4096) -> None:
+    def __init__(self, *, queue_size: int = 1024, history: int = 4096, epoch: str | None = None) -> None:
+        self.epoch = epoch or new_epoch()
         self.queue_size = queue_size
         self._subs: set[Subscription] = set()
         self._ids = itertools.count(1)
@@ -136,6 +149,27 @@ class EventBus:
         sub = Subscription(self, queue_size or self.queue_size)
         self._subs.add(sub)
         return sub
+
+    def event_id(self, seq: int) -> str:
+        """The id clients see for event ``seq`` of this process (opaque to them)."""
+        return f"{self.epoch}:{seq}"
+
+    @property
+    def last_event_id(self) -> str:
+        return self.event_id(self.last_id)
+
+    def replay(self, last_event_id: str) -> list[Envelope] | None:
+        """Events after a client's ``Last-Event-ID``, or None when they cannot be given: the id is
+        from another process (a restart), not one of ours, or older than the ring buffer.
+
+        ``0`` says "nothing seen yet": everything since this process started, if the ring still
+        holds it."""
+        if last_event_id.strip() == "0":
+            return self.since(0)
+        epoch, sep, seq = last_event_id.strip().rpartition(":")
+        if not sep or epoch != self.epoch or not seq.isdigit() or int(seq) > self.last_id:
+            return None
+        return self.since(int(seq))
 
     def since(self, event_id: int) -> list[Envelope] | None:
         """Events after ``event_id`` still in the ring, or None when some were already dropped."""

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import logging
 import sys
+import threading
+import time
+import traceback
+from collections import deque
+from collections.abc import AsyncIterator
+from types import FrameType
 from typing import IO, Any
 
 import orjson
 
 # Attributes every LogRecord has; anything else on a record came from `extra=` and is logged as a field.
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime", "taskName"}
+
+log = logging.getLogger(__name__)
 
 
 class JsonFormatter(logging.Formatter):
@@ -108,3 +118,121 @@ def tracing_middleware() -> Any:
             return resp
 
     return traced
+
+
+class LoopMonitor:
+    """How late the event loop runs what is due: the worst stall since start and over the last minute.
+
+    A heartbeat task sleeps ``interval`` and measures how late it woke: that lateness is how long
+    something kept the loop from running anything else. A stall longer than ``report_over`` is
+    logged (``event loop stalled``, ``duration_ms``, ``stack``). The monitor cannot know the
+    culprit from inside the loop, so a watchdog thread samples the loop thread's Python stack
+    while the heartbeat is overdue: ``stack`` is where the loop thread was, innermost frame
+    last. Code that blocks while holding the GIL cannot be sampled while it blocks (the watchdog
+    needs the GIL): the sample is then taken as soon as it lets go, which is where the loop thread
+    went next (usually the caller of the blocking call), and ``stack`` is null when the heartbeat
+    ran first. Only the first sample of a stall is kept.
+    """
+
+    def __init__(self, *, interval: float = 0.05, report_over: float = 0.1, window: float = 60.0) -> None:
+        self.interval = interval
+        self.report_over = report_over
+        self.window = window
+        self.worst = 0.0
+        self.stalls = 0  # stalls longer than report_over since start
+        # (whole second, worst lateness in it), oldest first: the last minute's worst.
+        self._recent: deque[tuple[int, float]] = deque()
+        self._beat = time.monotonic()
+        self._sample: list[str] | None = None
+        self._sampled_beat = -1.0
+        self._task: asyncio.Task[None] | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._beat = time.monotonic()
+        self._task = loop.create_task(self._heartbeat(), name="revaer-loop-monitor")
+        self._thread = threading.Thread(
+            target=self._watch, args=(threading.get_ident(),), name="revaer-loop-watchdog", daemon=True
+        )
+        self._thread.start()
+
+    async def close(self) -> None:
+        self._stop.set()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._thread is not None:
+            await asyncio.to_thread(self._thread.join, 1.0)
+
+    def last_minute_worst(self) -> float:
+        horizon = time.monotonic() - self.window
+        return max((worst for second, worst in self._recent if second >= horizon), default=0.0)
+
+    def report(self) -> dict[str, float | int]:
+        """What ``/v1/health`` shows under ``loop``."""
+        return {
+            "worst_ms": round(self.worst * 1000, 1),
+            "last_minute_worst_ms": round(self.last_minute_worst() * 1000, 1),
+            "stalls": self.stalls,
+            "report_over_ms": round(self.report_over * 1000, 1),
+        }
+
+    def record(self, late: float) -> None:
+        """One heartbeat ``late`` seconds late (public for tests of the bookkeeping)."""
+        now = time.monotonic()
+        self.worst = max(self.worst, late)
+        second = int(now)
+        if self._recent and self._recent[-1][0] == second:
+            self._recent[-1] = (second, max(self._recent[-1][1], late))
+        else:
+            self._recent.append((second, late))
+        while self._recent and self._recent[0][0] < now - self.window - 1:
+            self._recent.popleft()
+        if late > self.report_over:
+            self.stalls += 1
+            log.warning(
+                "event loop stalled",
+                extra={"duration_ms": round(late * 1000, 1), "stack": self._sample},
+            )
+        self._sample = None
+
+    async def _heartbeat(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            start = loop.time()
+            await asyncio.sleep(self.interval)
+            late = max(0.0, loop.time() - start - self.interval)
+            self._beat = time.monotonic()
+            self.record(late)
+
+    def _watch(self, loop_thread: int) -> None:
+        # Polls at a fraction of the threshold; takes at most one sample per stall.
+        period = max(0.005, self.report_over / 4)
+        while not self._stop.wait(period):
+            beat = self._beat
+            if beat == self._sampled_beat or time.monotonic() - beat < self.interval + self.report_over:
+                continue
+            frame = sys._current_frames().get(loop_thread)
+            stack = _stack(frame) if frame is not None else None
+            # The heartbeat moved while the frames were taken: the stall was over, the stack is not its.
+            if self._beat == beat:
+                self._sample, self._sampled_beat = stack, beat
+
+
+def _stack(frame: FrameType, limit: int = 12) -> list[str]:
+    return [f"{f.filename}:{f.lineno} {f.name}" for f in traceback.extract_stack(frame, limit=limit)]
+
+
+async def loop_monitor(app: Any) -> AsyncIterator[None]:
+    """The app's cleanup context for the loop-lag monitor (first, so it watches startup too)."""
+    from revaer.api.keys import LOOP_MONITOR
+
+    app[LOOP_MONITOR] = monitor = LoopMonitor()
+    monitor.start()
+    try:
+        yield
+    finally:
+        await monitor.close()

@@ -366,7 +366,7 @@ async def test_sse_resync_and_lagged(ready: Api) -> None:
     c, auth, bus = ready.client, ready.auth, ready.bus
     for i in range((bus._history.maxlen or 0) + 10):
         bus.publish(i)
-    async with c.get("/v1/events/stream", headers={**auth, "Last-Event-ID": "1"}) as resp:
+    async with c.get("/v1/events/stream", headers={**auth, "Last-Event-ID": bus.event_id(1)}) as resp:
         assert (await _sse(resp, "resync"))[-1][0] == "resync"
     bus.queue_size = 4
     async with c.get("/v1/events/stream?hash=" + "ab" * 20, headers=auth) as resp:

@@ -19,6 +19,7 @@ from revaer.engine.errors import (
     TorrentNotFoundError,
 )
 from revaer.engine.protocol import (
+    MAX_TRACKERS,
     UNLIMITED,
     AddRequest,
     Changes,
@@ -121,6 +122,22 @@ async def test_add_from_magnet_carries_name_and_trackers(rig: Rig, seen: Seen, t
     assert rig.engine.piece_states(h) == b""
     assert rig.engine.piece_hashes(h) == []
     assert [tr.url for tr in rig.engine.trackers(h)] == list(TRACKERS)
+
+
+async def test_a_torrent_with_too_many_trackers_is_refused(rig: Rig, seen: Seen, tmp_path: Path) -> None:
+    many = [f"http://127.0.0.1:{i + 1}/announce" for i in range(MAX_TRACKERS + 1)]
+    t = synthetic_torrent("crowded", size=64 * 1024, piece_length=16 * 1024, trackers=many)
+    for request in (
+        AddRequest(magnet=t.magnet() + "".join(f"&tr={u}" for u in many), save_path=str(tmp_path)),
+        AddRequest(torrent=t.data, save_path=str(tmp_path)),
+    ):
+        with pytest.raises(InvalidTorrentError, match=f"too many trackers: {MAX_TRACKERS + 1} "):
+            rig.engine.add(request)
+    assert rig.engine.get(t.info_hash) is None
+    # The bound itself is accepted.
+    magnet = t.magnet() + "".join(f"&tr={u}" for u in many[:MAX_TRACKERS])
+    h = await _added(rig, seen, AddRequest(magnet=magnet, save_path=str(tmp_path), paused=True))
+    assert _row(rig, h).num_trackers == MAX_TRACKERS
 
 
 async def test_add_from_torrent_bytes_and_the_per_torrent_queries(

@@ -68,3 +68,32 @@ def test_since_for_last_event_id() -> None:
     assert bus.since(3) == [Envelope(4, 3), Envelope(5, 4)]
     assert bus.since(2) == [Envelope(3, 2), Envelope(4, 3), Envelope(5, 4)]
     assert bus.since(1) is None  # event 2 is gone: the client must resync
+
+
+def test_ids_carry_the_epoch_and_replay_only_our_own() -> None:
+    bus = EventBus(history=3, epoch="e1")
+    for i in range(5):
+        bus.publish(i)
+    assert bus.last_event_id == "e1:5"
+    assert bus.replay("e1:5") == []
+    assert bus.replay("e1:3") == [Envelope(4, 3), Envelope(5, 4)]
+    assert bus.replay("e1:1") is None  # older than the ring
+    assert bus.replay("e0:3") is None  # another process's (before a restart)
+    assert bus.replay("3") is None  # a bare number: not an id of ours
+    assert bus.replay("e1:9") is None  # never numbered here
+    assert bus.replay("e1:x") is None
+    assert bus.replay("") is None
+
+
+def test_zero_means_nothing_seen_yet() -> None:
+    bus = EventBus(history=3)
+    bus.publish("a")
+    assert bus.replay("0") == [Envelope(1, "a")]
+    for i in range(5):
+        bus.publish(i)
+    assert bus.replay("0") is None  # the start is gone from the ring
+
+
+def test_every_bus_has_a_new_epoch() -> None:
+    epochs = {EventBus().epoch for _ in range(20)}
+    assert len(epochs) == 20

@@ -18,6 +18,7 @@ from aiohttp import web
 
 from revaer.engine.protocol import Engine
 from revaer.events import EventBus
+from revaer.telemetry import LoopMonitor
 from revaer.torrents import TorrentService
 
 if TYPE_CHECKING:
@@ -64,6 +65,7 @@ REGISTRY: web.AppKey[TorrentRegistry] = web.AppKey("registry")
 # ---- HTTP-layer state ----------------------------------------------------------------------------
 API_OPTIONS = web.AppKey("api_options", ApiOptions)
 AUTH_STATE = web.AppKey("auth_state", AuthState)
+LOOP_MONITOR = web.AppKey("loop_monitor", LoopMonitor)  # the event loop's stalls (health)
 STREAMS: web.AppKey[weakref.WeakSet[web.StreamResponse]] = web.AppKey("streams")
 LISTING: web.AppKey[Listing] = web.AppKey("qb_listing")  # the façade's items and fragments
 RESPONSES: web.AppKey[ResponseCache] = web.AppKey("qb_info_responses")  # whole torrents/info bodies

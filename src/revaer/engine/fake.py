@@ -34,6 +34,7 @@ from revaer.engine.errors import (
     TorrentNotFoundError,
 )
 from revaer.engine.protocol import (
+    MAX_TRACKERS,
     AddRequest,
     Changes,
     EngineEvent,
@@ -64,6 +65,11 @@ class FakeSummary(SummaryRow):
 
 def _unique(urls: list[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(u for u in urls if u))
+
+
+def _bound_trackers(n: int) -> None:
+    if n > MAX_TRACKERS:
+        raise InvalidTorrentError(f"too many trackers: {n} (at most {MAX_TRACKERS})")
 
 
 def _torrent_trackers(top: dict[bytes, object]) -> tuple[str, ...]:
@@ -108,7 +114,9 @@ def _from_magnet(magnet: str) -> _Source:
     h = raw.lower() if len(raw) == 40 else base64.b32decode(raw.upper()).hex()
     dn = re.search(r"(?:^|&)dn=([^&]*)", magnet[8:])
     query = urllib.parse.parse_qs(magnet[len("magnet:?") :])
-    return _Source(h, dn.group(1) if dn else h, _unique(query.get("tr", [])))
+    tr_params = query.get("tr", [])
+    _bound_trackers(len(tr_params))
+    return _Source(h, dn.group(1) if dn else h, _unique(tr_params))
 
 
 def _from_torrent(data: bytes) -> _Source:
@@ -135,10 +143,12 @@ def _from_torrent(data: bytes) -> _Source:
         files = 1
         length = info.get(b"length", 0)
         size = length if isinstance(length, int) else 0
+    trackers = _torrent_trackers(top)
+    _bound_trackers(len(trackers))
     return _Source(
         h,
         nm.decode("utf-8", "replace") if isinstance(nm, bytes) else h,
-        _torrent_trackers(top),
+        trackers,
         size=size,
         files=files,
         has_meta=True,
@@ -157,7 +167,8 @@ def _from_resume(blob: bytes) -> _Source:
     return _Source(
         h,
         saved["name"],
-        tuple(saved.get("tracker_urls", ())),
+        # Stored torrents over the tracker limit keep their first MAX_TRACKERS (as the real engine).
+        tuple(saved.get("tracker_urls", ()))[:MAX_TRACKERS],
         size=size,
         done=done,
         files=saved["num_files"],

@@ -27,6 +27,16 @@ qBittorrent's preferences do); ``engine_limit`` is the one conversion.
 """
 
 
+MAX_TRACKERS: Final = 500
+"""The most trackers one torrent may bring (the extension's ``MAX_TRACKERS`` in core.hpp says the same).
+
+A magnet or .torrent with more is refused (``InvalidTorrentError``: the API's 422, the façade's
+``Fails.``); resume data with more (a torrent stored before the bound) keeps its first
+``MAX_TRACKERS``. libtorrent's add costs time quadratic in the tracker count on the session's
+thread (10,000 trackers: ~30 s, while every synchronous call into the session waits).
+"""
+
+
 def engine_limit(value: int) -> int:
     """The engine's spelling of a limit: ``value`` when positive, else ``UNLIMITED``."""
     return value if value > 0 else UNLIMITED

@@ -36,6 +36,8 @@ from revaer.torrents import TorrentService
 
 log = logging.getLogger(__name__)
 
+REPLAY_SLICE = 64  # replayed events sent between two turns of the event loop
+
 EVENT_TYPES = (
     "torrent.added",
     "torrent.updated",
@@ -103,10 +105,8 @@ class _Filter:
         return True
 
 
-async def _send(resp: EventSourceResponse, name: str, payload: Any, event_id: int | None) -> None:
-    await resp.send(
-        orjson.dumps(payload).decode(), id=None if event_id is None else str(event_id), event=name
-    )
+async def _send(resp: EventSourceResponse, name: str, payload: Any, event_id: str | None) -> None:
+    await resp.send(orjson.dumps(payload).decode(), id=event_id, event=name)
 
 
 async def _replay(
@@ -116,18 +116,20 @@ async def _replay(
     last = resp.last_event_id
     if last is None:
         return
-    try:
-        replay = bus.since(int(last))
-    except ValueError:
-        replay = None
+    replay = bus.replay(last)
     if replay is None:
+        # From before a restart, not ours, or older than the ring buffer: nothing can be replayed.
         reason = {"reason": "events since Last-Event-ID are gone; reload"}
-        await _send(resp, "resync", reason, bus.last_id)
+        await _send(resp, "resync", reason, bus.last_event_id)
         return
-    for env in replay:
+    for n, env in enumerate(replay, 1):
         enc = encode(torrents, env.event)
         if enc is not None and wanted(*enc):
-            await _send(resp, enc[0], enc[1], env.id)
+            await _send(resp, enc[0], enc[1], bus.event_id(env.id))
+        if n % REPLAY_SLICE == 0:
+            # A send returns without yielding while the socket takes the bytes: a replay of the
+            # whole ring would hold the loop for its whole length.
+            await asyncio.sleep(0)
 
 
 class _Updates:
@@ -158,7 +160,12 @@ class _Updates:
 
 
 async def _follow(
-    resp: EventSourceResponse, sub: Subscription, torrents: TorrentService, wanted: _Filter, interval: float
+    resp: EventSourceResponse,
+    bus: EventBus,
+    sub: Subscription,
+    torrents: TorrentService,
+    wanted: _Filter,
+    interval: float,
 ) -> None:
     """Send the bus's events as they come, until the client goes, falls behind or the bus closes."""
     loop = asyncio.get_running_loop()
@@ -179,9 +186,9 @@ async def _follow(
                 if enc[0] == "torrent.updated":
                     updates.add(item.id, enc[1], loop.time())
                 else:
-                    await _send(resp, enc[0], enc[1], item.id)
-        for event_id, payload in updates.due(loop.time()):
-            await _send(resp, "torrent.updated", payload, event_id)
+                    await _send(resp, enc[0], enc[1], bus.event_id(item.id))
+        for seq, payload in updates.due(loop.time()):
+            await _send(resp, "torrent.updated", payload, bus.event_id(seq))
 
 
 async def stream(request: web.Request) -> web.StreamResponse:
@@ -189,15 +196,27 @@ async def stream(request: web.Request) -> web.StreamResponse:
     torrents, bus = app[TORRENTS], app[BUS]
     wanted = _Filter(request)
     sub = bus.subscribe()
+    resp: EventSourceResponse | None = None
     try:
         async with sse_response(request, ping_interval=15, send_timeout=10) as resp:
             app[STREAMS].add(resp)
-            await _send(resp, "hello", {"last_id": bus.last_id}, None)
+            await _send(resp, "hello", {"last_id": bus.last_event_id}, None)
             await _replay(resp, bus, torrents, wanted)
-            await _follow(resp, sub, torrents, wanted, app[API_OPTIONS].sse_update_interval)
+            await _follow(resp, bus, sub, torrents, wanted, app[API_OPTIONS].sse_update_interval)
             return resp
+    except ConnectionError:
+        # The client closed the stream (during a replay or live): what clients do, not a fault.
+        # (aiohttp raises ClientConnectionResetError on a write after the close, ConnectionError
+        # from a write that was waiting for the socket to drain.)
+        log.debug("event stream closed by the client", extra={"peer": request.remote})
+    except TimeoutError:
+        # A send waited send_timeout for a client that stopped reading; aiohttp_sse aborted it.
+        log.info("event stream dropped: the client stopped reading", extra={"peer": request.remote})
     finally:
         sub.close()
+    if resp is None:  # the stream never started: nothing to finish
+        raise web.HTTPServiceUnavailable()
+    return resp
 
 
 async def close_streams(app: web.Application) -> None:

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from revaer import __version__
 from revaer.api.errors import Problem, unprocessable
-from revaer.api.keys import API_OPTIONS, AUTH_STATE, CONFIG_STORE, DATABASE, SETUP, TORRENTS
+from revaer.api.keys import API_OPTIONS, AUTH_STATE, CONFIG_STORE, DATABASE, LOOP_MONITOR, SETUP, TORRENTS
 from revaer.api.v1.body import check_fields, json_object, json_response
 from revaer.config.model import ConfigValidationError
 from revaer.config.setup import AlreadyBootstrapped, InvalidSetupToken
@@ -36,13 +36,16 @@ async def health(request: web.Request) -> web.Response:
             status = 503
     else:
         checks["database"] = "none"
-    body = {
+    body: dict[str, Any] = {
         "status": "ok" if status == 200 else "degraded",
         "setup": not app[AUTH_STATE].bootstrapped,
         "version": __version__,
         "uptime": round(time.monotonic() - app[API_OPTIONS].started_at, 3),
         "checks": checks,
     }
+    monitor = app.get(LOOP_MONITOR)
+    if monitor is not None:  # the event loop's worst stalls (telemetry.LoopMonitor)
+        body["loop"] = monitor.report()
     return json_response(body, status)
 
 
