@@ -135,9 +135,8 @@ struct Alerts {
     }
 
     void on(const lt::save_resume_data_alert& sr) {
-        std::vector<char> buf = lt::write_resume_data_buf(sr.params);
         emit(EV_RESUME_DATA, key_of(sr.params.ti ? sr.params.ti->info_hashes() : sr.params.info_hashes));
-        out.back().data.assign(buf.data(), buf.size());
+        out.back().data = encode_resume(sr.params);
     }
 
     void on(const lt::save_resume_data_failed_alert& sf) {

@@ -199,6 +199,7 @@ std::string Core::add(const AddSpec& spec, Error& err) {
         err.set(ERR_INVALID, "a save path is required");
         return {};
     }
+    if (!spec.resume.empty()) distrust_stale_pieces(spec.resume, atp);
     std::string key = key_of(atp.ti ? atp.ti->info_hashes() : atp.info_hashes);
     std::lock_guard<std::mutex> lock(mu_);
     if (!ses_) {
@@ -301,11 +302,12 @@ void Core::save_resume(const std::string& h, Error& err) {
     act(h, err, [](Entry& e) { e.handle.save_resume_data(kResumeFlags); });
 }
 
-int Core::save_resume_modified() {
+int Core::save_resume_modified(bool downloading_only) {
     std::lock_guard<std::mutex> lock(mu_);
     if (!ses_) return 0;
     int n = 0;
     table_->for_each([&](const std::string&, Entry& e) {
+        if (downloading_only && (e.row->is_finished || e.row->paused || !e.row->has_metadata)) return;
         if (e.has_handle && e.row->need_save_resume) {
             e.handle.save_resume_data(kResumeFlags | lt::torrent_handle::only_if_modified);
             ++n;
@@ -386,9 +388,8 @@ std::vector<ResumeItem> Core::shutdown(int timeout_ms) {
         ses_->pop_alerts(&alerts);
         for (lt::alert* a : alerts) {
             if (auto* sr = lt::alert_cast<lt::save_resume_data_alert>(a)) {
-                std::vector<char> buf = lt::write_resume_data_buf(sr->params);
                 lt::info_hash_t ih = sr->params.ti ? sr->params.ti->info_hashes() : sr->params.info_hashes;
-                saved.push_back({key_of(ih), std::string(buf.data(), buf.size())});
+                saved.push_back({key_of(ih), encode_resume(sr->params)});
                 --outstanding;
             } else if (lt::alert_cast<lt::save_resume_data_failed_alert>(a)) {
                 --outstanding;

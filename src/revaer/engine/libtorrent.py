@@ -173,8 +173,8 @@ class LibtorrentEngine:
     def save_resume(self, info_hash: str) -> None:
         self._native.save_resume(info_hash)
 
-    def save_resume_modified(self) -> int:
-        return self._native.save_resume_modified()
+    def save_resume_modified(self, downloading_only: bool = False) -> int:
+        return self._native.save_resume_modified(downloading_only)
 
     def connect_peer(self, info_hash: str, ip: str, port: int) -> None:
         self._native.connect_peer(info_hash, ip, port)
