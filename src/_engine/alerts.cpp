@@ -5,6 +5,7 @@
 #include <libtorrent/session.hpp>
 #include <libtorrent/write_resume_data.hpp>
 
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 
@@ -29,6 +30,20 @@ struct Alerts {
         ev.a = a;
         ev.b = b;
         out.push_back(std::move(ev));
+    }
+
+    // Out of space (or quota): libtorrent stops downloading the torrent; Core::retry_disk_full()
+    // starts it again once there is room.
+    static bool is_disk_full(const lt::error_code& ec) {
+        return ec == boost::system::errc::no_space_on_device || ec == boost::system::errc::file_too_large ||
+               (ec.category() == boost::system::system_category() && ec.value() == EDQUOT);
+    }
+
+    // "No space left on device: /downloads/x.bin (file_write)": the cause first, then the file.
+    static std::string describe(const lt::error_code& ec, const char* op, const char* path) {
+        std::string out = with_path(ec.message(), path);
+        if (op && *op) out += std::string(" (") + op + ")";
+        return out;
     }
 
     static std::string with_path(std::string message, const char* path) {
@@ -130,8 +145,14 @@ struct Alerts {
     }
 
     void on(const lt::file_error_alert& fe) {
-        emit(EV_ERROR, key_of(fe.handle.info_hashes()),
-             std::string(lt::operation_name(fe.op)) + " " + fe.filename() + ": " + fe.error.message());
+        std::string key = key_of(fe.handle.info_hashes());
+        if (is_disk_full(fe.error)) {
+            if (Entry* e = table.find(key)) {
+                e->disk_full = true;
+                e->disk_retry_at_ms = 0;
+            }
+        }
+        emit(EV_ERROR, key, describe(fe.error, lt::operation_name(fe.op), fe.filename()));
     }
 
     void on(const lt::save_resume_data_alert& sr) {

@@ -12,6 +12,7 @@
 #include <libtorrent/version.hpp>
 #include <libtorrent/write_resume_data.hpp>
 #include <sys/eventfd.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -229,6 +230,13 @@ void Core::pause(const std::string& h, Error& err) {
 void Core::resume(const std::string& h, Error& err) {
     act(h, err, [](Entry& e) {
         if (e.auto_managed) e.handle.set_flags(lt::torrent_flags::auto_managed);
+        // A torrent in error does not start again on resume() alone; nor does one that a full
+        // disk put in upload mode. The user asking to resume is asking for both to be retried.
+        e.handle.clear_error();
+        if (e.disk_full) {
+            e.handle.unset_flags(lt::torrent_flags::upload_mode);
+            e.disk_full = false;
+        }
         e.handle.resume();
     });
 }
@@ -324,9 +332,39 @@ void Core::connect_peer(const std::string& h, const std::string& ip, int port, E
     act(h, err, [&](Entry& e) { e.handle.connect_peer(lt::tcp::endpoint(addr, static_cast<std::uint16_t>(port))); });
 }
 
+namespace {
+
+constexpr std::int64_t kDiskRetryMs = 5000;
+// Room for a few pieces before a retry is worth it; less would fail again at once.
+constexpr std::uint64_t kDiskRetryMinFree = 16u << 20;
+
+std::int64_t steady_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+}  // namespace
+
+void Core::retry_disk_full() {
+    const std::int64_t now = steady_ms();
+    table_->for_each([&](const std::string&, Entry& e) {
+        if (!e.disk_full || !e.has_handle || now < e.disk_retry_at_ms) return;
+        e.disk_retry_at_ms = now + kDiskRetryMs;
+        struct statvfs fs {};
+        if (::statvfs(e.row->save_path.c_str(), &fs) != 0) return;
+        if (static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize < kDiskRetryMinFree) return;
+        // If the disk is still too full, the next write fails and brings us back here.
+        e.disk_full = false;
+        e.handle.clear_error();
+        e.handle.unset_flags(lt::torrent_flags::upload_mode);
+    });
+}
+
 void Core::post_updates() {
     std::lock_guard<std::mutex> lock(mu_);
     if (!ses_) return;
+    retry_disk_full();
     ses_->post_torrent_updates();
     ses_->post_session_stats();
 }

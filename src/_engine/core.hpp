@@ -213,6 +213,9 @@ private:
     void act(const std::string& h, Error& err, F&& f);
     // Under the lock, the handle of `h`, for a query that then runs without the lock.
     bool copy_handle(const std::string& h, Error& err, libtorrent::torrent_handle& out);
+    // Under the lock: lets torrents stopped by a full disk download again once their save path
+    // has room (libtorrent only retries auto-managed torrents, after 10 minutes).
+    void retry_disk_full();
 
     std::unique_ptr<libtorrent::session> ses_;
     std::unique_ptr<StatusTable> table_;

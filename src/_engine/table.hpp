@@ -24,6 +24,10 @@ struct Entry {
     RowPtr row;
     bool auto_managed = false;  // what resume() restores after pause() cleared it
     bool was_complete = false;  // a torrent_finished_alert for it is not a new completion
+    // A write failed for lack of space (libtorrent then stops downloading: upload mode, or an
+    // error): Core::retry_disk_full() tries again once there is room, from this steady-clock time.
+    bool disk_full = false;
+    std::int64_t disk_retry_at_ms = 0;
     Entry* older = nullptr;     // publication order (StatusTable::oldest_ .. newest_)
     Entry* newer = nullptr;
 };
