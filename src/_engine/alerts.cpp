@@ -95,6 +95,12 @@ struct Alerts {
             }
             const int old_state = e->row->state;
             Row row = row_from_status(st, *e->row);
+            if (e->disk_full) {
+                // Stopped for lack of space (libtorrent's upload mode, or its error that follows):
+                // say so, with the file, until retry_disk_full() finds room again.
+                row.state = ST_ERROR;
+                row.error = e->disk_error;
+            }
             if (st.has_metadata && !st.is_finished && st.state == lt::torrent_status::downloading)
                 e->was_complete = false;
             if (row.state != old_state) emit(EV_STATE, key, {}, old_state, row.state);
@@ -140,19 +146,40 @@ struct Alerts {
         emit(EV_ERROR, key_of(df.info_hashes), "deleting files failed: " + df.error.message());
     }
 
+    // libtorrent raises one alert per failed block: report each distinct error once.
+    void emit_error(const std::string& key, Entry* e, std::string text) {
+        if (e) {
+            if (e->last_error == text) return;
+            e->last_error = text;
+        }
+        emit(EV_ERROR, key, std::move(text));
+    }
+
     void on(const lt::torrent_error_alert& ea) {
-        emit(EV_ERROR, key_of(ea.handle.info_hashes()), with_path(ea.error.message(), ea.filename()));
+        std::string key = key_of(ea.handle.info_hashes());
+        Entry* e = table.find(key);
+        // Once a write failed for lack of space, what follows (libtorrent 2.0 also fails the
+        // torrent with "Bad address" from an exception) is a consequence: the cause was reported.
+        if (e && e->disk_full) return;
+        std::string place = ea.filename();
+        emit_error(key, e, place == "exception" ? ea.error.message() + " (exception)"
+                                                : with_path(ea.error.message(), ea.filename()));
     }
 
     void on(const lt::file_error_alert& fe) {
         std::string key = key_of(fe.handle.info_hashes());
-        if (is_disk_full(fe.error)) {
-            if (Entry* e = table.find(key)) {
-                e->disk_full = true;
-                e->disk_retry_at_ms = 0;
-            }
+        Entry* e = table.find(key);
+        std::string text = describe(fe.error, lt::operation_name(fe.op), fe.filename());
+        if (e && is_disk_full(fe.error)) {
+            if (e->disk_full) return;
+            e->disk_full = true;
+            e->disk_retry_at_ms = 0;
+            e->disk_error = text;
+            refresh = true;  // the row says so at once
+        } else if (e && e->disk_full) {
+            return;
         }
-        emit(EV_ERROR, key, describe(fe.error, lt::operation_name(fe.op), fe.filename()));
+        emit_error(key, e, std::move(text));
     }
 
     void on(const lt::save_resume_data_alert& sr) {

@@ -214,6 +214,7 @@ std::string Core::add(const AddSpec& spec, Error& err) {
     auto entry = std::make_unique<Entry>();
     entry->auto_managed = auto_managed;
     entry->was_complete = atp.completed_time > 0;
+    entry->user_paused = bool(atp.flags & lt::torrent_flags::paused);
     table_->insert(key, std::move(entry), row_from_params(atp, key, auto_managed));
     ses_->async_add_torrent(std::move(atp));
     return key;
@@ -224,6 +225,7 @@ void Core::pause(const std::string& h, Error& err) {
         // An auto-managed torrent would be resumed by the queue: take it out first.
         e.handle.unset_flags(lt::torrent_flags::auto_managed);
         e.handle.pause(lt::torrent_handle::graceful_pause);
+        e.user_paused = true;
     });
 }
 
@@ -233,6 +235,8 @@ void Core::resume(const std::string& h, Error& err) {
         // A torrent in error does not start again on resume() alone; nor does one that a full
         // disk put in upload mode. The user asking to resume is asking for both to be retried.
         e.handle.clear_error();
+        e.last_error.clear();
+        e.user_paused = false;
         if (e.disk_full) {
             e.handle.unset_flags(lt::torrent_flags::upload_mode);
             e.disk_full = false;
@@ -356,8 +360,12 @@ void Core::retry_disk_full() {
         if (static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize < kDiskRetryMinFree) return;
         // If the disk is still too full, the next write fails and brings us back here.
         e.disk_full = false;
+        e.last_error.clear();
         e.handle.clear_error();
         e.handle.unset_flags(lt::torrent_flags::upload_mode);
+        // libtorrent pauses a torrent whose disk error is not a plain write ENOSPC (a read of a
+        // hole on a full tmpfs, say); clear_error() leaves it paused. Not one the user paused.
+        if (!e.user_paused) e.handle.resume();
     });
 }
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from revaer.engine.protocol import AddRequest, EngineEvent, TorrentFailed
+from revaer.engine.protocol import AddRequest, EngineEvent, TorrentFailed, TorrentState
 from tests.support.engine import Seeder, drive, loopback_engine
 from tests.support.torrents import file_sha256
 
@@ -60,8 +60,14 @@ def test_disk_full_names_the_cause_and_recovers_when_space_is_back(small_disk: P
 
         drive(leecher, failed, timeout=60, events=events)
         texts = [e.message for e in events if isinstance(e, TorrentFailed)]
-        print(f"\nerror events: {texts}; row: {leecher.get(h)}")
-        assert any(t.startswith(ENOSPC_TEXT) and str(small_disk) in t for t in texts), texts
+        # The cause first, then the file, once (libtorrent raises one alert per failed block).
+        expected = f"{ENOSPC_TEXT}: {small_disk / seeder.path.name} (file_write)"
+        assert texts == [expected], texts
+        # The row says it too, for as long as the disk is full (a listing shows why it stopped).
+        drive(leecher, lambda _: bool((r := leecher.get(h)) and r.state is TorrentState.ERROR), events=events)
+        row = leecher.get(h)
+        assert row is not None
+        assert row.error == expected, row.error
 
         _mount("-o", "remount,size=100m", str(small_disk))
         drive(leecher, lambda _: bool((r := leecher.get(h)) and r.is_seeding), timeout=120, events=events)

@@ -78,6 +78,8 @@ def _event(raw: tuple[int, str, str, bytes | None, int, int]) -> EngineEvent | N
     if kind == _K.EV_DATA_DELETED:
         return TorrentDataDeleted(h)
     if kind == _K.EV_ERROR:
+        # Disk and file errors say what stopped a download: an operator's first clue.
+        log.warning("torrent error", extra={"info_hash": h, "error": text})
         return TorrentFailed(h, text)
     if kind == _K.EV_ADD_FAILED:
         return TorrentAddFailed(h, text)
