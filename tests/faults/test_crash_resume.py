@@ -135,6 +135,7 @@ async def test_sigkill_mid_download_keeps_the_pieces_on_disk(server: ServerProce
             # Allocated bytes, not the apparent size of the sparse file.
             on_disk = (server.data_dir / "downloads" / payload.name).stat().st_blocks * 512
 
+            announces_before_restart = tracker.announces
             await server.start()
             jar.clear()
             await _login(http, server)
@@ -152,6 +153,12 @@ async def test_sigkill_mid_download_keeps_the_pieces_on_disk(server: ServerProce
                 90,
             )
             props = await _properties(http, server, h)
+            # It announced again as a new torrent would (and so found the seeder).
+            assert tracker.announces > announces_before_restart
+            r = await http.get(f"{server.url}/api/v2/torrents/trackers", params={"hash": h})
+            await _text(r)
+            listed = [t for t in await r.json(content_type=None) if str(t["url"]).startswith("http")]
+            assert [t["status"] for t in listed] == [2], listed  # 2: working
 
     downloaded_again = int(props["total_downloaded_session"])
     print(
