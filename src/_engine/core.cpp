@@ -232,8 +232,9 @@ void Core::pause(const std::string& h, Error& err) {
 void Core::resume(const std::string& h, Error& err) {
     act(h, err, [](Entry& e) {
         if (e.auto_managed) e.handle.set_flags(lt::torrent_flags::auto_managed);
-        // A torrent in error does not start again on resume() alone; nor does one that a full
-        // disk put in upload mode. The user asking to resume is asking for both to be retried.
+        // libtorrent's resume() clears the error of a paused torrent only (not one failed by an
+        // exception, which stays unpaused) and never leaves the upload mode a full disk put it
+        // in. The user asking to resume is asking for both to be retried.
         e.handle.clear_error();
         e.last_error.clear();
         e.user_paused = false;
