@@ -147,7 +147,7 @@ cdef extern from "core.hpp" namespace "revaer" nogil:
         void queue(const string& h, int op, Error& err) except +
         void move_storage(const string& h, const string& path, cbool reset_only, Error& err) except +
         void save_resume(const string& h, Error& err) except +
-        int save_resume_modified() except +
+        int save_resume_modified(cbool downloading_only) except +
         void connect_peer(const string& h, const string& ip, int port, Error& err) except +
         vector[FileEntry] files(const string& h, Error& err) except +
         void set_file_priorities(const string& h, const vector[pair[int, int]]& prios, Error& err) except +

@@ -5,6 +5,7 @@
 #include <libtorrent/session.hpp>
 #include <libtorrent/write_resume_data.hpp>
 
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 
@@ -29,6 +30,20 @@ struct Alerts {
         ev.a = a;
         ev.b = b;
         out.push_back(std::move(ev));
+    }
+
+    // Out of space (or quota): libtorrent stops downloading the torrent; Core::retry_disk_full()
+    // starts it again once there is room.
+    static bool is_disk_full(const lt::error_code& ec) {
+        return ec == boost::system::errc::no_space_on_device || ec == boost::system::errc::file_too_large ||
+               (ec.category() == boost::system::system_category() && ec.value() == EDQUOT);
+    }
+
+    // "No space left on device: /downloads/x.bin (file_write)": the cause first, then the file.
+    static std::string describe(const lt::error_code& ec, const char* op, const char* path) {
+        std::string out = with_path(ec.message(), path);
+        if (op && *op) out += std::string(" (") + op + ")";
+        return out;
     }
 
     static std::string with_path(std::string message, const char* path) {
@@ -80,6 +95,12 @@ struct Alerts {
             }
             const int old_state = e->row->state;
             Row row = row_from_status(st, *e->row);
+            if (e->disk_full) {
+                // Stopped for lack of space (libtorrent's upload mode, or its error that follows):
+                // say so, with the file, until retry_disk_full() finds room again.
+                row.state = ST_ERROR;
+                row.error = e->disk_error;
+            }
             if (st.has_metadata && !st.is_finished && st.state == lt::torrent_status::downloading)
                 e->was_complete = false;
             if (row.state != old_state) emit(EV_STATE, key, {}, old_state, row.state);
@@ -125,19 +146,45 @@ struct Alerts {
         emit(EV_ERROR, key_of(df.info_hashes), "deleting files failed: " + df.error.message());
     }
 
+    // libtorrent raises one alert per failed block: report each distinct error once.
+    void emit_error(const std::string& key, Entry* e, std::string text) {
+        if (e) {
+            if (e->last_error == text) return;
+            e->last_error = text;
+        }
+        emit(EV_ERROR, key, std::move(text));
+    }
+
     void on(const lt::torrent_error_alert& ea) {
-        emit(EV_ERROR, key_of(ea.handle.info_hashes()), with_path(ea.error.message(), ea.filename()));
+        std::string key = key_of(ea.handle.info_hashes());
+        Entry* e = table.find(key);
+        // Once a write failed for lack of space, what follows (libtorrent 2.0 also fails the
+        // torrent with "Bad address" from an exception) is a consequence: the cause was reported.
+        if (e && e->disk_full) return;
+        std::string place = ea.filename();
+        emit_error(key, e, place == "exception" ? ea.error.message() + " (exception)"
+                                                : with_path(ea.error.message(), ea.filename()));
     }
 
     void on(const lt::file_error_alert& fe) {
-        emit(EV_ERROR, key_of(fe.handle.info_hashes()),
-             std::string(lt::operation_name(fe.op)) + " " + fe.filename() + ": " + fe.error.message());
+        std::string key = key_of(fe.handle.info_hashes());
+        Entry* e = table.find(key);
+        std::string text = describe(fe.error, lt::operation_name(fe.op), fe.filename());
+        if (e && is_disk_full(fe.error)) {
+            if (e->disk_full) return;
+            e->disk_full = true;
+            e->disk_retry_at_ms = 0;
+            e->disk_error = text;
+            refresh = true;  // the row says so at once
+        } else if (e && e->disk_full) {
+            return;
+        }
+        emit_error(key, e, std::move(text));
     }
 
     void on(const lt::save_resume_data_alert& sr) {
-        std::vector<char> buf = lt::write_resume_data_buf(sr.params);
         emit(EV_RESUME_DATA, key_of(sr.params.ti ? sr.params.ti->info_hashes() : sr.params.info_hashes));
-        out.back().data.assign(buf.data(), buf.size());
+        out.back().data = encode_resume(sr.params);
     }
 
     void on(const lt::save_resume_data_failed_alert& sf) {

@@ -12,6 +12,7 @@
 #include <libtorrent/version.hpp>
 #include <libtorrent/write_resume_data.hpp>
 #include <sys/eventfd.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -216,6 +217,7 @@ std::string Core::add(const AddSpec& spec, Error& err) {
         err.set(ERR_INVALID, "a save path is required");
         return {};
     }
+    if (!spec.resume.empty()) distrust_stale_pieces(spec.resume, atp);
     std::string key = key_of(atp.ti ? atp.ti->info_hashes() : atp.info_hashes);
     std::lock_guard<std::mutex> lock(mu_);
     if (!ses_) {
@@ -229,6 +231,7 @@ std::string Core::add(const AddSpec& spec, Error& err) {
     auto entry = std::make_unique<Entry>();
     entry->auto_managed = auto_managed;
     entry->was_complete = atp.completed_time > 0;
+    entry->user_paused = bool(atp.flags & lt::torrent_flags::paused);
     table_->insert(key, std::move(entry), row_from_params(atp, key, auto_managed));
     ses_->async_add_torrent(std::move(atp));
     return key;
@@ -239,12 +242,23 @@ void Core::pause(const std::string& h, Error& err) {
         // An auto-managed torrent would be resumed by the queue: take it out first.
         e.handle.unset_flags(lt::torrent_flags::auto_managed);
         e.handle.pause(lt::torrent_handle::graceful_pause);
+        e.user_paused = true;
     });
 }
 
 void Core::resume(const std::string& h, Error& err) {
     act(h, err, [](Entry& e) {
         if (e.auto_managed) e.handle.set_flags(lt::torrent_flags::auto_managed);
+        // libtorrent's resume() clears the error of a paused torrent only (not one failed by an
+        // exception, which stays unpaused) and never leaves the upload mode a full disk put it
+        // in. The user asking to resume is asking for both to be retried.
+        e.handle.clear_error();
+        e.last_error.clear();
+        e.user_paused = false;
+        if (e.disk_full) {
+            e.handle.unset_flags(lt::torrent_flags::upload_mode);
+            e.disk_full = false;
+        }
         e.handle.resume();
     });
 }
@@ -318,11 +332,12 @@ void Core::save_resume(const std::string& h, Error& err) {
     act(h, err, [](Entry& e) { e.handle.save_resume_data(kResumeFlags); });
 }
 
-int Core::save_resume_modified() {
+int Core::save_resume_modified(bool downloading_only) {
     std::lock_guard<std::mutex> lock(mu_);
     if (!ses_) return 0;
     int n = 0;
     table_->for_each([&](const std::string&, Entry& e) {
+        if (downloading_only && (e.row->is_finished || e.row->paused || !e.row->has_metadata)) return;
         if (e.has_handle && e.row->need_save_resume) {
             e.handle.save_resume_data(kResumeFlags | lt::torrent_handle::only_if_modified);
             ++n;
@@ -339,9 +354,43 @@ void Core::connect_peer(const std::string& h, const std::string& ip, int port, E
     act(h, err, [&](Entry& e) { e.handle.connect_peer(lt::tcp::endpoint(addr, static_cast<std::uint16_t>(port))); });
 }
 
+namespace {
+
+constexpr std::int64_t kDiskRetryMs = 5000;
+// Room for a few pieces before a retry is worth it; less would fail again at once.
+constexpr std::uint64_t kDiskRetryMinFree = 16u << 20;
+
+std::int64_t steady_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+}  // namespace
+
+void Core::retry_disk_full() {
+    const std::int64_t now = steady_ms();
+    table_->for_each([&](const std::string&, Entry& e) {
+        if (!e.disk_full || !e.has_handle || now < e.disk_retry_at_ms) return;
+        e.disk_retry_at_ms = now + kDiskRetryMs;
+        struct statvfs fs {};
+        if (::statvfs(e.row->save_path.c_str(), &fs) != 0) return;
+        if (static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize < kDiskRetryMinFree) return;
+        // If the disk is still too full, the next write fails and brings us back here.
+        e.disk_full = false;
+        e.last_error.clear();
+        e.handle.clear_error();
+        e.handle.unset_flags(lt::torrent_flags::upload_mode);
+        // libtorrent pauses a torrent whose disk error is not a plain write ENOSPC (a read of a
+        // hole on a full tmpfs, say); clear_error() leaves it paused. Not one the user paused.
+        if (!e.user_paused) e.handle.resume();
+    });
+}
+
 void Core::post_updates() {
     std::lock_guard<std::mutex> lock(mu_);
     if (!ses_) return;
+    retry_disk_full();
     ses_->post_torrent_updates();
     ses_->post_session_stats();
 }
@@ -403,9 +452,8 @@ std::vector<ResumeItem> Core::shutdown(int timeout_ms) {
         ses_->pop_alerts(&alerts);
         for (lt::alert* a : alerts) {
             if (auto* sr = lt::alert_cast<lt::save_resume_data_alert>(a)) {
-                std::vector<char> buf = lt::write_resume_data_buf(sr->params);
                 lt::info_hash_t ih = sr->params.ti ? sr->params.ti->info_hashes() : sr->params.info_hashes;
-                saved.push_back({key_of(ih), std::string(buf.data(), buf.size())});
+                saved.push_back({key_of(ih), encode_resume(sr->params)});
                 --outstanding;
             } else if (lt::alert_cast<lt::save_resume_data_failed_alert>(a)) {
                 --outstanding;

@@ -183,7 +183,9 @@ public:
     void queue(const std::string& h, int op, Error& err);  // a QueueOp
     void move_storage(const std::string& h, const std::string& path, bool reset_only, Error& err);
     void save_resume(const std::string& h, Error& err);
-    int save_resume_modified();
+    // Resume data of the torrents changed since their last save; with `downloading_only`, of
+    // those still downloading only (the frequent save that bounds what a crash costs).
+    int save_resume_modified(bool downloading_only);
     void connect_peer(const std::string& h, const std::string& ip, int port, Error& err);
     std::vector<FileEntry> files(const std::string& h, Error& err);
     void set_file_priorities(const std::string& h, const std::vector<std::pair<int, int>>& prios,
@@ -216,6 +218,9 @@ private:
     void act(const std::string& h, Error& err, F&& f);
     // Under the lock, the handle of `h`, for a query that then runs without the lock.
     bool copy_handle(const std::string& h, Error& err, libtorrent::torrent_handle& out);
+    // Under the lock: lets torrents stopped by a full disk download again once their save path
+    // has room (libtorrent only retries auto-managed torrents, after 10 minutes).
+    void retry_disk_full();
 
     std::unique_ptr<libtorrent::session> ses_;
     std::unique_ptr<StatusTable> table_;

@@ -224,12 +224,13 @@ cdef class Engine:
         """Ask for the torrent's resume data (an EV_RESUME_DATA event follows)."""
         self._act(info_hash, ACT_SAVE_RESUME)
 
-    def save_resume_modified(self) -> int:
-        """Ask for resume data of every torrent that changed; returns how many."""
+    def save_resume_modified(self, downloading_only: bool = False) -> int:
+        """Ask for resume data of every torrent that changed (or of those still downloading); returns how many."""
         cdef Core* c = self._core()
         cdef int n
+        cdef cbool d = downloading_only
         with nogil:
-            n = c.save_resume_modified()
+            n = c.save_resume_modified(d)
         return n
 
     def connect_peer(self, info_hash: str, ip: str, port: int) -> None:

@@ -29,6 +29,14 @@ std::int64_t posix_now();
 // Any limit <= 0 means none, as libtorrent and qBittorrent take it; rows show UNLIMITED then.
 inline int limit_or_unlimited(int value) { return value > 0 ? value : UNLIMITED; }
 
+// Resume data as stored: libtorrent's own, plus the time it was written (kSavedAtKey), so a restore
+// can tell whether the payload files changed after it (a crash mid-download).
+std::string encode_resume(const lt::add_torrent_params& atp);
+// A restore's add_torrent_params from stored resume data: when files of an unfinished torrent are
+// newer than the data, its have-bitfield is dropped so libtorrent checks the files (see util.cpp).
+// Returns whether it was dropped.
+bool distrust_stale_pieces(const std::string& resume, lt::add_torrent_params& atp);
+
 // Copies settings by name into `pack`; ERR_INVALID for an unknown name or a wrong type.
 void fill_pack(lt::settings_pack& pack, const std::vector<Setting>& settings, Error& err);
 

@@ -42,6 +42,22 @@ void add_tracker(Row& row, const std::string& url) {
     row.num_trackers = static_cast<int>(row.tracker_urls.size());
 }
 
+// Where a torrent's error happened, for its message: ": <file>" (absolute, as users find it),
+// or what libtorrent's special file indices stand for.
+std::string error_place(const lt::torrent_status& st, const lt::torrent_info* ti) {
+    const lt::file_index_t f = st.error_file;
+    if (f >= lt::file_index_t(0)) {
+        if (!ti || f >= ti->files().end_file()) return {};
+        return ": " + st.save_path + "/" + ti->files().file_path(f);
+    }
+    if (f == lt::torrent_status::error_file_ssl_ctx) return " (SSL context)";
+    if (f == lt::torrent_status::error_file_metadata) return " (metadata)";
+    if (f == lt::torrent_status::error_file_exception) return " (exception)";
+    if (f == lt::torrent_status::error_file_partfile)
+        return ": " + st.save_path + "/." + key_of(st.info_hashes) + ".parts (part file)";
+    return {};
+}
+
 }  // namespace
 
 // Trackers are captured where they enter a torrent (the add: magnet tr=, .torrent announce
@@ -97,10 +113,7 @@ Row row_from_status(const lt::torrent_status& st, const Row& old) {
     row.save_path = st.save_path;
     row.current_tracker = st.current_tracker;
     row.error.clear();
-    if (st.errc) {
-        row.error = st.errc.message();
-        if (st.error_file >= lt::file_index_t(0) && ti) row.error += ": " + ti->files().file_path(st.error_file);
-    }
+    if (st.errc) row.error = st.errc.message() + error_place(st, ti.get());
     if (st.total > 0 || !row.has_metadata) row.total_size = st.total;
     row.total_wanted = st.total_wanted;
     row.total_done = st.total_done;

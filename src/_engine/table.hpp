@@ -24,6 +24,13 @@ struct Entry {
     RowPtr row;
     bool auto_managed = false;  // what resume() restores after pause() cleared it
     bool was_complete = false;  // a torrent_finished_alert for it is not a new completion
+    // A write failed for lack of space (libtorrent then stops downloading: upload mode, or an
+    // error): Core::retry_disk_full() tries again once there is room, from this steady-clock time.
+    bool disk_full = false;
+    std::int64_t disk_retry_at_ms = 0;
+    std::string disk_error;  // the write error that set disk_full: what the row says meanwhile
+    bool user_paused = false;  // paused by pause(), not by libtorrent: a disk retry leaves it paused
+    std::string last_error;  // the last error reported for it (each is reported once, not per block)
     Entry* older = nullptr;     // publication order (StatusTable::oldest_ .. newest_)
     Entry* newer = nullptr;
 };

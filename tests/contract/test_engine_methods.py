@@ -224,6 +224,10 @@ async def test_commands_take_effect(rig: Rig, seen: Seen, tmp_path: Path) -> Non
 
     n = e.save_resume_modified()
     assert 0 <= n <= len(e.snapshot())
+    # The paused torrent is not downloading: the frequent save leaves it alone.
+    e.pause(h)
+    await eventually(lambda: _row(rig, h).paused)
+    assert e.save_resume_modified(downloading_only=True) == 0
 
 
 async def test_table_versions_and_session(rig: Rig, seen: Seen, tmp_path: Path) -> None:

@@ -420,11 +420,16 @@ class FakeEngine:
         row = self._row(info_hash)
         self._emit(ResumeDataSaved(row.info_hash, self._resume_blob(row)))
 
-    def save_resume_modified(self) -> int:
+    def save_resume_modified(self, downloading_only: bool = False) -> int:
         self._check_open()
-        for row in self._rows.values():
+        rows = [
+            r
+            for r in self._rows.values()
+            if not downloading_only or (r.has_metadata and not r.is_finished and not r.paused)
+        ]
+        for row in rows:
             self._emit(ResumeDataSaved(row.info_hash, self._resume_blob(row)))
-        return len(self._rows)
+        return len(rows)
 
     def files(self, info_hash: str) -> list[FileInfo]:
         row = self._row(info_hash)

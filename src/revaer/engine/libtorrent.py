@@ -74,6 +74,12 @@ def _listening(h: str, text: str, data: bytes | None, a: int, b: int) -> None:
         log.info("engine listening", extra={"address": text, "port": a})
 
 
+def _failed(h: str, text: str, data: bytes | None, a: int, b: int) -> EngineEvent:
+    # Disk and file errors say what stopped a download: an operator's first clue.
+    log.warning("torrent error", extra={"info_hash": h, "error": text})
+    return TorrentFailed(h, text)
+
+
 # How each kind of native event becomes a Revaer event (None: logged only, nothing to publish).
 _CONVERTERS: dict[int, Callable[[str, str, bytes | None, int, int], EngineEvent | None]] = {
     _K.EV_ADDED: lambda h, text, data, a, b: TorrentAdded(h, text),
@@ -81,7 +87,7 @@ _CONVERTERS: dict[int, Callable[[str, str, bytes | None, int, int], EngineEvent 
     _K.EV_COMPLETED: lambda h, text, data, a, b: TorrentCompleted(h, text),
     _K.EV_REMOVED: lambda h, text, data, a, b: TorrentRemoved(h),
     _K.EV_DATA_DELETED: lambda h, text, data, a, b: TorrentDataDeleted(h),
-    _K.EV_ERROR: lambda h, text, data, a, b: TorrentFailed(h, text),
+    _K.EV_ERROR: _failed,
     _K.EV_ADD_FAILED: lambda h, text, data, a, b: TorrentAddFailed(h, text),
     _K.EV_RESUME_DATA: lambda h, text, data, a, b: ResumeDataSaved(h, data or b""),
     _K.EV_RESUME_FAILED: lambda h, text, data, a, b: TorrentFailed(h, f"saving resume data failed: {text}"),
@@ -162,8 +168,8 @@ class LibtorrentEngine:
     def save_resume(self, info_hash: str) -> None:
         self._native.save_resume(info_hash)
 
-    def save_resume_modified(self) -> int:
-        return self._native.save_resume_modified()
+    def save_resume_modified(self, downloading_only: bool = False) -> int:
+        return self._native.save_resume_modified(downloading_only)
 
     def connect_peer(self, info_hash: str, ip: str, port: int) -> None:
         self._native.connect_peer(info_hash, ip, port)

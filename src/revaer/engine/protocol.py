@@ -321,8 +321,12 @@ class Engine(Protocol):
         """Ask for the torrent's resume data; a ``ResumeDataSaved`` event carries it."""
         ...
 
-    def save_resume_modified(self) -> int:
-        """Ask for resume data of every torrent changed since its last save; returns how many."""
+    def save_resume_modified(self, downloading_only: bool = False) -> int:
+        """Ask for resume data of every torrent changed since its last save; returns how many.
+
+        With ``downloading_only``, only of those still downloading (not finished, not paused, with
+        metadata): the frequent save that bounds what a crash costs.
+        """
         ...
 
     def files(self, info_hash: str) -> list[FileInfo]:

@@ -4,7 +4,9 @@ The engine's fd is watched with ``loop.add_reader``; when it is readable the
 pump drains events and publishes them on the bus, followed by a
 ``TorrentUpdated`` for every row that changed since the last drain. A timer
 asks the engine for fresh rows (``tick``) and, less often, for resume data of
-the torrents that changed (``save_resume_modified``). Resume data goes to the
+the torrents that changed (``save_resume_modified``): every ``download_resume_interval``
+(a few seconds) of those still downloading, so a crash costs seconds of transfer, and every
+``resume_interval`` of all the others. Resume data goes to the
 ``on_resume`` callback, which persists it; ``listeners`` see every event
 before the bus does (they must not block).
 
@@ -47,6 +49,7 @@ class EnginePump:
         *,
         update_interval: float | None = 0.5,
         resume_interval: float = 30.0,
+        download_resume_interval: float = 3.0,
         on_resume: ResumeSink | None = None,
         listeners: list[Listener] | None = None,
     ) -> None:
@@ -54,6 +57,7 @@ class EnginePump:
         self.bus = bus
         self.update_interval = update_interval
         self.resume_interval = resume_interval
+        self.download_resume_interval = download_resume_interval
         self.on_resume = on_resume
         # Called for every event before it is published; unlike bus subscribers they never miss one.
         self.listeners: list[Listener] = list(listeners or ())
@@ -84,15 +88,24 @@ class EnginePump:
     async def _ticker(self, interval: float) -> None:
         loop = asyncio.get_running_loop()
         next_resume = loop.time() + self.resume_interval
+        next_download_resume = loop.time() + self.download_resume_interval
         while True:
             await asyncio.sleep(interval)
             try:
                 self.engine.tick()
-                if loop.time() >= next_resume:
-                    next_resume = loop.time() + self.resume_interval
+                now = loop.time()
+                n = 0
+                if now >= next_resume:
+                    next_resume = now + self.resume_interval
+                    next_download_resume = now + self.download_resume_interval
                     n = self.engine.save_resume_modified()
-                    if n:
-                        log.debug("resume data requested", extra={"torrents": n})
+                elif now >= next_download_resume:
+                    # Only torrents whose pieces changed since their last save are asked (libtorrent's
+                    # need_save_resume), so an idle or seeding library costs nothing here.
+                    next_download_resume = now + self.download_resume_interval
+                    n = self.engine.save_resume_modified(downloading_only=True)
+                if n:
+                    log.debug("resume data requested", extra={"torrents": n})
             except Exception:
                 log.exception("engine tick failed")
 
