@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 import sys
@@ -16,6 +15,8 @@ from types import FrameType
 from typing import IO, Any
 
 import orjson
+
+from revaer.tasks import cancel_and_wait
 
 # Attributes every LogRecord has; anything else on a record came from `extra=` and is logged as a field.
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime", "taskName"}
@@ -160,10 +161,7 @@ class LoopMonitor:
 
     async def close(self) -> None:
         self._stop.set()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
         if self._thread is not None:
             await asyncio.to_thread(self._thread.join, 1.0)
 

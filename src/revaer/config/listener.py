@@ -20,7 +20,6 @@ that changed.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import inspect
 import logging
 import random
@@ -33,6 +32,7 @@ import orjson
 from revaer.config.model import SPECS, Config, ConfigValidationError, Json, validate
 from revaer.db.pool import connect as db_connect
 from revaer.events import ConfigChanged, EventBus
+from revaer.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -114,10 +114,7 @@ class ConfigListener:
 
     async def close(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
         await self._drop_connection()
 
     async def wait_for(self, key: str, version: int) -> None:

@@ -30,6 +30,8 @@ from pathlib import Path
 import asyncpg
 import orjson
 
+from revaer.tasks import cancel_and_wait
+
 log = logging.getLogger(__name__)
 
 LOCK_FILE = "revaer.lock"
@@ -212,10 +214,7 @@ class NodeLock:
 
     async def release(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
         conn, self._conn = self._conn, None
         if conn is not None and not conn.is_closed():
             # Closing the session releases the lock.

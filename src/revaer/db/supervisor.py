@@ -13,13 +13,13 @@ the new server on their own (they reconnect).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
 
 from revaer.db.embedded import EmbeddedPostgres, EmbeddedPostgresError
+from revaer.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -78,10 +78,7 @@ class EmbeddedSupervisor:
 
     async def close(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
 
     async def _run(self) -> None:
         while True:

@@ -18,7 +18,6 @@ only when the test says so).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 
@@ -32,6 +31,7 @@ from revaer.engine.protocol import (
     TorrentUpdated,
 )
 from revaer.events import EventBus
+from revaer.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -146,11 +146,8 @@ class EnginePump:
 
         The blocking shutdown runs in a worker thread so the loop keeps serving.
         """
-        if self._timer is not None:
-            self._timer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._timer
-            self._timer = None
+        timer, self._timer = self._timer, None
+        await cancel_and_wait(timer)
         if self._loop is not None and self._fd is not None:
             self.pump()
             self._loop.remove_reader(self._fd)
