@@ -250,15 +250,18 @@ class FakeEngine:
     # -- plumbing ---------------------------------------------------------------------------------
     @property
     def fd(self) -> int:
+        """An eventfd that is readable while events wait in ``poll()`` (as the real engine's)."""
         self._check_open()
         return self._fd
 
     @property
     def version(self) -> int:
+        """The status table's version: bumped by every row change."""
         return self._version
 
     @property
     def closed(self) -> bool:
+        """Whether ``shutdown()`` has run."""
         return self._closed
 
     def _check_open(self) -> None:
