@@ -5,6 +5,18 @@ second, resume data every few seconds per active torrent). They are queued here
 as coalesced writes per info-hash and flushed in one transaction by a
 background task, so the pump never waits on PostgreSQL. ``close()`` flushes
 what is left.
+
+Group commit: a request that must not be acknowledged before its writes are in
+PostgreSQL awaits ``commit()``. The writer then flushes at once (without the
+``flush_interval`` that gathers background writes), and whatever arrives while
+that flush is in flight goes into the next one, so concurrent requests share
+transactions.
+
+One refused row never blocks the others: when the database refuses a batch
+because of its data (a NUL byte, a violated constraint), the batch is written
+again one statement per savepoint; the refused writes are dropped, logged once
+per torrent, and the torrent is counted in ``refused`` (``/v1/health``), while
+every other write is committed.
 """
 
 from __future__ import annotations
@@ -14,7 +26,7 @@ import contextlib
 import ctypes
 import logging
 import socket
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +61,29 @@ class StoredTorrent:
     save_path: str
     resume_data: bytes | None
     added_at: float
+    # What the torrent was added from (its .torrent file, or a magnet URI as UTF-8), kept until its
+    # first resume data is stored: a torrent acknowledged before that can still be re-added.
+    source: bytes | None = None
+
+
+class TorrentNotStored(Exception):
+    """The database refused a write of these torrents (info-hash → the database's message)."""
+
+    def __init__(self, refused: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{h}: {m}" for h, m in sorted(refused.items())))
+        self.refused = refused
+
+
+# Errors that say "this data" rather than "this database": a data exception (class 22: a NUL, an
+# invalid string, asyncpg's own encoding refusal of a lone surrogate), an integrity violation
+# (class 23) or a limit exceeded (class 54, e.g. an index row too large). Retrying them cannot help.
+_REFUSED = (
+    asyncpg.DataError,
+    asyncpg.IntegrityConstraintViolationError,
+    asyncpg.ProgramLimitExceededError,
+)
+# The database or the connection failed: the writes are kept and retried.
+_TRANSIENT = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
 
 
 @dataclass(slots=True)
@@ -59,6 +94,8 @@ class _Insert:
     tags: tuple[str, ...]
     added_at: float
     info_hash_v2: str | None
+    source: bytes | None = None
+    state: str = "queued"
 
 
 @dataclass(slots=True)
@@ -72,6 +109,66 @@ class _Pending:
     touched: set[str] = field(default_factory=set)
 
 
+_INSERT = """
+    INSERT INTO revaer_runtime.torrents
+           (info_hash, info_hash_v2, name, save_path, category, tags, added_at, owner, state, source)
+    VALUES ($1, $2, $3, $4, nullif($5, ''), $6, to_timestamp($7), $8, $9::revaer_runtime.torrent_state, $10)
+    ON CONFLICT (info_hash) DO UPDATE
+       SET name = EXCLUDED.name, save_path = EXCLUDED.save_path,
+           category = EXCLUDED.category, tags = EXCLUDED.tags,
+           added_at = EXCLUDED.added_at, owner = EXCLUDED.owner, state = EXCLUDED.state,
+           source = EXCLUDED.source, resume_data = NULL, completed_at = NULL, updated_at = now()
+"""
+_RESUME = """UPDATE revaer_runtime.torrents
+                SET resume_data = $2, resume_saved_at = now(), source = NULL, updated_at = now()
+              WHERE info_hash = $1"""
+_STATE = """UPDATE revaer_runtime.torrents
+               SET state = $2::revaer_runtime.torrent_state, updated_at = now()
+             WHERE info_hash = $1"""
+_COMPLETED = """UPDATE revaer_runtime.torrents SET completed_at = to_timestamp($2), updated_at = now()
+                 WHERE info_hash = $1"""
+_NAME_PATH = """UPDATE revaer_runtime.torrents SET name = $2, save_path = $3, updated_at = now()
+                 WHERE info_hash = $1"""
+_LABELS = """UPDATE revaer_runtime.torrents SET category = nullif($2, ''), tags = $3, updated_at = now()
+              WHERE info_hash = $1"""
+_CATEGORY = "INSERT INTO revaer_runtime.categories (name) VALUES ($1) ON CONFLICT DO NOTHING"
+
+
+def _statements(h: str, p: _Pending, owner: str) -> list[tuple[str, tuple[Any, ...]]]:
+    """The statements of one torrent's pending writes, in the order the batch runs them."""
+    out: list[tuple[str, tuple[Any, ...]]] = []
+    i = p.insert
+    if i is not None:
+        out.append(
+            (
+                _INSERT,
+                (
+                    h,
+                    i.info_hash_v2,
+                    i.name,
+                    i.save_path,
+                    i.category,
+                    list(i.tags),
+                    i.added_at,
+                    owner,
+                    i.state,
+                    i.source,
+                ),
+            )
+        )
+    if p.resume is not None:
+        out.append((_RESUME, (h, p.resume)))
+    if p.state is not None:
+        out.append((_STATE, (h, p.state)))
+    if p.completed_at is not None:
+        out.append((_COMPLETED, (h, p.completed_at)))
+    if p.name_path is not None:
+        out.append((_NAME_PATH, (h, *p.name_path)))
+    if p.labels is not None:
+        out.append((_LABELS, (h, p.labels[0], list(p.labels[1]))))
+    return out
+
+
 class TorrentRegistry:
     """Coalesced, batched writes to ``revaer_runtime.torrents``."""
 
@@ -82,15 +179,22 @@ class TorrentRegistry:
         self._pending: dict[str, _Pending] = {}
         self._deletes: set[str] = set()
         self._wake = asyncio.Event()
+        # Set when someone awaits commit(): the writer flushes at once instead of gathering.
+        self._urgent = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
+        # The commit() calls waiting on the writes not yet taken by a flush, and on those in flight.
+        self._waiting: list[asyncio.Future[None]] = []
+        self._in_flight: list[asyncio.Future[None]] | None = None
+        # Torrents whose writes the database refused (info-hash → its message), until removed or re-added.
+        self._refused: dict[str, str] = {}
 
     # -- reads ------------------------------------------------------------------------------------
     async def load(self) -> list[StoredTorrent]:
         rows = await self.pool.fetch(
             """
             SELECT info_hash, name, state::text AS state, coalesce(category, '') AS category, tags,
-                   save_path, resume_data, extract(epoch FROM added_at)::float8 AS added_at
+                   save_path, resume_data, extract(epoch FROM added_at)::float8 AS added_at, source
               FROM revaer_runtime.torrents
              WHERE owner = $1 OR owner IS NULL
              ORDER BY added_at, info_hash
@@ -107,6 +211,7 @@ class TorrentRegistry:
                 r["save_path"],
                 r["resume_data"],
                 r["added_at"],
+                r["source"],
             )
             for r in rows
         ]
@@ -129,10 +234,22 @@ class TorrentRegistry:
         tags: tuple[str, ...],
         added_at: float,
         info_hash_v2: str | None = None,
+        source: bytes | None = None,
+        paused: bool = False,
     ) -> None:
+        """Queue a new torrent's row; ``source`` (its .torrent or magnet) re-adds it until resume data."""
         self._deletes.discard(h)
         self._pending[h] = _Pending(
-            insert=_Insert(name, save_path, category, tags, added_at, info_hash_v2 or None)
+            insert=_Insert(
+                name,
+                save_path,
+                category,
+                tags,
+                added_at,
+                info_hash_v2 or None,
+                source,
+                "paused" if paused else "queued",
+            )
         )
         self._wake.set()
 
@@ -155,31 +272,78 @@ class TorrentRegistry:
     def deleted(self, h: str) -> None:
         self._pending.pop(h, None)
         self._deletes.add(h)
+        self._refused.pop(h, None)
         self._wake.set()
 
     @property
     def backlog(self) -> int:
         return len(self._pending) + len(self._deletes)
 
+    @property
+    def refused(self) -> dict[str, str]:
+        """The torrents whose writes the database refused: info-hash → its message (a copy)."""
+        return dict(self._refused)
+
+    # -- committing -------------------------------------------------------------------------------
+    def commit(self, hashes: Collection[str] = ()) -> Awaitable[None]:
+        """Wait until every write queued so far is committed (group commit: see the module).
+
+        Raises ``TorrentNotStored`` when the database refused a write of one of ``hashes``.
+        Call it synchronously right after queueing: the writes it waits for are those queued by
+        then (the awaitable is bound at the call).
+        """
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[None] | None = None
+        if self._pending or self._deletes:
+            fut = loop.create_future()
+            self._waiting.append(fut)
+            self._urgent.set()
+            self._wake.set()
+        elif self._in_flight is not None:
+            fut = loop.create_future()
+            self._in_flight.append(fut)
+        return self._settle(fut, hashes)
+
+    async def _settle(self, fut: asyncio.Future[None] | None, hashes: Collection[str]) -> None:
+        if fut is not None:
+            await fut
+        refused = {h: self._refused[h] for h in hashes if h in self._refused}
+        if refused:
+            raise TorrentNotStored(refused)
+
     # -- flushing ---------------------------------------------------------------------------------
     async def flush(self) -> None:
         async with self._lock:
             pending, self._pending = self._pending, {}
             deletes, self._deletes = self._deletes, set()
-            if not pending and not deletes:
-                return
+            waiting, self._waiting = self._waiting, []
+            self._in_flight = waiting
             try:
-                await self._write(pending, deletes)
-                resume_bytes = sum(len(p.resume) for p in pending.values() if p.resume is not None)
-                if resume_bytes > 8 * 1024 * 1024:
-                    release_memory()
-            except (asyncpg.PostgresError, OSError) as e:
-                # Keep the writes for the next attempt; newer ones for the same torrent win.
+                if pending or deletes:
+                    await self._write_batch(pending, deletes)
+            except _TRANSIENT as e:
+                # Keep the writes and their waiters for the next attempt; newer ones for a torrent win.
                 log.warning("torrent registry write failed, will retry", extra={"error": str(e)})
                 for h, p in pending.items():
                     self._pending.setdefault(h, p)
                 self._deletes |= deletes - set(self._pending)
+                self._waiting[:0] = self._in_flight
                 raise
+            finally:
+                self._in_flight = None
+            for fut in waiting:
+                if not fut.done():
+                    fut.set_result(None)
+            resume_bytes = sum(len(p.resume) for p in pending.values() if p.resume is not None)
+            if resume_bytes > 8 * 1024 * 1024:
+                release_memory()
+
+    async def _write_batch(self, pending: dict[str, _Pending], deletes: set[str]) -> None:
+        try:
+            await self._write(pending, deletes)
+        except _REFUSED as e:
+            log.info("torrent registry batch refused, writing row by row", extra={"error": str(e)})
+            await self._write_isolated(pending, deletes)
 
     async def _write(self, pending: dict[str, _Pending], deletes: set[str]) -> None:
         inserts = [(h, p.insert) for h, p in pending.items() if p.insert is not None]
@@ -189,22 +353,10 @@ class TorrentRegistry:
         )
         async with self.pool.acquire() as conn, conn.transaction():
             if categories:
-                await conn.executemany(
-                    "INSERT INTO revaer_runtime.categories (name) VALUES ($1) ON CONFLICT DO NOTHING",
-                    [(c,) for c in categories],
-                )
+                await conn.executemany(_CATEGORY, [(c,) for c in categories])
             if inserts:
                 await conn.executemany(
-                    """
-                    INSERT INTO revaer_runtime.torrents
-                           (info_hash, info_hash_v2, name, save_path, category, tags, added_at, owner, state)
-                    VALUES ($1, $2, $3, $4, nullif($5, ''), $6, to_timestamp($7), $8, 'queued')
-                    ON CONFLICT (info_hash) DO UPDATE
-                       SET name = EXCLUDED.name, save_path = EXCLUDED.save_path,
-                           category = EXCLUDED.category, tags = EXCLUDED.tags,
-                           added_at = EXCLUDED.added_at, owner = EXCLUDED.owner,
-                           resume_data = NULL, completed_at = NULL, updated_at = now()
-                    """,
+                    _INSERT,
                     [
                         (
                             h,
@@ -215,6 +367,8 @@ class TorrentRegistry:
                             list(i.tags),
                             i.added_at,
                             self.owner,
+                            i.state,
+                            i.source,
                         )
                         for h, i in inserts
                     ],
@@ -224,54 +378,73 @@ class TorrentRegistry:
                 await conn.execute(
                     "DELETE FROM revaer_runtime.torrents WHERE info_hash = ANY($1::text[])", sorted(deletes)
                 )
+        for h, _ in inserts:
+            self._refused.pop(h, None)
 
     async def _updates(self, conn: Any, pending: dict[str, _Pending]) -> None:
-        resume = [(h, p.resume) for h, p in pending.items() if p.resume is not None]
-        if resume:
-            await conn.executemany(
-                """UPDATE revaer_runtime.torrents
-                      SET resume_data = $2, resume_saved_at = now(), updated_at = now()
-                    WHERE info_hash = $1""",
-                resume,
-            )
-        states = [(h, p.state) for h, p in pending.items() if p.state is not None]
-        if states:
-            await conn.executemany(
-                """UPDATE revaer_runtime.torrents
-                      SET state = $2::revaer_runtime.torrent_state, updated_at = now()
-                    WHERE info_hash = $1""",
-                states,
-            )
-        done = [(h, p.completed_at) for h, p in pending.items() if p.completed_at is not None]
-        if done:
-            await conn.executemany(
-                """UPDATE revaer_runtime.torrents SET completed_at = to_timestamp($2), updated_at = now()
-                    WHERE info_hash = $1""",
-                done,
-            )
-        names = [(h, *p.name_path) for h, p in pending.items() if p.name_path is not None]
-        if names:
-            await conn.executemany(
-                """UPDATE revaer_runtime.torrents SET name = $2, save_path = $3, updated_at = now()
-                    WHERE info_hash = $1""",
-                names,
-            )
-        labels = [(h, p.labels[0], list(p.labels[1])) for h, p in pending.items() if p.labels is not None]
-        if labels:
-            await conn.executemany(
-                """UPDATE revaer_runtime.torrents SET category = nullif($2, ''), tags = $3, updated_at = now()
-                    WHERE info_hash = $1""",
-                labels,
-            )
+        for sql, rows in (
+            (_RESUME, [(h, p.resume) for h, p in pending.items() if p.resume is not None]),
+            (_STATE, [(h, p.state) for h, p in pending.items() if p.state is not None]),
+            (_COMPLETED, [(h, p.completed_at) for h, p in pending.items() if p.completed_at is not None]),
+            (_NAME_PATH, [(h, *p.name_path) for h, p in pending.items() if p.name_path is not None]),
+            (
+                _LABELS,
+                [(h, p.labels[0], list(p.labels[1])) for h, p in pending.items() if p.labels is not None],
+            ),
+        ):
+            if rows:
+                await conn.executemany(sql, rows)
+
+    async def _write_isolated(self, pending: dict[str, _Pending], deletes: set[str]) -> None:
+        """The batch again, each statement in a savepoint of its own: a refused one is dropped alone."""
+        categories = sorted(
+            {p.insert.category for p in pending.values() if p.insert is not None and p.insert.category}
+            | {p.labels[0] for p in pending.values() if p.labels and p.labels[0]}
+        )
+        refused: dict[str, str] = {}
+        async with self.pool.acquire() as conn, conn.transaction():
+            for c in categories:
+                try:
+                    async with conn.transaction():
+                        await conn.execute(_CATEGORY, c)
+                except _REFUSED as e:
+                    log.error("category refused by the database", extra={"category": c, "error": str(e)})
+            for h, p in pending.items():
+                for sql, args in _statements(h, p, self.owner):
+                    try:
+                        async with conn.transaction():
+                            await conn.execute(sql, *args)
+                    except _REFUSED as e:
+                        refused.setdefault(h, str(e))
+                if p.insert is not None and h not in refused:
+                    self._refused.pop(h, None)
+            if deletes:
+                await conn.execute(
+                    "DELETE FROM revaer_runtime.torrents WHERE info_hash = ANY($1::text[])", sorted(deletes)
+                )
+        self._quarantine(refused)
+
+    def _quarantine(self, refused: dict[str, str]) -> None:
+        for h, message in refused.items():
+            if h not in self._refused:
+                # Once per torrent: its later refused writes are dropped quietly.
+                log.error(
+                    "torrent not stored: the database refused it", extra={"info_hash": h, "error": message}
+                )
+            self._refused[h] = message
 
     async def _run(self) -> None:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            await asyncio.sleep(self.flush_interval)  # gather a batch
+            if not self._urgent.is_set():
+                # Nobody waits: gather background writes (states, resume data) into one batch.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._urgent.wait(), self.flush_interval)
+            self._urgent.clear()
             try:
                 await self.flush()
-            except (asyncpg.PostgresError, OSError):
+            except _TRANSIENT:
                 await asyncio.sleep(1.0)
                 self._wake.set()
 
@@ -284,4 +457,12 @@ class TorrentRegistry:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        await self.flush()
+        try:
+            await self.flush()
+        except _TRANSIENT as e:
+            # Nothing will retry now: the waiters learn that their writes are not committed.
+            for fut in self._waiting:
+                if not fut.done():
+                    fut.set_exception(e)
+            self._waiting = []
+            raise

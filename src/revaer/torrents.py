@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
-from revaer.categories import CategoryStore
+from revaer.categories import CategoryError, CategoryStore
 from revaer.engine.errors import EngineError, TorrentNotFoundError
 from revaer.engine.protocol import (
     AddRequest,
@@ -39,13 +39,33 @@ from revaer.engine.protocol import (
     TorrentSummary,
     TrackerInfo,
 )
-from revaer.labels import Labels, normalize_tags
+from revaer.labels import TAG_RULE, Labels, normalize_tags, valid_tag
 from revaer.paths import PathNotAllowedError, confine
-from revaer.registry import TorrentRegistry
+from revaer.registry import TorrentNotStored, TorrentRegistry
 
 log = logging.getLogger(__name__)
 
-__all__ = ["AddOptions", "Labels", "PathNotAllowedError", "TorrentService", "confine", "normalize_tags"]
+__all__ = [
+    "AddOptions",
+    "Labels",
+    "PathNotAllowedError",
+    "TorrentNotStored",
+    "TorrentService",
+    "confine",
+    "normalize_tags",
+]
+
+
+def _magnet_bytes(magnet: str | None) -> bytes | None:
+    # Stored as bytes like a .torrent file; surrogatepass so no string can make this step fail.
+    return magnet.encode("utf-8", "surrogatepass") if magnet else None
+
+
+def _check_tags(tags: Iterable[str]) -> None:
+    # The API checks first, with its own answers; this keeps any other caller's bad tag out too.
+    for t in tags:
+        if not valid_tag(t):
+            raise CategoryError(f"invalid tag {t!r}: {TAG_RULE}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +229,7 @@ class TorrentService:
     ) -> str:
         o = options
         tags = normalize_tags(o.tags)
+        _check_tags(tags)
         save_path = self.save_path_for(o.save_path, o.category)
         self._categories.ensure_category(o.category)
         request = AddRequest(
@@ -239,6 +260,8 @@ class TorrentService:
                 tags=tags,
                 added_at=float(row.added_time) if row and row.added_time else time.time(),
                 info_hash_v2=row.info_hash_v2 if row else None,
+                source=torrent if torrent is not None else _magnet_bytes(magnet),
+                paused=o.paused,
             )
         log.info("torrent added", extra={"info_hash": h, "category": o.category, "paused": o.paused})
         return h
@@ -251,6 +274,23 @@ class TorrentService:
             self._registry.deleted(h.lower())
         log.info("torrent removed", extra={"info_hash": h.lower(), "with_data": with_data})
 
+    async def commit(self, hashes: Sequence[str] = ()) -> None:
+        """Wait until every change made so far is committed to the database (acknowledge after this).
+
+        Adds and removals are in the registry's next flush, which concurrent requests share. A torrent
+        among ``hashes`` whose row the database refused is removed again (what is not stored must not
+        run either) and ``TorrentNotStored`` raised.
+        """
+        if self._registry is None:
+            return
+        try:
+            await self._registry.commit([h.lower() for h in hashes])
+        except TorrentNotStored as e:
+            for h in e.refused:
+                with contextlib.suppress(EngineError):
+                    self.remove(h)
+            raise
+
     def set_labels(self, h: str, *, category: str | None = None, tags: Iterable[str] | None = None) -> None:
         h = h.lower()
         if self._engine.get(h) is None:
@@ -260,7 +300,9 @@ class TorrentService:
             self._categories.ensure_category(category)
             cur.category = category
         if tags is not None:
-            cur.tags = normalize_tags(tags)
+            new = normalize_tags(tags)
+            _check_tags(new)
+            cur.tags = new
             self._categories.ensure_tags(cur.tags)
         self._stamp(cur)
         if self._registry is not None:
@@ -383,6 +425,43 @@ class TorrentService:
             except EngineError as e:
                 log.error("restoring torrent failed", extra={"info_hash": t.info_hash, "error": str(e)})
         log.info("torrents restored", extra={"count": n})
+        return n
+
+    async def restore_sources(self) -> int:
+        """Re-add the stored torrents that have no resume data yet from what they were added from.
+
+        An add is acknowledged once its row (with its .torrent file or magnet) is committed, which
+        may be before the engine produced resume data; after a crash in between, ``restore()`` skips
+        such a torrent and this re-adds it (paused if it was added paused). Run after ``restore()``.
+        """
+        if self._registry is None:
+            return 0
+        n = 0
+        for t in await self._registry.load():
+            if t.resume_data is not None or not t.source or self._engine.get(t.info_hash) is not None:
+                continue
+            magnet = t.source.decode("utf-8", "replace") if t.source.startswith(b"magnet:") else None
+            request = AddRequest(
+                magnet=magnet,
+                torrent=None if magnet else t.source,
+                save_path=t.save_path,
+                name=t.name if magnet and t.name != t.info_hash else "",
+                paused=t.state == "paused",
+            )
+            if self._add_defaults is not None:
+                request = self._add_defaults(request)
+            try:
+                h = self._engine.add(request)
+            except EngineError as e:
+                log.error("re-adding torrent failed", extra={"info_hash": t.info_hash, "error": str(e)})
+                continue
+            if h not in self._labels:
+                self._labels[h] = lab = Labels(t.category, t.tags)
+                self._stamp(lab)
+            self._track(h)
+            n += 1
+        if n:
+            log.info("torrents re-added from their source", extra={"count": n})
         return n
 
     # -- engine events ----------------------------------------------------------------------------
