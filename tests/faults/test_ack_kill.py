@@ -102,7 +102,9 @@ async def _client(url: str, qb: bool, key: str, torrents: list[MadeTorrent], add
 
 
 async def _listed(http: aiohttp.ClientSession, url: str, key: str) -> set[str]:
-    r = await http.get(f"{url}/v1/torrents", params={"limit": "1000"}, headers={"Authorization": f"Bearer {key}"})
+    r = await http.get(
+        f"{url}/v1/torrents", params={"limit": "1000"}, headers={"Authorization": f"Bearer {key}"}
+    )
     assert r.status == 200, await r.text()
     body: dict[str, Any] = await r.json()
     assert body["next_cursor"] is None
@@ -116,7 +118,8 @@ async def test_every_acknowledged_add_survives_sigkill(server: ServerProcess) ->
         key = await _set_up(http, server)
     adds = Adds()
     clients = [
-        asyncio.create_task(_client(server.url, i % 2 == 1, key, made[i::CLIENTS], adds)) for i in range(CLIENTS)
+        asyncio.create_task(_client(server.url, i % 2 == 1, key, made[i::CLIENTS], adds))
+        for i in range(CLIENTS)
     ]
     waiter = asyncio.create_task(adds.enough.wait())
     await asyncio.wait([waiter, *clients], timeout=60, return_when=asyncio.FIRST_COMPLETED)

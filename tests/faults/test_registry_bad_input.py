@@ -51,7 +51,9 @@ def _upload(data: bytes, **fields: str) -> aiohttp.FormData:
     return form
 
 
-async def test_bad_names_labels_and_paths_answer_4xx_and_store_nothing(ready: Api, pool: asyncpg.Pool) -> None:
+async def test_bad_names_labels_and_paths_answer_4xx_and_store_nothing(
+    ready: Api, pool: asyncpg.Pool
+) -> None:
     api, c = ready, ready.client
     # /v1: problem+json 4xx for each.
     for body in (
@@ -68,9 +70,7 @@ async def test_bad_names_labels_and_paths_answer_4xx_and_store_nothing(ready: Ap
         assert r.content_type == "application/problem+json"
     # A lone surrogate, as JSON may carry it.
     raw = b'{"magnet": "' + MAGNET.encode() + b'", "tags": ["\\ud800"]}'
-    r = await c.post(
-        "/v1/torrents/add", data=raw, headers={**api.auth, "Content-Type": "application/json"}
-    )
+    r = await c.post("/v1/torrents/add", data=raw, headers={**api.auth, "Content-Type": "application/json"})
     assert 400 <= r.status < 500, await r.text()
     # /v1 multipart upload with a bad tag.
     t = synthetic_torrent("bad-input-upload", size=1 << 20)
@@ -90,7 +90,10 @@ async def test_bad_names_labels_and_paths_answer_4xx_and_store_nothing(ready: Ap
     )
     assert await _qb(api, "torrents/add", _upload(t.data, tags="ok,a\x00b")) == (400, "Incorrect tag name")
     assert await _qb(api, "torrents/add", _upload(t.data, rename="a\x00b")) == (409, "Incorrect torrent name")
-    assert await _qb(api, "torrents/createCategory", {"category": "a\x00b"}) == (409, "Incorrect category name")
+    assert await _qb(api, "torrents/createCategory", {"category": "a\x00b"}) == (
+        409,
+        "Incorrect category name",
+    )
     assert await _qb(api, "torrents/createCategory", {"category": "c" * 50_000}) == (
         409,
         "Incorrect category name",
@@ -109,7 +112,10 @@ async def test_bad_names_labels_and_paths_answer_4xx_and_store_nothing(ready: Ap
     (h,) = (await r.json())["info_hashes"]
     assert await _rows(pool) == [h]  # committed before the answer
     assert await _qb(api, "torrents/addTags", {"hashes": h, "tags": "a\x00b"}) == (400, "Incorrect tag name")
-    assert await _qb(api, "torrents/addTags", {"hashes": h, "tags": "x" * 50_000}) == (400, "Incorrect tag name")
+    assert await _qb(api, "torrents/addTags", {"hashes": h, "tags": "x" * 50_000}) == (
+        400,
+        "Incorrect tag name",
+    )
     assert await _qb(api, "torrents/setCategory", {"hashes": h, "category": "a\x00b"}) == (
         409,
         "Incorrect category name",
@@ -120,10 +126,13 @@ async def test_bad_names_labels_and_paths_answer_4xx_and_store_nothing(ready: Ap
         "Cannot make save path",
     )
     row = await pool.fetchrow("SELECT category, tags FROM revaer_runtime.torrents WHERE info_hash = $1", h)
-    assert row is not None and row["category"] is None and list(row["tags"]) == ["good"]
+    assert row is not None
+    assert row["category"] is None
+    assert list(row["tags"]) == ["good"]
     r = await c.get("/v1/health")
     body = await r.json()
-    assert body["status"] == "ok" and body["checks"]["registry"] == "ok"
+    assert body["status"] == "ok"
+    assert body["checks"]["registry"] == "ok"
 
 
 @pytest.mark.parametrize("tag", ["a\x00b", "\ud800", "x" * 101])

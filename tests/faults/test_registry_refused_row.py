@@ -43,7 +43,13 @@ async def test_a_refused_row_is_isolated_and_the_others_survive_a_restart(
         row = engine.get(bad)
         assert row is not None
         registry.added(
-            bad, name="a\x00b", save_path=row.save_path, category="", tags=(), added_at=1.0, source=made[0].data
+            bad,
+            name="a\x00b",
+            save_path=row.save_path,
+            category="",
+            tags=(),
+            added_at=1.0,
+            source=made[0].data,
         )
         with pytest.raises(TorrentNotStored) as refused:
             await registry.commit([t.info_hash for t in made])
