@@ -73,7 +73,10 @@ async def run(n: int, clients: int) -> float:
         return n / elapsed
     finally:
         server.kill()
-        shutil.rmtree(work, ignore_errors=True)
+        if not os.environ.get("KEEP"):
+            shutil.rmtree(work, ignore_errors=True)
+        else:
+            print(work)
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
 

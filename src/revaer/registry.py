@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +111,9 @@ class _Pending:
 
 
 _INSERT = """
+    WITH category AS (
+        INSERT INTO revaer_runtime.categories (name) SELECT $5 WHERE $5 <> '' ON CONFLICT DO NOTHING
+    )
     INSERT INTO revaer_runtime.torrents
            (info_hash, info_hash_v2, name, save_path, category, tags, added_at, owner, state, source)
     VALUES ($1, $2, $3, $4, nullif($5, ''), $6, to_timestamp($7), $8, $9::revaer_runtime.torrent_state, $10)
@@ -169,6 +173,43 @@ def _statements(h: str, p: _Pending, owner: str) -> list[tuple[str, tuple[Any, .
     return out
 
 
+def _merge(old: _Pending, new: _Pending) -> _Pending:
+    """``old``'s writes with ``new``'s over them; a new insert (a re-add) starts afresh."""
+    if new.insert is not None:
+        return new
+    return _Pending(
+        insert=old.insert,
+        resume=new.resume if new.resume is not None else old.resume,
+        state=new.state if new.state is not None else old.state,
+        completed_at=new.completed_at if new.completed_at is not None else old.completed_at,
+        name_path=new.name_path if new.name_path is not None else old.name_path,
+        labels=new.labels if new.labels is not None else old.labels,
+    )
+
+
+class _Held:
+    """The writer's connection, held across flushes (no pool round trips on the ack path); given
+    back to the pool (which replaces it) when a flush fails for any reason but refused data."""
+
+    __slots__ = ("_registry",)
+
+    def __init__(self, registry: TorrentRegistry) -> None:
+        self._registry = registry
+
+    async def __aenter__(self) -> PoolConnectionProxy[Any]:
+        r = self._registry
+        conn = r._conn
+        if conn is None or conn.is_closed():
+            conn = r._conn = await r.pool.acquire()
+        return conn
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> None:
+        if exc is not None and not isinstance(exc, _REFUSED):
+            await self._registry.release()
+
+
 class TorrentRegistry:
     """Coalesced, batched writes to ``revaer_runtime.torrents``."""
 
@@ -188,6 +229,7 @@ class TorrentRegistry:
         self._in_flight: list[asyncio.Future[None]] | None = None
         # Torrents whose writes the database refused (info-hash → its message), until removed or re-added.
         self._refused: dict[str, str] = {}
+        self._conn: PoolConnectionProxy[Any] | None = None
 
     # -- reads ------------------------------------------------------------------------------------
     async def load(self) -> list[StoredTorrent]:
@@ -312,21 +354,22 @@ class TorrentRegistry:
             raise TorrentNotStored(refused)
 
     # -- flushing ---------------------------------------------------------------------------------
-    async def flush(self) -> None:
+    async def flush(self, *, acknowledged_only: bool = False) -> None:
+        """Write what is queued in one transaction (``acknowledged_only``: only what ``commit()`` waits
+        for, adds, label changes and removals; engine events keep gathering for the next full flush)."""
         async with self._lock:
-            pending, self._pending = self._pending, {}
+            pending = self._take(acknowledged_only)
             deletes, self._deletes = self._deletes, set()
             waiting, self._waiting = self._waiting, []
             self._in_flight = waiting
             try:
                 if pending or deletes:
                     await self._write_batch(pending, deletes)
-            except _TRANSIENT as e:
-                # Keep the writes and their waiters for the next attempt; newer ones for a torrent win.
-                log.warning("torrent registry write failed, will retry", extra={"error": str(e)})
-                for h, p in pending.items():
-                    self._pending.setdefault(h, p)
-                self._deletes |= deletes - set(self._pending)
+            except BaseException as e:
+                # Keep the writes and their waiters for the next attempt (a cancelled flush too).
+                if isinstance(e, _TRANSIENT):
+                    log.warning("torrent registry write failed, will retry", extra={"error": str(e)})
+                self._requeue(pending, deletes)
                 self._waiting[:0] = self._in_flight
                 raise
             finally:
@@ -338,6 +381,24 @@ class TorrentRegistry:
             if resume_bytes > 8 * 1024 * 1024:
                 release_memory()
 
+    def _take(self, acknowledged_only: bool) -> dict[str, _Pending]:
+        if not acknowledged_only:
+            pending, self._pending = self._pending, {}
+            return pending
+        taken = {h: p for h, p in self._pending.items() if p.insert is not None or p.labels is not None}
+        for h in taken:
+            del self._pending[h]
+        return taken
+
+    def _requeue(self, pending: dict[str, _Pending], deletes: set[str]) -> None:
+        """Put a failed batch back under what was queued since (newer values win, field by field)."""
+        for h, old in pending.items():
+            if h in self._deletes:
+                continue  # removed since
+            new = self._pending.get(h)
+            self._pending[h] = old if new is None else _merge(old, new)
+        self._deletes |= {h for h in deletes if h not in self._pending}
+
     async def _write_batch(self, pending: dict[str, _Pending], deletes: set[str]) -> None:
         try:
             await self._write(pending, deletes)
@@ -345,39 +406,58 @@ class TorrentRegistry:
             log.info("torrent registry batch refused, writing row by row", extra={"error": str(e)})
             await self._write_isolated(pending, deletes)
 
+    def _connection(self) -> contextlib.AbstractAsyncContextManager[PoolConnectionProxy[Any]]:
+        return _Held(self)
+
     async def _write(self, pending: dict[str, _Pending], deletes: set[str]) -> None:
         inserts = [(h, p.insert) for h, p in pending.items() if p.insert is not None]
-        categories = sorted(
-            {i.category for _, i in inserts if i.category}
-            | {p.labels[0] for p in pending.values() if p.labels and p.labels[0]}
+        rows = [
+            (
+                h,
+                i.info_hash_v2,
+                i.name,
+                i.save_path,
+                i.category,
+                list(i.tags),
+                i.added_at,
+                self.owner,
+                i.state,
+                i.source,
+            )
+            for h, i in inserts
+        ]
+        # An insert writes its category too; label changes need theirs first (the foreign key).
+        categories = sorted({p.labels[0] for p in pending.values() if p.labels and p.labels[0]})
+        only_inserts = (
+            len(inserts) == len(pending)
+            and not deletes
+            and not categories
+            and all(
+                p.resume is None
+                and p.state is None
+                and p.completed_at is None
+                and p.name_path is None
+                and p.labels is None
+                for p in pending.values()
+            )
         )
-        async with self.pool.acquire() as conn, conn.transaction():
-            if categories:
-                await conn.executemany(_CATEGORY, [(c,) for c in categories])
-            if inserts:
-                await conn.executemany(
-                    _INSERT,
-                    [
-                        (
-                            h,
-                            i.info_hash_v2,
-                            i.name,
-                            i.save_path,
-                            i.category,
-                            list(i.tags),
-                            i.added_at,
-                            self.owner,
-                            i.state,
-                            i.source,
+        async with self._connection() as conn:
+            if only_inserts:
+                # The acknowledged adds alone (the common group commit): one atomic executemany, its
+                # own transaction, a single round trip.
+                await conn.executemany(_INSERT, rows)
+            else:
+                async with conn.transaction():
+                    if categories:
+                        await conn.executemany(_CATEGORY, [(c,) for c in categories])
+                    if rows:
+                        await conn.executemany(_INSERT, rows)
+                    await self._updates(conn, pending)
+                    if deletes:
+                        await conn.execute(
+                            "DELETE FROM revaer_runtime.torrents WHERE info_hash = ANY($1::text[])",
+                            sorted(deletes),
                         )
-                        for h, i in inserts
-                    ],
-                )
-            await self._updates(conn, pending)
-            if deletes:
-                await conn.execute(
-                    "DELETE FROM revaer_runtime.torrents WHERE info_hash = ANY($1::text[])", sorted(deletes)
-                )
         for h, _ in inserts:
             self._refused.pop(h, None)
 
@@ -402,7 +482,7 @@ class TorrentRegistry:
             | {p.labels[0] for p in pending.values() if p.labels and p.labels[0]}
         )
         refused: dict[str, str] = {}
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with self._connection() as conn, conn.transaction():
             for c in categories:
                 try:
                     async with conn.transaction():
@@ -434,35 +514,56 @@ class TorrentRegistry:
             self._refused[h] = message
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        due: float | None = None  # when the gathered engine events are flushed
         while True:
-            await self._wake.wait()
-            self._wake.clear()
+            if due is None:
+                await self._wake.wait()
+                self._wake.clear()
+                due = loop.time() + self.flush_interval
             if not self._urgent.is_set():
-                # Nobody waits: gather background writes (states, resume data) into one batch.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._urgent.wait(), self.flush_interval)
+                    await asyncio.wait_for(self._urgent.wait(), max(0.0, due - loop.time()))
+            # Woken early by a commit(): write what it waits for now, keep gathering the rest.
+            early = loop.time() < due
             self._urgent.clear()
+            if not early:
+                due = None
             try:
-                await self.flush()
-            except _TRANSIENT:
+                await self.flush(acknowledged_only=early)
+            except Exception as e:
+                if not isinstance(e, _TRANSIENT):  # a transient failure was logged by flush()
+                    log.exception("torrent registry write failed, will retry")
                 await asyncio.sleep(1.0)
+                due = None
                 self._wake.set()
+
+    async def release(self) -> None:
+        """Give the writer's connection back to the pool (the next flush takes one again)."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(*_TRANSIENT):
+                await self.pool.release(conn)
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="revaer-registry-writer")
 
     async def close(self) -> None:
         if self._task is not None:
-            self._task.cancel()
+            # Under the lock the writer is not inside a flush: cancelling it cannot cut a batch short.
+            async with self._lock:
+                self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
         try:
             await self.flush()
         except _TRANSIENT as e:
+            await self.release()
             # Nothing will retry now: the waiters learn that their writes are not committed.
             for fut in self._waiting:
                 if not fut.done():
                     fut.set_exception(e)
             self._waiting = []
             raise
+        await self.release()

@@ -59,7 +59,7 @@ async def test_a_refused_row_is_isolated_and_the_others_survive_a_restart(
         # Later batches go on, and a further refused write of the same torrent is not logged again.
         registry.name_path(bad, "still\x00bad", row.save_path)
         registry.state(made[1].info_hash, "paused")
-        await registry.commit()
+        await registry.flush()  # engine events are not waited for by commit(): the full flush
         state = await pool.fetchval(
             "SELECT state::text FROM revaer_runtime.torrents WHERE info_hash = $1", made[1].info_hash
         )
