@@ -47,6 +47,12 @@ async def _client(url: str, torrents: list[MadeTorrent]) -> None:
                     raise RuntimeError(f"add of {t.name}: {r.status} {body[:200]}")
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def run(n: int, clients: int) -> float:
     server_url = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     name = f"revaer_bench_add_{secrets.token_hex(4)}"
@@ -66,10 +72,16 @@ async def run(n: int, clients: int) -> float:
                 json={"setup_token": token, "admin_username": "admin", "admin_password": PASSWORD},
             )
             assert r.status == 201, await r.text()
+        assert server.proc is not None
+        cpu0 = _cpu_seconds(server.proc.pid)
         start = time.perf_counter()
         await asyncio.gather(*(_client(server.url, torrents[i::clients]) for i in range(clients)))
         elapsed = time.perf_counter() - start
-        print(f"{n} adds, {clients} clients: {elapsed:.2f} s, {n / elapsed:.0f} adds/s")
+        cpu = _cpu_seconds(server.proc.pid) - cpu0
+        print(
+            f"{n} adds, {clients} clients: {elapsed:.2f} s, {n / elapsed:.0f} adds/s"
+            f" (server CPU {cpu:.2f} s, {cpu / elapsed:.0%} of one core)"
+        )
         return n / elapsed
     finally:
         server.kill()

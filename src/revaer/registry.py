@@ -339,14 +339,27 @@ class TorrentRegistry:
         if self._pending or self._deletes:
             fut = loop.create_future()
             self._waiting.append(fut)
-            self._urgent.set()
-            self._wake.set()
         elif self._in_flight is not None:
             fut = loop.create_future()
             self._in_flight.append(fut)
         return self._settle(fut, hashes)
 
     async def _settle(self, fut: asyncio.Future[None] | None, hashes: Collection[str]) -> None:
+        # The waiter flushes itself when no flush is in flight (else as soon as that one is done):
+        # no hop through the writer task, which under load costs a loop turn each way.
+        while fut is not None and not fut.done() and self._task is not None:
+            async with self._lock:
+                if fut.done():
+                    break
+                try:
+                    await self._flush(acknowledged_only=True)
+                except Exception as e:
+                    # The writer retries (on a new connection); this waiter waits for it.
+                    if not isinstance(e, _TRANSIENT):  # a transient failure was logged by _flush()
+                        log.exception("torrent registry write failed, will retry")
+                    self._urgent.set()
+                    self._wake.set()
+                    break
         if fut is not None:
             await fut
         refused = {h: self._refused[h] for h in hashes if h in self._refused}
@@ -358,28 +371,32 @@ class TorrentRegistry:
         """Write what is queued in one transaction (``acknowledged_only``: only what ``commit()`` waits
         for, adds, label changes and removals; engine events keep gathering for the next full flush)."""
         async with self._lock:
-            pending = self._take(acknowledged_only)
-            deletes, self._deletes = self._deletes, set()
-            waiting, self._waiting = self._waiting, []
-            self._in_flight = waiting
-            try:
-                if pending or deletes:
-                    await self._write_batch(pending, deletes)
-            except BaseException as e:
-                # Keep the writes and their waiters for the next attempt (a cancelled flush too).
-                if isinstance(e, _TRANSIENT):
-                    log.warning("torrent registry write failed, will retry", extra={"error": str(e)})
-                self._requeue(pending, deletes)
-                self._waiting[:0] = self._in_flight
-                raise
-            finally:
-                self._in_flight = None
-            for fut in waiting:
-                if not fut.done():
-                    fut.set_result(None)
-            resume_bytes = sum(len(p.resume) for p in pending.values() if p.resume is not None)
-            if resume_bytes > 8 * 1024 * 1024:
-                release_memory()
+            await self._flush(acknowledged_only=acknowledged_only)
+
+    async def _flush(self, *, acknowledged_only: bool) -> None:
+        """``flush()`` under the lock (held by the caller)."""
+        pending = self._take(acknowledged_only)
+        deletes, self._deletes = self._deletes, set()
+        waiting, self._waiting = self._waiting, []
+        self._in_flight = waiting
+        try:
+            if pending or deletes:
+                await self._write_batch(pending, deletes)
+        except BaseException as e:
+            # Keep the writes and their waiters for the next attempt (a cancelled flush too).
+            if isinstance(e, _TRANSIENT):
+                log.warning("torrent registry write failed, will retry", extra={"error": str(e)})
+            self._requeue(pending, deletes)
+            self._waiting[:0] = self._in_flight
+            raise
+        finally:
+            self._in_flight = None
+        for fut in waiting:
+            if not fut.done():
+                fut.set_result(None)
+        resume_bytes = sum(len(p.resume) for p in pending.values() if p.resume is not None)
+        if resume_bytes > 8 * 1024 * 1024:
+            release_memory()
 
     def _take(self, acknowledged_only: bool) -> dict[str, _Pending]:
         if not acknowledged_only:
