@@ -188,26 +188,46 @@ def _merge(old: _Pending, new: _Pending) -> _Pending:
 
 
 class _Held:
-    """The writer's connection, held across flushes (no pool round trips on the ack path); given
-    back to the pool (which replaces it) when a flush fails for any reason but refused data."""
+    """A writer connection, kept across flushes: no pool round trips on the ack path. At most
+    MAX_FLIGHTS are taken (as many as flushes overlap). Given back to the pool (which replaces it)
+    when a flush fails for any reason but refused data."""
 
-    __slots__ = ("_registry",)
+    __slots__ = ("_conn", "_registry")
 
     def __init__(self, registry: TorrentRegistry) -> None:
         self._registry = registry
+        self._conn: PoolConnectionProxy[Any] | None = None
 
     async def __aenter__(self) -> PoolConnectionProxy[Any]:
         r = self._registry
-        conn = r._conn
+        conn = None
+        while r._idle and (conn is None or conn.is_closed()):
+            conn = r._idle.pop()
         if conn is None or conn.is_closed():
-            conn = r._conn = await r.pool.acquire()
+            conn = await r.pool.acquire()
+        self._conn = conn
         return conn
 
     async def __aexit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: object
     ) -> None:
-        if exc is not None and not isinstance(exc, _REFUSED):
-            await self._registry.release()
+        r, conn = self._registry, self._conn
+        assert conn is not None
+        if exc is None or isinstance(exc, _REFUSED):
+            r._idle.append(conn)
+            return
+        with contextlib.suppress(*_TRANSIENT, asyncpg.InternalClientError):
+            await r.pool.release(conn)
+
+
+@dataclass(slots=True, eq=False)
+class _Waiter:
+    fut: asyncio.Future[None]
+    needs: set[str]  # the info-hashes whose writes it waits for
+
+
+# Acknowledged flushes in flight at once (each on its own connection, over disjoint torrents).
+MAX_FLIGHTS = 3
 
 
 class TorrentRegistry:
@@ -224,12 +244,17 @@ class TorrentRegistry:
         self._urgent = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
-        # The commit() calls waiting on the writes not yet taken by a flush, and on those in flight.
-        self._waiting: list[asyncio.Future[None]] = []
-        self._in_flight: list[asyncio.Future[None]] | None = None
+        # commit() calls waiting, each on the torrents it needs written.
+        self._waiters: list[_Waiter] = []
+        # Torrents in flushes in flight (a torrent is in one flush at a time: writes stay in order).
+        self._busy: set[str] = set()
+        self._flights = 0
+        self._exclusive = False  # a full flush() runs: no other flush starts
+        self._landed: asyncio.Future[None] | None = None  # resolved whenever a flush ends
+        self._retry_at = 0.0  # after a failure, no flush before this (loop time)
         # Torrents whose writes the database refused (info-hash → its message), until removed or re-added.
         self._refused: dict[str, str] = {}
-        self._conn: PoolConnectionProxy[Any] | None = None
+        self._idle: list[PoolConnectionProxy[Any]] = []  # the writer's connections between flushes
 
     # -- reads ------------------------------------------------------------------------------------
     async def load(self) -> list[StoredTorrent]:
@@ -328,84 +353,128 @@ class TorrentRegistry:
 
     # -- committing -------------------------------------------------------------------------------
     def commit(self, hashes: Collection[str] = ()) -> Awaitable[None]:
-        """Wait until every write queued so far is committed (group commit: see the module).
+        """Wait until the adds, label changes and removals queued so far are committed (of
+        ``hashes`` only, when given; group commit: see the module). Engine events (states, resume
+        data) are not waited for.
 
         Raises ``TorrentNotStored`` when the database refused a write of one of ``hashes``.
         Call it synchronously right after queueing: the writes it waits for are those queued by
         then (the awaitable is bound at the call).
         """
-        loop = asyncio.get_running_loop()
-        fut: asyncio.Future[None] | None = None
-        if self._pending or self._deletes:
-            fut = loop.create_future()
-            self._waiting.append(fut)
-        elif self._in_flight is not None:
-            fut = loop.create_future()
-            self._in_flight.append(fut)
-        return self._settle(fut, hashes)
+        if hashes:
+            needs = {h for h in hashes if h in self._busy or h in self._deletes or self._acked(h)}
+        else:
+            needs = {h for h in self._pending if self._acked(h)} | self._deletes | self._busy
+        waiter: _Waiter | None = None
+        if needs:
+            waiter = _Waiter(asyncio.get_running_loop().create_future(), needs)
+            self._waiters.append(waiter)
+        return self._settle(waiter, hashes)
 
-    async def _settle(self, fut: asyncio.Future[None] | None, hashes: Collection[str]) -> None:
-        # The waiter flushes itself when no flush is in flight (else as soon as that one is done):
-        # no hop through the writer task, which under load costs a loop turn each way.
-        while fut is not None and not fut.done() and self._task is not None:
-            async with self._lock:
-                if fut.done():
-                    break
-                try:
-                    await self._flush(acknowledged_only=True)
-                except Exception as e:
-                    # The writer retries (on a new connection); this waiter waits for it.
-                    if not isinstance(e, _TRANSIENT):  # a transient failure was logged by _flush()
-                        log.exception("torrent registry write failed, will retry")
-                    self._urgent.set()
-                    self._wake.set()
-                    break
-        if fut is not None:
-            await fut
+    def _acked(self, h: str) -> bool:
+        p = self._pending.get(h)
+        return p is not None and (p.insert is not None or p.labels is not None)
+
+    async def _settle(self, waiter: _Waiter | None, hashes: Collection[str]) -> None:
+        # The waiter flushes itself (no hop through the writer task, which under load costs a loop
+        # turn each way); flushes overlap, up to MAX_FLIGHTS, each over torrents no other one has.
+        loop = asyncio.get_running_loop()
+        while waiter is not None and not waiter.fut.done() and self._task is not None:
+            wait: float | None = None
+            if not self._exclusive and self._flights < MAX_FLIGHTS:
+                wait = self._retry_at - loop.time()
+                if wait <= 0:
+                    pending, deletes = self._take_acked()
+                    if pending or deletes:
+                        with contextlib.suppress(Exception):  # logged; retried after _retry_at
+                            await self._fly(pending, deletes)
+                        continue
+                    wait = None
+            await asyncio.wait(
+                [waiter.fut, self._landing()], timeout=wait, return_when=asyncio.FIRST_COMPLETED
+            )
+        if waiter is not None:
+            await waiter.fut
         refused = {h: self._refused[h] for h in hashes if h in self._refused}
         if refused:
             raise TorrentNotStored(refused)
 
+    def _landing(self) -> asyncio.Future[None]:
+        if self._landed is None:
+            self._landed = asyncio.get_running_loop().create_future()
+        return self._landed
+
+    def _land(self) -> None:
+        landed, self._landed = self._landed, None
+        if landed is not None and not landed.done():
+            landed.set_result(None)
+
     # -- flushing ---------------------------------------------------------------------------------
     async def flush(self, *, acknowledged_only: bool = False) -> None:
-        """Write what is queued in one transaction (``acknowledged_only``: only what ``commit()`` waits
-        for, adds, label changes and removals; engine events keep gathering for the next full flush)."""
+        """Write what is queued (``acknowledged_only``: only what ``commit()`` waits for, adds, label
+        changes and removals; engine events keep gathering for the next full flush), once the
+        flushes in flight are done; raises what a failed write raised."""
         async with self._lock:
-            await self._flush(acknowledged_only=acknowledged_only)
+            self._exclusive = True
+            try:
+                while self._flights:
+                    await self._landing()
+                if acknowledged_only:
+                    pending, deletes = self._take_acked()
+                else:
+                    pending, self._pending = self._pending, {}
+                    deletes, self._deletes = self._deletes, set()
+                if pending or deletes:
+                    await self._fly(pending, deletes)
+            finally:
+                self._exclusive = False
+                self._land()
 
-    async def _flush(self, *, acknowledged_only: bool) -> None:
-        """``flush()`` under the lock (held by the caller)."""
-        pending = self._take(acknowledged_only)
-        deletes, self._deletes = self._deletes, set()
-        waiting, self._waiting = self._waiting, []
-        self._in_flight = waiting
+    def _take_acked(self) -> tuple[dict[str, _Pending], set[str]]:
+        """The adds, label changes and removals of torrents no flush in flight has."""
+        busy = self._busy
+        taken = {
+            h: p
+            for h, p in self._pending.items()
+            if (p.insert is not None or p.labels is not None) and h not in busy
+        }
+        for h in taken:
+            del self._pending[h]
+        deletes = self._deletes - busy
+        self._deletes -= deletes
+        return taken, deletes
+
+    async def _fly(self, pending: dict[str, _Pending], deletes: set[str]) -> None:
+        """Write one batch; on success, the waiters that needed only these torrents are answered."""
+        written = set(pending) | deletes
+        self._busy |= written
+        self._flights += 1
         try:
-            if pending or deletes:
-                await self._write_batch(pending, deletes)
+            await self._write_batch(pending, deletes)
         except BaseException as e:
-            # Keep the writes and their waiters for the next attempt (a cancelled flush too).
+            # Keep the writes for the next attempt (a cancelled flush too), after a pause.
             if isinstance(e, _TRANSIENT):
                 log.warning("torrent registry write failed, will retry", extra={"error": str(e)})
+            elif isinstance(e, Exception):
+                log.exception("torrent registry write failed, will retry")
             self._requeue(pending, deletes)
-            self._waiting[:0] = self._in_flight
+            self._retry_at = asyncio.get_running_loop().time() + 1.0
             raise
         finally:
-            self._in_flight = None
-        for fut in waiting:
-            if not fut.done():
-                fut.set_result(None)
+            self._busy -= written
+            self._flights -= 1
+            self._land()
+        still: list[_Waiter] = []
+        for w in self._waiters:
+            w.needs -= written
+            if w.needs:
+                still.append(w)
+            elif not w.fut.done():
+                w.fut.set_result(None)
+        self._waiters = still
         resume_bytes = sum(len(p.resume) for p in pending.values() if p.resume is not None)
         if resume_bytes > 8 * 1024 * 1024:
             release_memory()
-
-    def _take(self, acknowledged_only: bool) -> dict[str, _Pending]:
-        if not acknowledged_only:
-            pending, self._pending = self._pending, {}
-            return pending
-        taken = {h: p for h, p in self._pending.items() if p.insert is not None or p.labels is not None}
-        for h in taken:
-            del self._pending[h]
-        return taken
 
     def _requeue(self, pending: dict[str, _Pending], deletes: set[str]) -> None:
         """Put a failed batch back under what was queued since (newer values win, field by field)."""
@@ -548,18 +617,16 @@ class TorrentRegistry:
                 due = None
             try:
                 await self.flush(acknowledged_only=early)
-            except Exception as e:
-                if not isinstance(e, _TRANSIENT):  # a transient failure was logged by flush()
-                    log.exception("torrent registry write failed, will retry")
+            except Exception:  # logged by _fly()
                 await asyncio.sleep(1.0)
                 due = None
                 self._wake.set()
 
     async def release(self) -> None:
-        """Give the writer's connection back to the pool (the next flush takes one again)."""
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            with contextlib.suppress(*_TRANSIENT):
+        """Give the writer's connections back to the pool (the next flush takes one again)."""
+        idle, self._idle = self._idle, []
+        for conn in idle:
+            with contextlib.suppress(*_TRANSIENT, asyncpg.InternalClientError):
                 await self.pool.release(conn)
 
     async def start(self) -> None:
@@ -578,9 +645,9 @@ class TorrentRegistry:
         except _TRANSIENT as e:
             await self.release()
             # Nothing will retry now: the waiters learn that their writes are not committed.
-            for fut in self._waiting:
-                if not fut.done():
-                    fut.set_exception(e)
-            self._waiting = []
+            for w in self._waiters:
+                if not w.fut.done():
+                    w.fut.set_exception(e)
+            self._waiters = []
             raise
         await self.release()

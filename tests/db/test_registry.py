@@ -33,7 +33,9 @@ async def _stored(pool: asyncpg.Pool) -> set[str]:
     return {r["info_hash"] for r in await pool.fetch("SELECT info_hash FROM revaer_runtime.torrents")}
 
 
-async def test_commit_returns_once_the_row_is_committed(registry: TorrentRegistry, pool: asyncpg.Pool) -> None:
+async def test_commit_returns_once_the_row_is_committed(
+    registry: TorrentRegistry, pool: asyncpg.Pool
+) -> None:
     h = _add(registry, 1, category="tv")
     await registry.commit([h])
     assert await _stored(pool) == {h}
@@ -66,10 +68,12 @@ async def test_concurrent_commits_share_flushes(registry: TorrentRegistry, pool:
     assert len(batches) < 50  # grouped: the first flush starts at once, the rest gather behind it
 
 
-async def test_a_write_whose_connection_dies_is_replayed(registry: TorrentRegistry, pool: asyncpg.Pool) -> None:
+async def test_a_write_whose_connection_dies_is_replayed(
+    registry: TorrentRegistry, pool: asyncpg.Pool
+) -> None:
     first = _add(registry, 1)
     await registry.commit([first])
-    conn = registry._conn
+    conn = registry._idle[0] if registry._idle else None
     assert conn is not None
     # The real fault: the server ends the writer's session.
     await pool.execute("SELECT pg_terminate_backend($1)", conn.get_server_pid())
