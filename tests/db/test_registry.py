@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from revaer.registry import TorrentRegistry
+from revaer.registry import TorrentRegistry, _Pending
 
 
 @pytest.fixture
@@ -51,9 +51,9 @@ async def test_concurrent_commits_share_flushes(registry: TorrentRegistry, pool:
     batches: list[int] = []
     write = registry._write_batch
 
-    async def counting(pending: dict[str, object], deletes: set[str]) -> None:
+    async def counting(pending: dict[str, _Pending], deletes: set[str]) -> None:
         batches.append(len(pending))
-        await write(pending, deletes)  # type: ignore[arg-type]
+        await write(pending, deletes)
 
     registry._write_batch = counting  # type: ignore[method-assign]
 
