@@ -381,7 +381,9 @@ class TorrentRegistry:
         loop = asyncio.get_running_loop()
         while waiter is not None and not waiter.fut.done() and self._task is not None:
             wait: float | None = None
-            if not self._exclusive and self._flights < MAX_FLIGHTS:
+            # Only for writes of its own not yet in flight: those in flight land without its help,
+            # and each flush started costs a transaction.
+            if not self._exclusive and self._flights < MAX_FLIGHTS and not waiter.needs <= self._busy:
                 wait = self._retry_at - loop.time()
                 if wait <= 0:
                     pending, deletes = self._take_acked()
