@@ -303,6 +303,8 @@ def _engine(options: ServeOptions, engine_factory: EngineFactory) -> Part:
                 listeners=[torrents.on_event],
             )
             await torrents.restore()
+            # Torrents acknowledged before their first resume data: re-added from their .torrent/magnet.
+            await torrents.restore_sources()
             await pump.start()
             app[TORRENTS] = torrents
             app[PUMP] = pump

@@ -13,15 +13,49 @@ from dataclasses import dataclass
 from typing import Final
 
 MAX_CATEGORY_LENGTH: Final = 100
+MAX_TAG_LENGTH: Final = 100
+MAX_NAME_LENGTH: Final = 1000  # a torrent's display name
+MAX_PATH_LENGTH: Final = 4096  # Linux's PATH_MAX
+MAX_MAGNET_LENGTH: Final = 64 * 1024
 
 # What a category name is, in words (error messages of both APIs and the config say this).
 CATEGORY_RULE: Final = (
     f"1-{MAX_CATEGORY_LENGTH} characters without control characters, backslashes or surrounding spaces;"
     " '/' separates subcategories, which must not be empty, '.' or '..'"
 )
-TAG_RULE: Final = "not empty, without commas or surrounding spaces"
+TAG_RULE: Final = f"1-{MAX_TAG_LENGTH} characters without commas, control characters or surrounding spaces"
+NAME_RULE: Final = f"1-{MAX_NAME_LENGTH} characters without control characters"
+PATH_RULE: Final = f"at most {MAX_PATH_LENGTH} characters without control characters"
+MAGNET_RULE: Final = f"at most {MAX_MAGNET_LENGTH} characters without control characters"
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Control characters (C0, DEL, C1) and lone surrogates: PostgreSQL refuses NUL and a surrogate
+# (not valid UTF-8), and the others have no business in a name. Python strings from JSON
+# ("\ud800") and from forms decoded with surrogateescape can hold either.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def clean_text(text: str, max_length: int) -> bool:
+    """Whether ``text`` is at most ``max_length`` characters of storable, printable text.
+
+    Storable: valid UTF-8 (no lone surrogate) without NUL, which PostgreSQL refuses; a value it
+    refused would stop the registry's batched writes for every torrent.
+    """
+    return len(text) <= max_length and _CONTROL.search(text) is None
+
+
+def valid_name(name: str) -> bool:
+    """A torrent's display name by ``NAME_RULE`` (a ``rename``)."""
+    return bool(name) and clean_text(name, MAX_NAME_LENGTH)
+
+
+def valid_path(path: str) -> bool:
+    """A save path's text by ``PATH_RULE`` (where it may lie is ``revaer.paths``'s business)."""
+    return clean_text(path, MAX_PATH_LENGTH)
+
+
+def valid_magnet(link: str) -> bool:
+    """A magnet link's text by ``MAGNET_RULE`` (what it says is the engine's business)."""
+    return clean_text(link, MAX_MAGNET_LENGTH)
 
 
 @dataclass(slots=True)
@@ -42,14 +76,14 @@ def valid_category(name: str) -> bool:
     """
     if not name or len(name) > MAX_CATEGORY_LENGTH or name != name.strip():
         return False
-    if "\\" in name or _CONTROL.search(name) is not None:
+    if "\\" in name or not clean_text(name, MAX_CATEGORY_LENGTH):
         return False
     return all(part and part not in (".", "..") for part in name.split("/"))
 
 
 def valid_tag(name: str) -> bool:
     """A tag by ``TAG_RULE`` (qBittorrent joins tags with commas, so a tag cannot hold one)."""
-    return bool(name) and name == name.strip() and "," not in name
+    return bool(name) and name == name.strip() and "," not in name and clean_text(name, MAX_TAG_LENGTH)
 
 
 def split_tags(text: str) -> list[str]:

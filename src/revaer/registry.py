@@ -5,6 +5,18 @@ second, resume data every few seconds per active torrent). They are queued here
 as coalesced writes per info-hash and flushed in one transaction by a
 background task, so the pump never waits on PostgreSQL. ``close()`` flushes
 what is left.
+
+Group commit: a request that must not be acknowledged before its writes are in
+PostgreSQL awaits ``commit()``. The writer then flushes at once (without the
+``flush_interval`` that gathers background writes), and whatever arrives while
+that flush is in flight goes into the next one, so concurrent requests share
+transactions.
+
+One refused row never blocks the others: when the database refuses a batch
+because of its data (a NUL byte, a violated constraint), the batch is written
+again one statement per savepoint; the refused writes are dropped, logged once
+per torrent, and the torrent is counted in ``refused`` (``/v1/health``), while
+every other write is committed.
 """
 
 from __future__ import annotations
@@ -14,11 +26,12 @@ import contextlib
 import ctypes
 import logging
 import socket
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +62,29 @@ class StoredTorrent:
     save_path: str
     resume_data: bytes | None
     added_at: float
+    # What the torrent was added from (its .torrent file, or a magnet URI as UTF-8), kept until its
+    # first resume data is stored: a torrent acknowledged before that can still be re-added.
+    source: bytes | None = None
+
+
+class TorrentNotStored(Exception):
+    """The database refused a write of these torrents (info-hash → the database's message)."""
+
+    def __init__(self, refused: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{h}: {m}" for h, m in sorted(refused.items())))
+        self.refused = refused
+
+
+# Errors that say "this data" rather than "this database": a data exception (class 22: a NUL, an
+# invalid string, asyncpg's own encoding refusal of a lone surrogate), an integrity violation
+# (class 23) or a limit exceeded (class 54, e.g. an index row too large). Retrying them cannot help.
+_REFUSED = (
+    asyncpg.DataError,
+    asyncpg.IntegrityConstraintViolationError,
+    asyncpg.ProgramLimitExceededError,
+)
+# The database or the connection failed: the writes are kept and retried.
+_TRANSIENT = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
 
 
 @dataclass(slots=True)
@@ -59,6 +95,8 @@ class _Insert:
     tags: tuple[str, ...]
     added_at: float
     info_hash_v2: str | None
+    source: bytes | None = None
+    state: str = "queued"
 
 
 @dataclass(slots=True)
@@ -72,6 +110,126 @@ class _Pending:
     touched: set[str] = field(default_factory=set)
 
 
+_INSERT = """
+    WITH category AS (
+        INSERT INTO revaer_runtime.categories (name) SELECT $5 WHERE $5 <> '' ON CONFLICT DO NOTHING
+    )
+    INSERT INTO revaer_runtime.torrents
+           (info_hash, info_hash_v2, name, save_path, category, tags, added_at, owner, state, source)
+    VALUES ($1, $2, $3, $4, nullif($5, ''), $6, to_timestamp($7), $8, $9::revaer_runtime.torrent_state, $10)
+    ON CONFLICT (info_hash) DO UPDATE
+       SET name = EXCLUDED.name, save_path = EXCLUDED.save_path,
+           category = EXCLUDED.category, tags = EXCLUDED.tags,
+           added_at = EXCLUDED.added_at, owner = EXCLUDED.owner, state = EXCLUDED.state,
+           source = EXCLUDED.source, resume_data = NULL, completed_at = NULL, updated_at = now()
+"""
+_RESUME = """UPDATE revaer_runtime.torrents
+                SET resume_data = $2, resume_saved_at = now(), source = NULL, updated_at = now()
+              WHERE info_hash = $1"""
+_STATE = """UPDATE revaer_runtime.torrents
+               SET state = $2::revaer_runtime.torrent_state, updated_at = now()
+             WHERE info_hash = $1"""
+_COMPLETED = """UPDATE revaer_runtime.torrents SET completed_at = to_timestamp($2), updated_at = now()
+                 WHERE info_hash = $1"""
+_NAME_PATH = """UPDATE revaer_runtime.torrents SET name = $2, save_path = $3, updated_at = now()
+                 WHERE info_hash = $1"""
+_LABELS = """UPDATE revaer_runtime.torrents SET category = nullif($2, ''), tags = $3, updated_at = now()
+              WHERE info_hash = $1"""
+_CATEGORY = "INSERT INTO revaer_runtime.categories (name) VALUES ($1) ON CONFLICT DO NOTHING"
+
+
+def _statements(h: str, p: _Pending, owner: str) -> list[tuple[str, tuple[Any, ...]]]:
+    """The statements of one torrent's pending writes, in the order the batch runs them."""
+    out: list[tuple[str, tuple[Any, ...]]] = []
+    i = p.insert
+    if i is not None:
+        out.append(
+            (
+                _INSERT,
+                (
+                    h,
+                    i.info_hash_v2,
+                    i.name,
+                    i.save_path,
+                    i.category,
+                    list(i.tags),
+                    i.added_at,
+                    owner,
+                    i.state,
+                    i.source,
+                ),
+            )
+        )
+    if p.resume is not None:
+        out.append((_RESUME, (h, p.resume)))
+    if p.state is not None:
+        out.append((_STATE, (h, p.state)))
+    if p.completed_at is not None:
+        out.append((_COMPLETED, (h, p.completed_at)))
+    if p.name_path is not None:
+        out.append((_NAME_PATH, (h, *p.name_path)))
+    if p.labels is not None:
+        out.append((_LABELS, (h, p.labels[0], list(p.labels[1]))))
+    return out
+
+
+def _merge(old: _Pending, new: _Pending) -> _Pending:
+    """``old``'s writes with ``new``'s over them; a new insert (a re-add) starts afresh."""
+    if new.insert is not None:
+        return new
+    return _Pending(
+        insert=old.insert,
+        resume=new.resume if new.resume is not None else old.resume,
+        state=new.state if new.state is not None else old.state,
+        completed_at=new.completed_at if new.completed_at is not None else old.completed_at,
+        name_path=new.name_path if new.name_path is not None else old.name_path,
+        labels=new.labels if new.labels is not None else old.labels,
+    )
+
+
+class _Held:
+    """A writer connection, kept across flushes: no pool round trips on the ack path. At most
+    MAX_FLIGHTS are taken (as many as flushes overlap). Given back to the pool (which replaces it)
+    when a flush fails for any reason but refused data."""
+
+    __slots__ = ("_conn", "_registry")
+
+    def __init__(self, registry: TorrentRegistry) -> None:
+        self._registry = registry
+        self._conn: PoolConnectionProxy[Any] | None = None
+
+    async def __aenter__(self) -> PoolConnectionProxy[Any]:
+        r = self._registry
+        conn = None
+        while r._idle and (conn is None or conn.is_closed()):
+            conn = r._idle.pop()
+        if conn is None or conn.is_closed():
+            conn = await r.pool.acquire()
+        self._conn = conn
+        return conn
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> None:
+        r, conn = self._registry, self._conn
+        assert conn is not None
+        if exc is None or isinstance(exc, _REFUSED):
+            r._idle.append(conn)
+            return
+        with contextlib.suppress(*_TRANSIENT, asyncpg.InternalClientError):
+            await r.pool.release(conn)
+
+
+@dataclass(slots=True, eq=False)
+class _Waiter:
+    fut: asyncio.Future[None]
+    needs: set[str]  # the info-hashes whose writes it waits for
+
+
+# Acknowledged flushes in flight at once (each on its own connection, over disjoint torrents).
+MAX_FLIGHTS = 3
+
+
 class TorrentRegistry:
     """Coalesced, batched writes to ``revaer_runtime.torrents``."""
 
@@ -82,15 +240,28 @@ class TorrentRegistry:
         self._pending: dict[str, _Pending] = {}
         self._deletes: set[str] = set()
         self._wake = asyncio.Event()
+        # Set when someone awaits commit(): the writer flushes at once instead of gathering.
+        self._urgent = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
+        # commit() calls waiting, each on the torrents it needs written.
+        self._waiters: list[_Waiter] = []
+        # Torrents in flushes in flight (a torrent is in one flush at a time: writes stay in order).
+        self._busy: set[str] = set()
+        self._flights = 0
+        self._exclusive = False  # a full flush() runs: no other flush starts
+        self._landed: asyncio.Future[None] | None = None  # resolved whenever a flush ends
+        self._retry_at = 0.0  # after a failure, no flush before this (loop time)
+        # Torrents whose writes the database refused (info-hash → its message), until removed or re-added.
+        self._refused: dict[str, str] = {}
+        self._idle: list[PoolConnectionProxy[Any]] = []  # the writer's connections between flushes
 
     # -- reads ------------------------------------------------------------------------------------
     async def load(self) -> list[StoredTorrent]:
         rows = await self.pool.fetch(
             """
             SELECT info_hash, name, state::text AS state, coalesce(category, '') AS category, tags,
-                   save_path, resume_data, extract(epoch FROM added_at)::float8 AS added_at
+                   save_path, resume_data, extract(epoch FROM added_at)::float8 AS added_at, source
               FROM revaer_runtime.torrents
              WHERE owner = $1 OR owner IS NULL
              ORDER BY added_at, info_hash
@@ -107,6 +278,7 @@ class TorrentRegistry:
                 r["save_path"],
                 r["resume_data"],
                 r["added_at"],
+                r["source"],
             )
             for r in rows
         ]
@@ -129,10 +301,22 @@ class TorrentRegistry:
         tags: tuple[str, ...],
         added_at: float,
         info_hash_v2: str | None = None,
+        source: bytes | None = None,
+        paused: bool = False,
     ) -> None:
+        """Queue a new torrent's row; ``source`` (its .torrent or magnet) re-adds it until resume data."""
         self._deletes.discard(h)
         self._pending[h] = _Pending(
-            insert=_Insert(name, save_path, category, tags, added_at, info_hash_v2 or None)
+            insert=_Insert(
+                name,
+                save_path,
+                category,
+                tags,
+                added_at,
+                info_hash_v2 or None,
+                source,
+                "paused" if paused else "queued",
+            )
         )
         self._wake.set()
 
@@ -155,133 +339,317 @@ class TorrentRegistry:
     def deleted(self, h: str) -> None:
         self._pending.pop(h, None)
         self._deletes.add(h)
+        self._refused.pop(h, None)
         self._wake.set()
 
     @property
     def backlog(self) -> int:
         return len(self._pending) + len(self._deletes)
 
+    @property
+    def refused(self) -> dict[str, str]:
+        """The torrents whose writes the database refused: info-hash → its message (a copy)."""
+        return dict(self._refused)
+
+    # -- committing -------------------------------------------------------------------------------
+    def commit(self, hashes: Collection[str] = ()) -> Awaitable[None]:
+        """Wait until the adds, label changes and removals queued so far are committed (of
+        ``hashes`` only, when given; group commit: see the module). Engine events (states, resume
+        data) are not waited for.
+
+        Raises ``TorrentNotStored`` when the database refused a write of one of ``hashes``.
+        Call it synchronously right after queueing: the writes it waits for are those queued by
+        then (the awaitable is bound at the call).
+        """
+        if hashes:
+            needs = {h for h in hashes if h in self._busy or h in self._deletes or self._acked(h)}
+        else:
+            needs = {h for h in self._pending if self._acked(h)} | self._deletes | self._busy
+        waiter: _Waiter | None = None
+        if needs:
+            waiter = _Waiter(asyncio.get_running_loop().create_future(), needs)
+            self._waiters.append(waiter)
+        return self._settle(waiter, hashes)
+
+    def _acked(self, h: str) -> bool:
+        p = self._pending.get(h)
+        return p is not None and (p.insert is not None or p.labels is not None)
+
+    async def _settle(self, waiter: _Waiter | None, hashes: Collection[str]) -> None:
+        # The waiter flushes itself (no hop through the writer task, which under load costs a loop
+        # turn each way); flushes overlap, up to MAX_FLIGHTS, each over torrents no other one has.
+        loop = asyncio.get_running_loop()
+        while waiter is not None and not waiter.fut.done() and self._task is not None:
+            wait: float | None = None
+            # Only for writes of its own not yet in flight: those in flight land without its help,
+            # and each flush started costs a transaction.
+            if not self._exclusive and self._flights < MAX_FLIGHTS and not waiter.needs <= self._busy:
+                wait = self._retry_at - loop.time()
+                if wait <= 0:
+                    pending, deletes = self._take_acked()
+                    if pending or deletes:
+                        with contextlib.suppress(Exception):  # logged; retried after _retry_at
+                            await self._fly(pending, deletes)
+                        continue
+                    wait = None
+            await asyncio.wait(
+                [waiter.fut, self._landing()], timeout=wait, return_when=asyncio.FIRST_COMPLETED
+            )
+        if waiter is not None:
+            await waiter.fut
+        refused = {h: self._refused[h] for h in hashes if h in self._refused}
+        if refused:
+            raise TorrentNotStored(refused)
+
+    def _landing(self) -> asyncio.Future[None]:
+        if self._landed is None:
+            self._landed = asyncio.get_running_loop().create_future()
+        return self._landed
+
+    def _land(self) -> None:
+        landed, self._landed = self._landed, None
+        if landed is not None and not landed.done():
+            landed.set_result(None)
+
     # -- flushing ---------------------------------------------------------------------------------
-    async def flush(self) -> None:
+    async def flush(self, *, acknowledged_only: bool = False) -> None:
+        """Write what is queued (``acknowledged_only``: only what ``commit()`` waits for, adds, label
+        changes and removals; engine events keep gathering for the next full flush), once the
+        flushes in flight are done; raises what a failed write raised."""
         async with self._lock:
-            pending, self._pending = self._pending, {}
-            deletes, self._deletes = self._deletes, set()
-            if not pending and not deletes:
-                return
+            self._exclusive = True
             try:
-                await self._write(pending, deletes)
-                resume_bytes = sum(len(p.resume) for p in pending.values() if p.resume is not None)
-                if resume_bytes > 8 * 1024 * 1024:
-                    release_memory()
-            except (asyncpg.PostgresError, OSError) as e:
-                # Keep the writes for the next attempt; newer ones for the same torrent win.
+                while self._flights:
+                    await self._landing()
+                if acknowledged_only:
+                    pending, deletes = self._take_acked()
+                else:
+                    pending, self._pending = self._pending, {}
+                    deletes, self._deletes = self._deletes, set()
+                if pending or deletes:
+                    await self._fly(pending, deletes)
+            finally:
+                self._exclusive = False
+                self._land()
+
+    def _take_acked(self) -> tuple[dict[str, _Pending], set[str]]:
+        """The adds, label changes and removals of torrents no flush in flight has."""
+        busy = self._busy
+        taken = {
+            h: p
+            for h, p in self._pending.items()
+            if (p.insert is not None or p.labels is not None) and h not in busy
+        }
+        for h in taken:
+            del self._pending[h]
+        deletes = self._deletes - busy
+        self._deletes -= deletes
+        return taken, deletes
+
+    async def _fly(self, pending: dict[str, _Pending], deletes: set[str]) -> None:
+        """Write one batch; on success, the waiters that needed only these torrents are answered."""
+        written = set(pending) | deletes
+        self._busy |= written
+        self._flights += 1
+        try:
+            await self._write_batch(pending, deletes)
+        except BaseException as e:
+            # Keep the writes for the next attempt (a cancelled flush too), after a pause.
+            if isinstance(e, _TRANSIENT):
                 log.warning("torrent registry write failed, will retry", extra={"error": str(e)})
-                for h, p in pending.items():
-                    self._pending.setdefault(h, p)
-                self._deletes |= deletes - set(self._pending)
-                raise
+            elif isinstance(e, Exception):
+                log.exception("torrent registry write failed, will retry")
+            self._requeue(pending, deletes)
+            self._retry_at = asyncio.get_running_loop().time() + 1.0
+            raise
+        finally:
+            self._busy -= written
+            self._flights -= 1
+            self._land()
+        still: list[_Waiter] = []
+        for w in self._waiters:
+            w.needs -= written
+            if w.needs:
+                still.append(w)
+            elif not w.fut.done():
+                w.fut.set_result(None)
+        self._waiters = still
+        resume_bytes = sum(len(p.resume) for p in pending.values() if p.resume is not None)
+        if resume_bytes > 8 * 1024 * 1024:
+            release_memory()
+
+    def _requeue(self, pending: dict[str, _Pending], deletes: set[str]) -> None:
+        """Put a failed batch back under what was queued since (newer values win, field by field)."""
+        for h, old in pending.items():
+            if h in self._deletes:
+                continue  # removed since
+            new = self._pending.get(h)
+            self._pending[h] = old if new is None else _merge(old, new)
+        self._deletes |= {h for h in deletes if h not in self._pending}
+
+    async def _write_batch(self, pending: dict[str, _Pending], deletes: set[str]) -> None:
+        try:
+            await self._write(pending, deletes)
+        except _REFUSED as e:
+            log.info("torrent registry batch refused, writing row by row", extra={"error": str(e)})
+            await self._write_isolated(pending, deletes)
+
+    def _connection(self) -> contextlib.AbstractAsyncContextManager[PoolConnectionProxy[Any]]:
+        return _Held(self)
 
     async def _write(self, pending: dict[str, _Pending], deletes: set[str]) -> None:
         inserts = [(h, p.insert) for h, p in pending.items() if p.insert is not None]
+        rows = [
+            (
+                h,
+                i.info_hash_v2,
+                i.name,
+                i.save_path,
+                i.category,
+                list(i.tags),
+                i.added_at,
+                self.owner,
+                i.state,
+                i.source,
+            )
+            for h, i in inserts
+        ]
+        # An insert writes its category too; label changes need theirs first (the foreign key).
+        categories = sorted({p.labels[0] for p in pending.values() if p.labels and p.labels[0]})
+        only_inserts = (
+            len(inserts) == len(pending)
+            and not deletes
+            and not categories
+            and all(
+                p.resume is None
+                and p.state is None
+                and p.completed_at is None
+                and p.name_path is None
+                and p.labels is None
+                for p in pending.values()
+            )
+        )
+        async with self._connection() as conn:
+            if only_inserts:
+                # The acknowledged adds alone (the common group commit): one atomic executemany, its
+                # own transaction, a single round trip.
+                await conn.executemany(_INSERT, rows)
+            else:
+                async with conn.transaction():
+                    if categories:
+                        await conn.executemany(_CATEGORY, [(c,) for c in categories])
+                    if rows:
+                        await conn.executemany(_INSERT, rows)
+                    await self._updates(conn, pending)
+                    if deletes:
+                        await conn.execute(
+                            "DELETE FROM revaer_runtime.torrents WHERE info_hash = ANY($1::text[])",
+                            sorted(deletes),
+                        )
+        for h, _ in inserts:
+            self._refused.pop(h, None)
+
+    async def _updates(self, conn: Any, pending: dict[str, _Pending]) -> None:
+        for sql, rows in (
+            (_RESUME, [(h, p.resume) for h, p in pending.items() if p.resume is not None]),
+            (_STATE, [(h, p.state) for h, p in pending.items() if p.state is not None]),
+            (_COMPLETED, [(h, p.completed_at) for h, p in pending.items() if p.completed_at is not None]),
+            (_NAME_PATH, [(h, *p.name_path) for h, p in pending.items() if p.name_path is not None]),
+            (
+                _LABELS,
+                [(h, p.labels[0], list(p.labels[1])) for h, p in pending.items() if p.labels is not None],
+            ),
+        ):
+            if rows:
+                await conn.executemany(sql, rows)
+
+    async def _write_isolated(self, pending: dict[str, _Pending], deletes: set[str]) -> None:
+        """The batch again, each statement in a savepoint of its own: a refused one is dropped alone."""
         categories = sorted(
-            {i.category for _, i in inserts if i.category}
+            {p.insert.category for p in pending.values() if p.insert is not None and p.insert.category}
             | {p.labels[0] for p in pending.values() if p.labels and p.labels[0]}
         )
-        async with self.pool.acquire() as conn, conn.transaction():
-            if categories:
-                await conn.executemany(
-                    "INSERT INTO revaer_runtime.categories (name) VALUES ($1) ON CONFLICT DO NOTHING",
-                    [(c,) for c in categories],
-                )
-            if inserts:
-                await conn.executemany(
-                    """
-                    INSERT INTO revaer_runtime.torrents
-                           (info_hash, info_hash_v2, name, save_path, category, tags, added_at, owner, state)
-                    VALUES ($1, $2, $3, $4, nullif($5, ''), $6, to_timestamp($7), $8, 'queued')
-                    ON CONFLICT (info_hash) DO UPDATE
-                       SET name = EXCLUDED.name, save_path = EXCLUDED.save_path,
-                           category = EXCLUDED.category, tags = EXCLUDED.tags,
-                           added_at = EXCLUDED.added_at, owner = EXCLUDED.owner,
-                           resume_data = NULL, completed_at = NULL, updated_at = now()
-                    """,
-                    [
-                        (
-                            h,
-                            i.info_hash_v2,
-                            i.name,
-                            i.save_path,
-                            i.category,
-                            list(i.tags),
-                            i.added_at,
-                            self.owner,
-                        )
-                        for h, i in inserts
-                    ],
-                )
-            await self._updates(conn, pending)
+        refused: dict[str, str] = {}
+        async with self._connection() as conn, conn.transaction():
+            for c in categories:
+                try:
+                    async with conn.transaction():
+                        await conn.execute(_CATEGORY, c)
+                except _REFUSED as e:
+                    log.error("category refused by the database", extra={"category": c, "error": str(e)})
+            for h, p in pending.items():
+                for sql, args in _statements(h, p, self.owner):
+                    try:
+                        async with conn.transaction():
+                            await conn.execute(sql, *args)
+                    except _REFUSED as e:
+                        refused.setdefault(h, str(e))
+                if p.insert is not None and h not in refused:
+                    self._refused.pop(h, None)
             if deletes:
                 await conn.execute(
                     "DELETE FROM revaer_runtime.torrents WHERE info_hash = ANY($1::text[])", sorted(deletes)
                 )
+        self._quarantine(refused)
 
-    async def _updates(self, conn: Any, pending: dict[str, _Pending]) -> None:
-        resume = [(h, p.resume) for h, p in pending.items() if p.resume is not None]
-        if resume:
-            await conn.executemany(
-                """UPDATE revaer_runtime.torrents
-                      SET resume_data = $2, resume_saved_at = now(), updated_at = now()
-                    WHERE info_hash = $1""",
-                resume,
-            )
-        states = [(h, p.state) for h, p in pending.items() if p.state is not None]
-        if states:
-            await conn.executemany(
-                """UPDATE revaer_runtime.torrents
-                      SET state = $2::revaer_runtime.torrent_state, updated_at = now()
-                    WHERE info_hash = $1""",
-                states,
-            )
-        done = [(h, p.completed_at) for h, p in pending.items() if p.completed_at is not None]
-        if done:
-            await conn.executemany(
-                """UPDATE revaer_runtime.torrents SET completed_at = to_timestamp($2), updated_at = now()
-                    WHERE info_hash = $1""",
-                done,
-            )
-        names = [(h, *p.name_path) for h, p in pending.items() if p.name_path is not None]
-        if names:
-            await conn.executemany(
-                """UPDATE revaer_runtime.torrents SET name = $2, save_path = $3, updated_at = now()
-                    WHERE info_hash = $1""",
-                names,
-            )
-        labels = [(h, p.labels[0], list(p.labels[1])) for h, p in pending.items() if p.labels is not None]
-        if labels:
-            await conn.executemany(
-                """UPDATE revaer_runtime.torrents SET category = nullif($2, ''), tags = $3, updated_at = now()
-                    WHERE info_hash = $1""",
-                labels,
-            )
+    def _quarantine(self, refused: dict[str, str]) -> None:
+        for h, message in refused.items():
+            if h not in self._refused:
+                # Once per torrent: its later refused writes are dropped quietly.
+                log.error(
+                    "torrent not stored: the database refused it", extra={"info_hash": h, "error": message}
+                )
+            self._refused[h] = message
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        due: float | None = None  # when the gathered engine events are flushed
         while True:
-            await self._wake.wait()
-            self._wake.clear()
-            await asyncio.sleep(self.flush_interval)  # gather a batch
+            if due is None:
+                await self._wake.wait()
+                self._wake.clear()
+                due = loop.time() + self.flush_interval
+            if not self._urgent.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._urgent.wait(), max(0.0, due - loop.time()))
+            # Woken early by a commit(): write what it waits for now, keep gathering the rest.
+            early = loop.time() < due
+            self._urgent.clear()
+            if not early:
+                due = None
             try:
-                await self.flush()
-            except (asyncpg.PostgresError, OSError):
+                await self.flush(acknowledged_only=early)
+            except Exception:  # logged by _fly()
                 await asyncio.sleep(1.0)
+                due = None
                 self._wake.set()
+
+    async def release(self) -> None:
+        """Give the writer's connections back to the pool (the next flush takes one again)."""
+        idle, self._idle = self._idle, []
+        for conn in idle:
+            with contextlib.suppress(*_TRANSIENT, asyncpg.InternalClientError):
+                await self.pool.release(conn)
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="revaer-registry-writer")
 
     async def close(self) -> None:
         if self._task is not None:
-            self._task.cancel()
+            # Under the lock the writer is not inside a flush: cancelling it cannot cut a batch short.
+            async with self._lock:
+                self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        await self.flush()
+        try:
+            await self.flush()
+        except _TRANSIENT as e:
+            await self.release()
+            # Nothing will retry now: the waiters learn that their writes are not committed.
+            for w in self._waiters:
+                if not w.fut.done():
+                    w.fut.set_exception(e)
+            self._waiters = []
+            raise
+        await self.release()

@@ -9,6 +9,7 @@ from its resume data without re-downloading.
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 import contextlib
 import logging
@@ -19,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
-from revaer.categories import CategoryStore
+from revaer.categories import CategoryError, CategoryStore
+from revaer.db.pool import DatabaseUnavailable
 from revaer.engine.errors import EngineError, TorrentNotFoundError
 from revaer.engine.protocol import (
     AddRequest,
@@ -39,13 +41,33 @@ from revaer.engine.protocol import (
     TorrentSummary,
     TrackerInfo,
 )
-from revaer.labels import Labels, normalize_tags
+from revaer.labels import TAG_RULE, Labels, normalize_tags, valid_tag
 from revaer.paths import PathNotAllowedError, confine
-from revaer.registry import TorrentRegistry
+from revaer.registry import TorrentNotStored, TorrentRegistry
 
 log = logging.getLogger(__name__)
 
-__all__ = ["AddOptions", "Labels", "PathNotAllowedError", "TorrentService", "confine", "normalize_tags"]
+__all__ = [
+    "AddOptions",
+    "Labels",
+    "PathNotAllowedError",
+    "TorrentNotStored",
+    "TorrentService",
+    "confine",
+    "normalize_tags",
+]
+
+
+def _magnet_bytes(magnet: str | None) -> bytes | None:
+    # Stored as bytes like a .torrent file; surrogatepass so no string can make this step fail.
+    return magnet.encode("utf-8", "surrogatepass") if magnet else None
+
+
+def _check_tags(tags: Iterable[str]) -> None:
+    # The API checks first, with its own answers; this keeps any other caller's bad tag out too.
+    for t in tags:
+        if not valid_tag(t):
+            raise CategoryError(f"invalid tag {t!r}: {TAG_RULE}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +83,16 @@ class AddOptions:
     name: str = ""
 
 
+# How long an acknowledgement may wait for the database (answered 503 ``no_database`` after it).
+COMMIT_TIMEOUT = 5.0
+
+
+def _outcome_logged(fut: asyncio.Future[None]) -> None:
+    # A commit no longer waited for: its failure is the registry's to retry and log, not the loop's.
+    if not fut.cancelled():
+        fut.exception()
+
+
 class TorrentService:
     """The torrents of this node: the engine's rows with their labels, kept in the registry.
 
@@ -73,6 +105,7 @@ class TorrentService:
     __slots__ = (
         "_add_defaults",
         "_categories",
+        "_commit_timeout",
         "_download_root",
         "_engine",
         "_extra_roots",
@@ -92,10 +125,12 @@ class TorrentService:
         extra_roots: Iterable[Path] = (),
         categories: CategoryStore | None = None,
         add_defaults: Callable[[AddRequest], AddRequest] | None = None,
+        commit_timeout: float = COMMIT_TIMEOUT,
     ) -> None:
         self._engine = engine
         # Fills in what an add leaves unset from the config's torrent.defaults (the engine bridge's).
         self._add_defaults = add_defaults
+        self._commit_timeout = commit_timeout
         self._registry = registry
         self._download_root = download_root
         self._extra_roots = list(extra_roots)
@@ -209,6 +244,7 @@ class TorrentService:
     ) -> str:
         o = options
         tags = normalize_tags(o.tags)
+        _check_tags(tags)
         save_path = self.save_path_for(o.save_path, o.category)
         self._categories.ensure_category(o.category)
         request = AddRequest(
@@ -239,6 +275,8 @@ class TorrentService:
                 tags=tags,
                 added_at=float(row.added_time) if row and row.added_time else time.time(),
                 info_hash_v2=row.info_hash_v2 if row else None,
+                source=torrent if torrent is not None else _magnet_bytes(magnet),
+                paused=o.paused,
             )
         log.info("torrent added", extra={"info_hash": h, "category": o.category, "paused": o.paused})
         return h
@@ -251,6 +289,38 @@ class TorrentService:
             self._registry.deleted(h.lower())
         log.info("torrent removed", extra={"info_hash": h.lower(), "with_data": with_data})
 
+    async def commit(self, hashes: Sequence[str] = ()) -> None:
+        """Wait until every change made so far is committed to the database (acknowledge after this).
+
+        Adds and removals are in the registry's next flush, which concurrent requests share. A torrent
+        among ``hashes`` whose row the database refused is removed again (what is not stored must not
+        run either) and ``TorrentNotStored`` raised.
+        """
+        if self._registry is None:
+            return
+        added = [h.lower() for h in hashes]
+        # Not cancelled on time-out: the registry's flush runs to its end (cancelling one half-way
+        # would leave its batch in doubt); the outcome is only no longer waited for.
+        waiting = asyncio.ensure_future(self._registry.commit(added))
+        done, _ = await asyncio.wait({waiting}, timeout=self._commit_timeout)
+        if waiting not in done:
+            waiting.add_done_callback(_outcome_logged)
+            # The database is away: what was not acknowledged must not run. Other changes (labels)
+            # stay queued and are written once it is back.
+            for h in added:
+                with contextlib.suppress(EngineError):
+                    self.remove(h)
+            raise DatabaseUnavailable(
+                f"the database did not commit within {self._commit_timeout:g} s; try again"
+            )
+        try:
+            waiting.result()
+        except TorrentNotStored as e:
+            for h in e.refused:
+                with contextlib.suppress(EngineError):
+                    self.remove(h)
+            raise
+
     def set_labels(self, h: str, *, category: str | None = None, tags: Iterable[str] | None = None) -> None:
         h = h.lower()
         if self._engine.get(h) is None:
@@ -260,7 +330,9 @@ class TorrentService:
             self._categories.ensure_category(category)
             cur.category = category
         if tags is not None:
-            cur.tags = normalize_tags(tags)
+            new = normalize_tags(tags)
+            _check_tags(new)
+            cur.tags = new
             self._categories.ensure_tags(cur.tags)
         self._stamp(cur)
         if self._registry is not None:
@@ -383,6 +455,43 @@ class TorrentService:
             except EngineError as e:
                 log.error("restoring torrent failed", extra={"info_hash": t.info_hash, "error": str(e)})
         log.info("torrents restored", extra={"count": n})
+        return n
+
+    async def restore_sources(self) -> int:
+        """Re-add the stored torrents that have no resume data yet from what they were added from.
+
+        An add is acknowledged once its row (with its .torrent file or magnet) is committed, which
+        may be before the engine produced resume data; after a crash in between, ``restore()`` skips
+        such a torrent and this re-adds it (paused if it was added paused). Run after ``restore()``.
+        """
+        if self._registry is None:
+            return 0
+        n = 0
+        for t in await self._registry.load():
+            if t.resume_data is not None or not t.source or self._engine.get(t.info_hash) is not None:
+                continue
+            magnet = t.source.decode("utf-8", "replace") if t.source.startswith(b"magnet:") else None
+            request = AddRequest(
+                magnet=magnet,
+                torrent=None if magnet else t.source,
+                save_path=t.save_path,
+                name=t.name if magnet and t.name != t.info_hash else "",
+                paused=t.state == "paused",
+            )
+            if self._add_defaults is not None:
+                request = self._add_defaults(request)
+            try:
+                h = self._engine.add(request)
+            except EngineError as e:
+                log.error("re-adding torrent failed", extra={"info_hash": t.info_hash, "error": str(e)})
+                continue
+            if h not in self._labels:
+                self._labels[h] = lab = Labels(t.category, t.tags)
+                self._stamp(lab)
+            self._track(h)
+            n += 1
+        if n:
+            log.info("torrents re-added from their source", extra={"count": n})
         return n
 
     # -- engine events ----------------------------------------------------------------------------

@@ -156,7 +156,10 @@ async def test_add_refusals_change_nothing(qb: Api) -> None:
         assert got == (200, "Fails."), path
         got = await post(c, "torrents/add", {"urls": MAGNET, "savepath": path})
         assert got == (200, "Fails."), path
-    assert await post(c, "torrents/add", {"urls": MAGNET, "category": "a//b"}) == (200, "Fails.")
+    assert await post(c, "torrents/add", {"urls": MAGNET, "category": "a//b"}) == (
+        409,
+        "Incorrect category name",
+    )
     many = "\n".join(f"magnet:?xt=urn:btih:{i:040x}" for i in range(MAX_URLS + 1))
     assert await post(c, "torrents/add", {"urls": many}) == (200, "Fails.")
     huge = (

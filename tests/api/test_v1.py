@@ -37,7 +37,7 @@ async def test_health_needs_no_key_and_reports_setup(api: Api) -> None:
     body = await r.json()
     assert body["status"] == "ok"
     assert body["setup"] is True
-    assert body["checks"] == {"engine": "ok", "database": "ok"}
+    assert body["checks"] == {"engine": "ok", "database": "ok", "registry": "ok"}
     assert body["uptime"] >= 0
     await api.set_up()
     assert (await (await api.client.get("/v1/health")).json())["setup"] is False

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from revaer.labels import MAX_CATEGORY_LENGTH, normalize_tags, split_tags, valid_category, valid_tag
+from revaer.labels import (
+    MAX_CATEGORY_LENGTH,
+    MAX_NAME_LENGTH,
+    MAX_TAG_LENGTH,
+    normalize_tags,
+    split_tags,
+    valid_category,
+    valid_magnet,
+    valid_name,
+    valid_path,
+    valid_tag,
+)
 
 
 @pytest.mark.parametrize(
@@ -35,6 +46,8 @@ from revaer.labels import MAX_CATEGORY_LENGTH, normalize_tags, split_tags, valid
         ("new\nline", False),
         ("tab\there", False),
         ("del\x7f", False),
+        ("c1\x85", False),
+        ("lone\ud800", False),
     ],
 )
 def test_category_name_rule(name: str, valid: bool) -> None:
@@ -51,6 +64,11 @@ def test_category_name_rule(name: str, valid: bool) -> None:
         (" hd", False),
         ("hd ", False),
         ("a,b", False),
+        ("nul\x00", False),
+        ("bell\x07", False),
+        ("lone\udfff", False),
+        ("t" * MAX_TAG_LENGTH, True),
+        ("t" * (MAX_TAG_LENGTH + 1), False),
     ],
 )
 def test_tag_rule(tag: str, valid: bool) -> None:
@@ -71,3 +89,16 @@ def test_split_tags(text: str, tags: list[str]) -> None:
 )
 def test_normalize_tags(given: tuple[str, ...], tags: tuple[str, ...]) -> None:
     assert normalize_tags(given) == tags
+
+
+def test_name_path_and_magnet_rules() -> None:
+    assert valid_name("Ubuntu 24.04 [x64]")
+    assert valid_name("n" * MAX_NAME_LENGTH)
+    assert not valid_name("")
+    assert not valid_name("n" * (MAX_NAME_LENGTH + 1))
+    assert not valid_name("a\x00b")
+    assert valid_path("/srv/séries/a b")
+    assert not valid_path("/srv/a\x1bb")
+    assert not valid_path("/srv/\ud800")
+    assert valid_magnet("magnet:?xt=urn:btih:" + "ab" * 20 + "&dn=x%00y")  # escaped is text
+    assert not valid_magnet("magnet:?xt=urn:btih:" + "ab" * 20 + "&dn=x\x00y")

@@ -39,6 +39,7 @@ from revaer.api.qbittorrent.preferences_write import PREFERENCES
 from revaer.api.qbittorrent.routes import Handler, add_routes
 from revaer.engine.errors import EngineError
 from revaer.engine.protocol import QueueMove, TorrentSummary
+from revaer.labels import valid_name, valid_path
 from revaer.paths import PathNotAllowedError
 from revaer.torrents import TorrentService
 
@@ -111,11 +112,12 @@ def _each(hashes: Iterable[str], step: Step) -> None:
             log.info("torrent action skipped", extra={"info_hash": h, "error": str(e)})
 
 
-def per_torrent(*required: str) -> Callable[[Prepare], Handler]:
+def per_torrent(*required: str, commit: bool = False) -> Callable[[Prepare], Handler]:
     """The handler of an action over the torrents ``hashes`` names (``required`` parameters too).
 
     ``prepare(request, params)`` checks the other parameters, so a bad one is refused before any
-    torrent changes, and returns the step run for each torrent.
+    torrent changes, and returns the step run for each torrent. With ``commit``, the answer waits
+    until what the steps wrote to the registry is committed.
     """
 
     def wrap(prepare: Prepare) -> Handler:
@@ -124,7 +126,10 @@ def per_torrent(*required: str) -> Callable[[Prepare], Handler]:
             p = await params(request)
             require(p, "hashes", *required)
             step = prepare(request, p)
-            _each(targets(request.config_dict[TORRENTS], p["hashes"]), step)
+            torrents = request.config_dict[TORRENTS]
+            _each(targets(torrents, p["hashes"]), step)
+            if commit:
+                await torrents.commit()
             return text_response(OK)
 
         return handler
@@ -139,7 +144,7 @@ def _services(request: web.Request) -> tuple[TorrentService, TorrentExtras]:
 # ---- handlers -----------------------------------------------------------------------------------
 
 
-@per_torrent("deleteFiles")
+@per_torrent("deleteFiles", commit=True)
 def delete(request: web.Request, p: dict[str, str]) -> Step:
     with_data = parse_bool(p["deleteFiles"]) or False
     torrents, extras = _services(request)
@@ -310,6 +315,8 @@ def set_location(request: web.Request, p: dict[str, str]) -> Step:
     location = p["location"].strip()
     if not location:
         raise bad_request("Save path cannot be empty")
+    if not valid_path(location):
+        raise QbError(409, "Cannot make save path")
     torrents, extras = _services(request)
     try:
         path = torrents.make_location(location)
@@ -328,7 +335,7 @@ async def rename(request: web.Request) -> web.Response:
     p = await params(request)
     require(p, "hash", "name")
     name = re.sub(r"\r?\n|\r", " ", p["name"].strip())
-    if not name:
+    if not valid_name(name):
         raise QbError(409, "Incorrect torrent name")
     row = one(request.config_dict[TORRENTS], p)
     request.app[EXTRAS].edit(row.info_hash).name = name

@@ -32,9 +32,9 @@ from revaer.api.qbittorrent.preferences_write import PREFERENCES
 from revaer.api.qbittorrent.routes import action
 from revaer.categories import CategoryError
 from revaer.engine.errors import EngineError
-from revaer.labels import split_tags
+from revaer.labels import split_tags, valid_category, valid_magnet, valid_name, valid_path, valid_tag
 from revaer.paths import PathNotAllowedError
-from revaer.torrents import AddOptions, TorrentService
+from revaer.torrents import AddOptions, TorrentNotStored, TorrentService
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,9 @@ async def _resolve(urls: Sequence[str], limit: int) -> list[tuple[str | None, by
     http: aiohttp.ClientSession | None = None
     try:
         for url in urls:
-            if url.startswith("magnet:"):
+            if not valid_magnet(url):
+                log.info("torrent link refused: not storable text", extra={"length": len(url)})
+            elif url.startswith("magnet:"):
                 out.append((url, None))
             elif is_info_hash(url) or is_base32_info_hash(url):  # a bare info-hash, as qBittorrent accepts
                 out.append((f"magnet:?xt=urn:btih:{url}", None))
@@ -121,13 +123,33 @@ async def _resolve(urls: Sequence[str], limit: int) -> list[tuple[str | None, by
 # ---- options ------------------------------------------------------------------------------------
 
 
+def _check_text(f: dict[str, str]) -> None:
+    """Refuse names, labels and paths that could not be stored (qBittorrent's texts where it has one).
+
+    qBittorrent would drop an invalid category or tag and add the torrent anyway; refusing keeps a
+    value PostgreSQL refuses (a NUL, a lone surrogate, an unbounded length) out of the registry.
+    """
+    category = f.get("category", "")
+    if category and not valid_category(category):
+        raise QbError(409, "Incorrect category name")
+    if not all(valid_tag(t) for t in split_tags(f.get("tags", ""))):
+        raise QbError(400, "Incorrect tag name")
+    name = f.get("rename", "").strip()
+    if name and not valid_name(name):
+        raise QbError(409, "Incorrect torrent name")
+
+
 def _options(
     torrents: TorrentService, f: dict[str, str], start_paused: bool
 ) -> tuple[AddOptions, Extras] | None:
     """Add options and the per-torrent record; None when the save path is refused."""
+    _check_text(f)
     auto_tmm = parse_bool(f.get("autoTMM")) or False
     save_path: str | None = None
     raw = f.get("savepath", "").strip()
+    if not valid_path(raw):
+        log.info("add refused: save path is not storable text", extra={"length": len(raw)})
+        return None
     if raw and not auto_tmm:
         try:
             save_path = torrents.confine(raw)
@@ -255,7 +277,7 @@ async def add(request: web.Request) -> web.Response:
     options, extras = planned
     sources: list[tuple[str | None, bytes | None]] = [(None, data) for _, data in files]
     sources += await _resolve(urls, request.config_dict[API_OPTIONS].max_upload)
-    added = 0
+    added: list[str] = []
     for magnet, blob in sources:
         try:
             h = torrents.add(magnet=magnet, torrent=blob, options=options)
@@ -263,7 +285,14 @@ async def add(request: web.Request) -> web.Response:
             log.info("add failed", extra={"error": str(e)})
             continue
         request.app[EXTRAS].put(h, dataclasses.replace(extras))
-        added += 1
+        added.append(h)
+    # "Ok." only once the rows are committed (concurrent adds share the commit).
+    try:
+        await torrents.commit(added)
+    except TorrentNotStored as e:
+        for h in e.refused:
+            request.app[EXTRAS].drop(h)
+        added = [h for h in added if h not in e.refused]
     return text_response("Ok." if added else "Fails.")
 
 

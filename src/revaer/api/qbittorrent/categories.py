@@ -15,7 +15,7 @@ from revaer.api.qbittorrent.actions import OK, json_response, params, require, t
 from revaer.api.qbittorrent.errors import QbError, bad_request, text_response
 from revaer.api.qbittorrent.routes import add_routes
 from revaer.categories import CategoryError
-from revaer.labels import normalize_tags, split_tags, valid_category, valid_tag
+from revaer.labels import normalize_tags, split_tags, valid_category, valid_path, valid_tag
 from revaer.paths import PathNotAllowedError
 from revaer.torrents import TorrentService
 
@@ -25,6 +25,8 @@ def _save_path(torrents: TorrentService, raw: str) -> str | None:
     path = raw.strip()
     if not path:
         return ""
+    if not valid_path(path):
+        return None
     try:
         return torrents.confine(path, relative=True)
     except PathNotAllowedError:
@@ -32,8 +34,16 @@ def _save_path(torrents: TorrentService, raw: str) -> str | None:
 
 
 def _tags(text: str) -> tuple[str, ...]:
-    """The valid tags of a comma-separated list (qBittorrent skips the invalid ones)."""
-    return normalize_tags(t for t in split_tags(text) if valid_tag(t))
+    """The tags of a comma-separated list; 400 when one is invalid.
+
+    qBittorrent skips an invalid tag; once split and stripped, the only ones left invalid hold
+    control characters or lone surrogates or are too long, which no client means to send, and
+    refusing them says so instead of answering as if they were stored.
+    """
+    tags = normalize_tags(split_tags(text))
+    if not all(valid_tag(t) for t in tags):
+        raise QbError(400, "Incorrect tag name")
+    return tags
 
 
 async def categories(request: web.Request) -> web.Response:
@@ -89,6 +99,7 @@ async def set_category(request: web.Request) -> web.Response:
         raise QbError(409, "Incorrect category name")
     for h in hashes:
         torrents.set_labels(h, category=category)
+    await torrents.commit()  # label changes reach the database through the registry's batch
     return text_response(OK)
 
 
@@ -106,7 +117,9 @@ async def create_tags(request: web.Request) -> web.Response:
 async def delete_tags(request: web.Request) -> web.Response:
     p = await params(request)
     require(p, "tags")
-    await request.config_dict[TORRENTS].delete_tags(split_tags(p["tags"]))
+    torrents = request.config_dict[TORRENTS]
+    await torrents.delete_tags(split_tags(p["tags"]))
+    await torrents.commit()
     return text_response(OK)
 
 
@@ -119,6 +132,7 @@ async def add_tags(request: web.Request) -> web.Response:
         for h in targets(torrents, p["hashes"]):
             cur = torrents.labels_of(h).tags
             torrents.set_labels(h, tags=[*cur, *(t for t in new if t not in cur)])
+        await torrents.commit()
     return text_response(OK)
 
 
@@ -130,6 +144,7 @@ async def remove_tags(request: web.Request) -> web.Response:
     for h in targets(torrents, p["hashes"]):
         cur = torrents.labels_of(h).tags
         torrents.set_labels(h, tags=[t for t in cur if t not in gone] if gone else [])
+    await torrents.commit()
     return text_response(OK)
 
 

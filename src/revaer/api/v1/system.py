@@ -11,7 +11,16 @@ from aiohttp import web
 
 from revaer import __version__
 from revaer.api.errors import Problem, unprocessable
-from revaer.api.keys import API_OPTIONS, AUTH_STATE, CONFIG_STORE, DATABASE, LOOP_MONITOR, SETUP, TORRENTS
+from revaer.api.keys import (
+    API_OPTIONS,
+    AUTH_STATE,
+    CONFIG_STORE,
+    DATABASE,
+    LOOP_MONITOR,
+    REGISTRY,
+    SETUP,
+    TORRENTS,
+)
 from revaer.api.v1.body import check_fields, json_object, json_response
 from revaer.config.model import ConfigValidationError
 from revaer.config.setup import AlreadyBootstrapped, InvalidSetupToken
@@ -36,8 +45,12 @@ async def health(request: web.Request) -> web.Response:
             status = 503
     else:
         checks["database"] = "none"
+    registry = app.get(REGISTRY)
+    refused = len(registry.refused) if registry is not None else 0
+    # Rows the database refused are isolated (the others are written): degraded, yet serving.
+    checks["registry"] = f"{refused} torrents not stored" if refused else "ok"
     body: dict[str, Any] = {
-        "status": "ok" if status == 200 else "degraded",
+        "status": "ok" if status == 200 and not refused else "degraded",
         "setup": not app[AUTH_STATE].bootstrapped,
         "version": __version__,
         "uptime": round(time.monotonic() - app[API_OPTIONS].started_at, 3),

@@ -17,9 +17,20 @@ from revaer.api.params import info_hash, is_info_hash, parse_bool, parse_int
 from revaer.api.v1.body import check_fields, json_object, json_response
 from revaer.engine.errors import EngineError, TorrentNotFoundError
 from revaer.engine.protocol import TorrentState, TorrentSummary
-from revaer.labels import CATEGORY_RULE, Labels, split_tags, valid_category
+from revaer.labels import (
+    CATEGORY_RULE,
+    MAGNET_RULE,
+    PATH_RULE,
+    TAG_RULE,
+    Labels,
+    split_tags,
+    valid_category,
+    valid_magnet,
+    valid_path,
+    valid_tag,
+)
 from revaer.paths import PathNotAllowedError
-from revaer.torrents import AddOptions, TorrentService
+from revaer.torrents import AddOptions, TorrentNotStored, TorrentService
 
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
@@ -211,22 +222,31 @@ _ADD_FIELDS: dict[str, type] = {
 
 
 def _options(fields: dict[str, Any]) -> AddOptions:
+    """The add's options, every user string checked first (a value the database refuses never gets in)."""
     category = fields.get("category") or ""
     if category and not valid_category(category):
         raise unprocessable(f"field 'category' must be a category name: {CATEGORY_RULE}", field="category")
+    tags = fields.get("tags") or ()
+    # Empty tags are dropped (as ever); any other must be a valid tag once stripped.
+    if not all(isinstance(t, str) and (not t.strip() or valid_tag(t.strip())) for t in tags):
+        raise unprocessable(f"field 'tags' must be a list of tags: {TAG_RULE}", field="tags")
+    save_path = fields.get("save_path") or None
+    if save_path is not None and not valid_path(save_path):
+        raise unprocessable(f"field 'save_path' must be a path: {PATH_RULE}", field="save_path")
     return AddOptions(
         category=category,
-        tags=tuple(fields.get("tags") or ()),
-        save_path=fields.get("save_path") or None,
+        tags=tuple(tags),
+        save_path=save_path,
         paused=bool(fields.get("paused", False)),
         sequential=bool(fields.get("sequential", False)),
     )
 
 
-def _add_all(
+async def _add_all(
     torrents: TorrentService, sources: Sequence[tuple[str | None, bytes | None]], options: AddOptions
 ) -> list[str]:
-    """Add every source or none: on the first refusal, the ones added by this request are removed."""
+    """Add every source or none, committed: on the first refusal, the ones added by this request are
+    removed. Returns once the torrents' rows (with what they can be re-added from) are committed."""
     added: list[str] = []
     try:
         for magnet, data in sources:
@@ -237,6 +257,14 @@ def _add_all(
         p = problem_for(e)
         assert p is not None
         raise p from None
+    try:
+        await torrents.commit(added)
+    except TorrentNotStored as e:
+        for h in added:
+            if h not in e.refused:
+                torrents.remove(h)
+        await torrents.commit()
+        raise Problem(500, "not_stored", "Not stored", f"the database refused the torrent: {e}") from None
     return added
 
 
@@ -285,11 +313,13 @@ async def add_torrents(request: web.Request) -> web.Response:
         files, fields = await _multipart(request, request.config_dict[API_OPTIONS].max_upload)
         if not files:
             raise unprocessable("no .torrent file in the upload", field="torrents")
-        hashes = _add_all(torrents, [(None, f) for f in files], _options(fields))
+        hashes = await _add_all(torrents, [(None, f) for f in files], _options(fields))
     else:
         body = await json_object(request)
         check_fields(body, _ADD_FIELDS, required=("magnet",))
-        hashes = _add_all(torrents, [(body["magnet"], None)], _options(body))
+        if not valid_magnet(body["magnet"]):
+            raise unprocessable(f"field 'magnet' must be a magnet link: {MAGNET_RULE}", field="magnet")
+        hashes = await _add_all(torrents, [(body["magnet"], None)], _options(body))
     return json_response({"info_hashes": hashes}, 201)
 
 
@@ -318,6 +348,7 @@ async def torrent_action(request: web.Request) -> web.Response:
         check_fields(body, {"with_data": bool})
         with_data = bool(body.get("with_data", False))
         torrents.remove(h, with_data)
+        await torrents.commit()
         return json_response({"info_hash": h, "removed": True, "with_data": with_data})
     _COMMANDS[action](torrents, h)
     return json_response(torrent_json(_row(torrents, h), torrents.labels_of(h)))
