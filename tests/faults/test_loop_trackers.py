@@ -77,7 +77,12 @@ async def test_a_magnet_with_10000_trackers_does_not_stall_the_loop(
     r = await api.client.post("/v1/torrents/add", data=v1_body, headers=json_type)
     assert r.status == 422, await r.text()
     problem = await r.json()
-    assert f"too many trackers: 10000 (at most {MAX_TRACKERS})" in problem["detail"]
+    # Refused by one of the two bounds on a torrent's size: the magnet's length (64 KiB, checked at the
+    # API boundary first) or the engine's tracker count (which .torrent files and /api/v2 meet).
+    assert (
+        f"too many trackers: 10000 (at most {MAX_TRACKERS})" in problem["detail"]
+        or "at most 65536 characters" in problem["detail"]
+    ), problem
 
     r = await api.client.post("/api/v2/torrents/add", data=qb_body, headers=form_type)
     assert (r.status, await r.text()) == (200, "Fails.")  # qBittorrent's answer to any refused add
