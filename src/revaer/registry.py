@@ -27,11 +27,27 @@ import ctypes
 import logging
 import socket
 from collections.abc import Awaitable, Callable, Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
+
+from revaer.registry_writes import (
+    CATEGORY,
+    COMPLETED,
+    INSERT,
+    LABELS,
+    NAME_PATH,
+    REFUSED_ERRORS,
+    RESUME,
+    STATE,
+    TRANSIENT_ERRORS,
+    Insert,
+    Pending,
+    merge,
+    statements,
+)
 
 log = logging.getLogger(__name__)
 
@@ -75,118 +91,6 @@ class TorrentNotStored(Exception):
         self.refused = refused
 
 
-# Errors that say "this data" rather than "this database": a data exception (class 22: a NUL, an
-# invalid string, asyncpg's own encoding refusal of a lone surrogate), an integrity violation
-# (class 23) or a limit exceeded (class 54, e.g. an index row too large). Retrying them cannot help.
-_REFUSED = (
-    asyncpg.DataError,
-    asyncpg.IntegrityConstraintViolationError,
-    asyncpg.ProgramLimitExceededError,
-)
-# The database or the connection failed: the writes are kept and retried.
-_TRANSIENT = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
-
-
-@dataclass(slots=True)
-class _Insert:
-    name: str
-    save_path: str
-    category: str
-    tags: tuple[str, ...]
-    added_at: float
-    info_hash_v2: str | None
-    source: bytes | None = None
-    state: str = "queued"
-
-
-@dataclass(slots=True)
-class _Pending:
-    insert: _Insert | None = None
-    resume: bytes | None = None
-    state: str | None = None
-    completed_at: float | None = None
-    name_path: tuple[str, str] | None = None
-    labels: tuple[str, tuple[str, ...]] | None = None
-    touched: set[str] = field(default_factory=set)
-
-
-_INSERT = """
-    WITH category AS (
-        INSERT INTO revaer_runtime.categories (name) SELECT $5 WHERE $5 <> '' ON CONFLICT DO NOTHING
-    )
-    INSERT INTO revaer_runtime.torrents
-           (info_hash, info_hash_v2, name, save_path, category, tags, added_at, owner, state, source)
-    VALUES ($1, $2, $3, $4, nullif($5, ''), $6, to_timestamp($7), $8, $9::revaer_runtime.torrent_state, $10)
-    ON CONFLICT (info_hash) DO UPDATE
-       SET name = EXCLUDED.name, save_path = EXCLUDED.save_path,
-           category = EXCLUDED.category, tags = EXCLUDED.tags,
-           added_at = EXCLUDED.added_at, owner = EXCLUDED.owner, state = EXCLUDED.state,
-           source = EXCLUDED.source, resume_data = NULL, completed_at = NULL, updated_at = now()
-"""
-_RESUME = """UPDATE revaer_runtime.torrents
-                SET resume_data = $2, resume_saved_at = now(), source = NULL, updated_at = now()
-              WHERE info_hash = $1"""
-_STATE = """UPDATE revaer_runtime.torrents
-               SET state = $2::revaer_runtime.torrent_state, updated_at = now()
-             WHERE info_hash = $1"""
-_COMPLETED = """UPDATE revaer_runtime.torrents SET completed_at = to_timestamp($2), updated_at = now()
-                 WHERE info_hash = $1"""
-_NAME_PATH = """UPDATE revaer_runtime.torrents SET name = $2, save_path = $3, updated_at = now()
-                 WHERE info_hash = $1"""
-_LABELS = """UPDATE revaer_runtime.torrents SET category = nullif($2, ''), tags = $3, updated_at = now()
-              WHERE info_hash = $1"""
-_CATEGORY = "INSERT INTO revaer_runtime.categories (name) VALUES ($1) ON CONFLICT DO NOTHING"
-
-
-def _statements(h: str, p: _Pending, owner: str) -> list[tuple[str, tuple[Any, ...]]]:
-    """The statements of one torrent's pending writes, in the order the batch runs them."""
-    out: list[tuple[str, tuple[Any, ...]]] = []
-    i = p.insert
-    if i is not None:
-        out.append(
-            (
-                _INSERT,
-                (
-                    h,
-                    i.info_hash_v2,
-                    i.name,
-                    i.save_path,
-                    i.category,
-                    list(i.tags),
-                    i.added_at,
-                    owner,
-                    i.state,
-                    i.source,
-                ),
-            )
-        )
-    if p.resume is not None:
-        out.append((_RESUME, (h, p.resume)))
-    if p.state is not None:
-        out.append((_STATE, (h, p.state)))
-    if p.completed_at is not None:
-        out.append((_COMPLETED, (h, p.completed_at)))
-    if p.name_path is not None:
-        out.append((_NAME_PATH, (h, *p.name_path)))
-    if p.labels is not None:
-        out.append((_LABELS, (h, p.labels[0], list(p.labels[1]))))
-    return out
-
-
-def _merge(old: _Pending, new: _Pending) -> _Pending:
-    """``old``'s writes with ``new``'s over them; a new insert (a re-add) starts afresh."""
-    if new.insert is not None:
-        return new
-    return _Pending(
-        insert=old.insert,
-        resume=new.resume if new.resume is not None else old.resume,
-        state=new.state if new.state is not None else old.state,
-        completed_at=new.completed_at if new.completed_at is not None else old.completed_at,
-        name_path=new.name_path if new.name_path is not None else old.name_path,
-        labels=new.labels if new.labels is not None else old.labels,
-    )
-
-
 class _Held:
     """A writer connection, kept across flushes: no pool round trips on the ack path. At most
     MAX_FLIGHTS are taken (as many as flushes overlap). Given back to the pool (which replaces it)
@@ -213,10 +117,10 @@ class _Held:
     ) -> None:
         r, conn = self._registry, self._conn
         assert conn is not None
-        if exc is None or isinstance(exc, _REFUSED):
+        if exc is None or isinstance(exc, REFUSED_ERRORS):
             r._idle.append(conn)
             return
-        with contextlib.suppress(*_TRANSIENT, asyncpg.InternalClientError):
+        with contextlib.suppress(*TRANSIENT_ERRORS, asyncpg.InternalClientError):
             await r.pool.release(conn)
 
 
@@ -237,7 +141,7 @@ class TorrentRegistry:
         self.pool = pool
         self.owner = owner or socket.gethostname()
         self.flush_interval = flush_interval
-        self._pending: dict[str, _Pending] = {}
+        self._pending: dict[str, Pending] = {}
         self._deletes: set[str] = set()
         self._wake = asyncio.Event()
         # Set when someone awaits commit(): the writer flushes at once instead of gathering.
@@ -284,10 +188,10 @@ class TorrentRegistry:
         ]
 
     # -- queued writes ----------------------------------------------------------------------------
-    def _slot(self, h: str) -> _Pending:
+    def _slot(self, h: str) -> Pending:
         p = self._pending.get(h)
         if p is None:
-            p = self._pending[h] = _Pending()
+            p = self._pending[h] = Pending()
         self._wake.set()
         return p
 
@@ -306,8 +210,8 @@ class TorrentRegistry:
     ) -> None:
         """Queue a new torrent's row; ``source`` (its .torrent or magnet) re-adds it until resume data."""
         self._deletes.discard(h)
-        self._pending[h] = _Pending(
-            insert=_Insert(
+        self._pending[h] = Pending(
+            insert=Insert(
                 name,
                 save_path,
                 category,
@@ -432,7 +336,7 @@ class TorrentRegistry:
                 self._exclusive = False
                 self._land()
 
-    def _take_acked(self) -> tuple[dict[str, _Pending], set[str]]:
+    def _take_acked(self) -> tuple[dict[str, Pending], set[str]]:
         """The adds, label changes and removals of torrents no flush in flight has."""
         busy = self._busy
         taken = {
@@ -446,7 +350,7 @@ class TorrentRegistry:
         self._deletes -= deletes
         return taken, deletes
 
-    async def _fly(self, pending: dict[str, _Pending], deletes: set[str]) -> None:
+    async def _fly(self, pending: dict[str, Pending], deletes: set[str]) -> None:
         """Write one batch; on success, the waiters that needed only these torrents are answered."""
         written = set(pending) | deletes
         self._busy |= written
@@ -455,7 +359,7 @@ class TorrentRegistry:
             await self._write_batch(pending, deletes)
         except BaseException as e:
             # Keep the writes for the next attempt (a cancelled flush too), after a pause.
-            if isinstance(e, _TRANSIENT):
+            if isinstance(e, TRANSIENT_ERRORS):
                 log.warning("torrent registry write failed, will retry", extra={"error": str(e)})
             elif isinstance(e, Exception):
                 log.exception("torrent registry write failed, will retry")
@@ -478,26 +382,26 @@ class TorrentRegistry:
         if resume_bytes > 8 * 1024 * 1024:
             release_memory()
 
-    def _requeue(self, pending: dict[str, _Pending], deletes: set[str]) -> None:
+    def _requeue(self, pending: dict[str, Pending], deletes: set[str]) -> None:
         """Put a failed batch back under what was queued since (newer values win, field by field)."""
         for h, old in pending.items():
             if h in self._deletes:
                 continue  # removed since
             new = self._pending.get(h)
-            self._pending[h] = old if new is None else _merge(old, new)
+            self._pending[h] = old if new is None else merge(old, new)
         self._deletes |= {h for h in deletes if h not in self._pending}
 
-    async def _write_batch(self, pending: dict[str, _Pending], deletes: set[str]) -> None:
+    async def _write_batch(self, pending: dict[str, Pending], deletes: set[str]) -> None:
         try:
             await self._write(pending, deletes)
-        except _REFUSED as e:
+        except REFUSED_ERRORS as e:
             log.info("torrent registry batch refused, writing row by row", extra={"error": str(e)})
             await self._write_isolated(pending, deletes)
 
     def _connection(self) -> contextlib.AbstractAsyncContextManager[PoolConnectionProxy[Any]]:
         return _Held(self)
 
-    async def _write(self, pending: dict[str, _Pending], deletes: set[str]) -> None:
+    async def _write(self, pending: dict[str, Pending], deletes: set[str]) -> None:
         inserts = [(h, p.insert) for h, p in pending.items() if p.insert is not None]
         rows = [
             (
@@ -533,13 +437,13 @@ class TorrentRegistry:
             if only_inserts:
                 # The acknowledged adds alone (the common group commit): one atomic executemany, its
                 # own transaction, a single round trip.
-                await conn.executemany(_INSERT, rows)
+                await conn.executemany(INSERT, rows)
             else:
                 async with conn.transaction():
                     if categories:
-                        await conn.executemany(_CATEGORY, [(c,) for c in categories])
+                        await conn.executemany(CATEGORY, [(c,) for c in categories])
                     if rows:
-                        await conn.executemany(_INSERT, rows)
+                        await conn.executemany(INSERT, rows)
                     await self._updates(conn, pending)
                     if deletes:
                         await conn.execute(
@@ -549,21 +453,21 @@ class TorrentRegistry:
         for h, _ in inserts:
             self._refused.pop(h, None)
 
-    async def _updates(self, conn: Any, pending: dict[str, _Pending]) -> None:
+    async def _updates(self, conn: Any, pending: dict[str, Pending]) -> None:
         for sql, rows in (
-            (_RESUME, [(h, p.resume) for h, p in pending.items() if p.resume is not None]),
-            (_STATE, [(h, p.state) for h, p in pending.items() if p.state is not None]),
-            (_COMPLETED, [(h, p.completed_at) for h, p in pending.items() if p.completed_at is not None]),
-            (_NAME_PATH, [(h, *p.name_path) for h, p in pending.items() if p.name_path is not None]),
+            (RESUME, [(h, p.resume) for h, p in pending.items() if p.resume is not None]),
+            (STATE, [(h, p.state) for h, p in pending.items() if p.state is not None]),
+            (COMPLETED, [(h, p.completed_at) for h, p in pending.items() if p.completed_at is not None]),
+            (NAME_PATH, [(h, *p.name_path) for h, p in pending.items() if p.name_path is not None]),
             (
-                _LABELS,
+                LABELS,
                 [(h, p.labels[0], list(p.labels[1])) for h, p in pending.items() if p.labels is not None],
             ),
         ):
             if rows:
                 await conn.executemany(sql, rows)
 
-    async def _write_isolated(self, pending: dict[str, _Pending], deletes: set[str]) -> None:
+    async def _write_isolated(self, pending: dict[str, Pending], deletes: set[str]) -> None:
         """The batch again, each statement in a savepoint of its own: a refused one is dropped alone."""
         categories = sorted(
             {p.insert.category for p in pending.values() if p.insert is not None and p.insert.category}
@@ -574,15 +478,15 @@ class TorrentRegistry:
             for c in categories:
                 try:
                     async with conn.transaction():
-                        await conn.execute(_CATEGORY, c)
-                except _REFUSED as e:
+                        await conn.execute(CATEGORY, c)
+                except REFUSED_ERRORS as e:
                     log.error("category refused by the database", extra={"category": c, "error": str(e)})
             for h, p in pending.items():
-                for sql, args in _statements(h, p, self.owner):
+                for sql, args in statements(h, p, self.owner):
                     try:
                         async with conn.transaction():
                             await conn.execute(sql, *args)
-                    except _REFUSED as e:
+                    except REFUSED_ERRORS as e:
                         refused.setdefault(h, str(e))
                 if p.insert is not None and h not in refused:
                     self._refused.pop(h, None)
@@ -628,7 +532,7 @@ class TorrentRegistry:
         """Give the writer's connections back to the pool (the next flush takes one again)."""
         idle, self._idle = self._idle, []
         for conn in idle:
-            with contextlib.suppress(*_TRANSIENT, asyncpg.InternalClientError):
+            with contextlib.suppress(*TRANSIENT_ERRORS, asyncpg.InternalClientError):
                 await self.pool.release(conn)
 
     async def start(self) -> None:
@@ -644,7 +548,7 @@ class TorrentRegistry:
             self._task = None
         try:
             await self.flush()
-        except _TRANSIENT as e:
+        except TRANSIENT_ERRORS as e:
             await self.release()
             # Nothing will retry now: the waiters learn that their writes are not committed.
             for w in self._waiters:

@@ -9,7 +9,8 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from revaer.registry import TorrentRegistry, _Pending
+from revaer.registry import TorrentRegistry
+from revaer.registry_writes import Pending
 
 
 @pytest.fixture
@@ -51,7 +52,7 @@ async def test_concurrent_commits_share_flushes(registry: TorrentRegistry, pool:
     batches: list[int] = []
     write = registry._write_batch
 
-    async def counting(pending: dict[str, _Pending], deletes: set[str]) -> None:
+    async def counting(pending: dict[str, Pending], deletes: set[str]) -> None:
         batches.append(len(pending))
         await write(pending, deletes)
 

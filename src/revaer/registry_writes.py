@@ -1,0 +1,123 @@
+"""The registry's pending writes: what is queued per torrent, and the SQL that writes it.
+
+``revaer.registry`` coalesces the engine's events into one ``Pending`` per info-hash and flushes them;
+this module says what a pending write is and which statements it becomes, apart from the batching.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+
+# Errors that say "this data" rather than "this database": a data exception (class 22: a NUL, an
+# invalid string, asyncpg's own encoding refusal of a lone surrogate), an integrity violation
+# (class 23) or a limit exceeded (class 54, e.g. an index row too large). Retrying them cannot help.
+REFUSED_ERRORS = (
+    asyncpg.DataError,
+    asyncpg.IntegrityConstraintViolationError,
+    asyncpg.ProgramLimitExceededError,
+)
+# The database or the connection failed: the writes are kept and retried.
+TRANSIENT_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
+
+
+@dataclass(slots=True)
+class Insert:
+    name: str
+    save_path: str
+    category: str
+    tags: tuple[str, ...]
+    added_at: float
+    info_hash_v2: str | None
+    source: bytes | None = None
+    state: str = "queued"
+
+
+@dataclass(slots=True)
+class Pending:
+    insert: Insert | None = None
+    resume: bytes | None = None
+    state: str | None = None
+    completed_at: float | None = None
+    name_path: tuple[str, str] | None = None
+    labels: tuple[str, tuple[str, ...]] | None = None
+    touched: set[str] = field(default_factory=set)
+
+
+INSERT = """
+    WITH category AS (
+        INSERT INTO revaer_runtime.categories (name) SELECT $5 WHERE $5 <> '' ON CONFLICT DO NOTHING
+    )
+    INSERT INTO revaer_runtime.torrents
+           (info_hash, info_hash_v2, name, save_path, category, tags, added_at, owner, state, source)
+    VALUES ($1, $2, $3, $4, nullif($5, ''), $6, to_timestamp($7), $8, $9::revaer_runtime.torrent_state, $10)
+    ON CONFLICT (info_hash) DO UPDATE
+       SET name = EXCLUDED.name, save_path = EXCLUDED.save_path,
+           category = EXCLUDED.category, tags = EXCLUDED.tags,
+           added_at = EXCLUDED.added_at, owner = EXCLUDED.owner, state = EXCLUDED.state,
+           source = EXCLUDED.source, resume_data = NULL, completed_at = NULL, updated_at = now()
+"""
+RESUME = """UPDATE revaer_runtime.torrents
+                SET resume_data = $2, resume_saved_at = now(), source = NULL, updated_at = now()
+              WHERE info_hash = $1"""
+STATE = """UPDATE revaer_runtime.torrents
+               SET state = $2::revaer_runtime.torrent_state, updated_at = now()
+             WHERE info_hash = $1"""
+COMPLETED = """UPDATE revaer_runtime.torrents SET completed_at = to_timestamp($2), updated_at = now()
+                 WHERE info_hash = $1"""
+NAME_PATH = """UPDATE revaer_runtime.torrents SET name = $2, save_path = $3, updated_at = now()
+                 WHERE info_hash = $1"""
+LABELS = """UPDATE revaer_runtime.torrents SET category = nullif($2, ''), tags = $3, updated_at = now()
+              WHERE info_hash = $1"""
+CATEGORY = "INSERT INTO revaer_runtime.categories (name) VALUES ($1) ON CONFLICT DO NOTHING"
+
+
+def statements(h: str, p: Pending, owner: str) -> list[tuple[str, tuple[Any, ...]]]:
+    """The statements of one torrent's pending writes, in the order the batch runs them."""
+    out: list[tuple[str, tuple[Any, ...]]] = []
+    i = p.insert
+    if i is not None:
+        out.append(
+            (
+                INSERT,
+                (
+                    h,
+                    i.info_hash_v2,
+                    i.name,
+                    i.save_path,
+                    i.category,
+                    list(i.tags),
+                    i.added_at,
+                    owner,
+                    i.state,
+                    i.source,
+                ),
+            )
+        )
+    if p.resume is not None:
+        out.append((RESUME, (h, p.resume)))
+    if p.state is not None:
+        out.append((STATE, (h, p.state)))
+    if p.completed_at is not None:
+        out.append((COMPLETED, (h, p.completed_at)))
+    if p.name_path is not None:
+        out.append((NAME_PATH, (h, *p.name_path)))
+    if p.labels is not None:
+        out.append((LABELS, (h, p.labels[0], list(p.labels[1]))))
+    return out
+
+
+def merge(old: Pending, new: Pending) -> Pending:
+    """``old``'s writes with ``new``'s over them; a new insert (a re-add) starts afresh."""
+    if new.insert is not None:
+        return new
+    return Pending(
+        insert=old.insert,
+        resume=new.resume if new.resume is not None else old.resume,
+        state=new.state if new.state is not None else old.state,
+        completed_at=new.completed_at if new.completed_at is not None else old.completed_at,
+        name_path=new.name_path if new.name_path is not None else old.name_path,
+        labels=new.labels if new.labels is not None else old.labels,
+    )
