@@ -45,6 +45,7 @@ from revaer.registry_writes import (
     TRANSIENT_ERRORS,
     Insert,
     Pending,
+    insert_args,
     merge,
     statements,
 )
@@ -403,21 +404,7 @@ class TorrentRegistry:
 
     async def _write(self, pending: dict[str, Pending], deletes: set[str]) -> None:
         inserts = [(h, p.insert) for h, p in pending.items() if p.insert is not None]
-        rows = [
-            (
-                h,
-                i.info_hash_v2,
-                i.name,
-                i.save_path,
-                i.category,
-                list(i.tags),
-                i.added_at,
-                self.owner,
-                i.state,
-                i.source,
-            )
-            for h, i in inserts
-        ]
+        rows = [insert_args(h, i, self.owner) for h, i in inserts]
         # An insert writes its category too; label changes need theirs first (the foreign key).
         categories = sorted({p.labels[0] for p in pending.values() if p.labels and p.labels[0]})
         only_inserts = (

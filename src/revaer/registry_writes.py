@@ -74,28 +74,27 @@ LABELS = """UPDATE revaer_runtime.torrents SET category = nullif($2, ''), tags =
 CATEGORY = "INSERT INTO revaer_runtime.categories (name) VALUES ($1) ON CONFLICT DO NOTHING"
 
 
+def insert_args(h: str, i: Insert, owner: str) -> tuple[Any, ...]:
+    """``INSERT``'s arguments for torrent ``h``."""
+    return (
+        h,
+        i.info_hash_v2,
+        i.name,
+        i.save_path,
+        i.category,
+        list(i.tags),
+        i.added_at,
+        owner,
+        i.state,
+        i.source,
+    )
+
+
 def statements(h: str, p: Pending, owner: str) -> list[tuple[str, tuple[Any, ...]]]:
     """The statements of one torrent's pending writes, in the order the batch runs them."""
     out: list[tuple[str, tuple[Any, ...]]] = []
-    i = p.insert
-    if i is not None:
-        out.append(
-            (
-                INSERT,
-                (
-                    h,
-                    i.info_hash_v2,
-                    i.name,
-                    i.save_path,
-                    i.category,
-                    list(i.tags),
-                    i.added_at,
-                    owner,
-                    i.state,
-                    i.source,
-                ),
-            )
-        )
+    if p.insert is not None:
+        out.append((INSERT, insert_args(h, p.insert, owner)))
     if p.resume is not None:
         out.append((RESUME, (h, p.resume)))
     if p.state is not None:
