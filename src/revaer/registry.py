@@ -337,6 +337,22 @@ class TorrentRegistry:
                 self._exclusive = False
                 self._land()
 
+    async def _flush_free(self, *, acknowledged_only: bool) -> None:
+        """The writer's flush: what is queued for torrents no flush in flight has, beside the flushes
+        ``commit()`` runs and never waiting for them (a batch of resume data must not hold up an add's
+        acknowledgement). Torrents in flight keep their writes for the next round."""
+        if acknowledged_only:
+            pending, deletes = self._take_acked()
+        else:
+            busy = self._busy
+            pending = {h: p for h, p in self._pending.items() if h not in busy}
+            for h in pending:
+                del self._pending[h]
+            deletes = self._deletes - busy
+            self._deletes -= deletes
+        if pending or deletes:
+            await self._fly(pending, deletes)
+
     def _take_acked(self) -> tuple[dict[str, Pending], set[str]]:
         """The adds, label changes and removals of torrents no flush in flight has."""
         busy = self._busy
@@ -509,11 +525,14 @@ class TorrentRegistry:
             if not early:
                 due = None
             try:
-                await self.flush(acknowledged_only=early)
+                await self._flush_free(acknowledged_only=early)
             except Exception:  # logged by _fly()
                 await asyncio.sleep(1.0)
                 due = None
                 self._wake.set()
+                continue
+            if not early and (self._pending or self._deletes):
+                self._wake.set()  # left for the next round: torrents that were in flight
 
     async def release(self) -> None:
         """Give the writer's connections back to the pool (the next flush takes one again)."""
