@@ -57,7 +57,8 @@ async def write_config(database_url: str, values: dict[str, Any]) -> None:
 
 
 class ServerProcess:
-    """One run of the server on ``data_dir`` and ``database_url``; start it again for a restart."""
+    """One run of the server on ``data_dir`` and ``database_url`` (empty: its embedded PostgreSQL);
+    start it again for a restart."""
 
     def __init__(self, data_dir: Path, database_url: str) -> None:
         self.data_dir = data_dir
@@ -84,20 +85,14 @@ class ServerProcess:
         self.port = free_port()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("ab")
-        env = dict(os.environ)
+        args = ["--data-dir", str(self.data_dir), "--bind", f"127.0.0.1:{self.port}"]
+        if self.database_url:
+            env = dict(os.environ)
+            args += ["--database-url", self.database_url]
+        else:  # no database URL: the server runs its embedded PostgreSQL in the data dir
+            env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REVAER_DATA_DIR")}
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "revaer",
-                "serve",
-                "--data-dir",
-                str(self.data_dir),
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "--database-url",
-                self.database_url,
-            ],
+            [sys.executable, "-m", "revaer", "serve", *args],
             cwd=REPO,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -153,3 +148,16 @@ class ServerProcess:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+PASSWORD = "correct horse battery"
+
+
+async def claim(http: aiohttp.ClientSession, server: ServerProcess) -> str:
+    """Claim the fresh installation as ``admin``/``PASSWORD`` with its setup token; the API key."""
+    token = (server.data_dir / "setup-token").read_text().strip()
+    body = {"setup_token": token, "admin_username": "admin", "admin_password": PASSWORD}
+    async with http.post(f"{server.url}/v1/setup/apply", json=body) as r:
+        assert r.status == 201, await r.text()
+        key: str = (await r.json())["api_key"]
+        return key

@@ -11,43 +11,20 @@ re-downloaded, and the all-time download counter has not moved.
 from __future__ import annotations
 
 import asyncio
-import shutil
 import signal
 import stat
-import tempfile
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
 
-from tests.e2e.server import LOOPBACK_CONFIG, ServerProcess, write_config
+from tests.e2e.server import ServerProcess, claim
 from tests.e2e.sse import SseEvent, sse_events
 from tests.support.engine import Seeder
 from tests.support.torrents import file_sha256
 
 PAYLOAD_SIZE = 16 * 1024 * 1024
-
-
-@pytest.fixture
-def workdir() -> Iterator[Path]:
-    d = Path(tempfile.mkdtemp(prefix="revaer-e2e-", dir="/tmp"))
-    try:
-        yield d
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
-
-
-@pytest.fixture
-async def server(workdir: Path, db_url: str) -> AsyncIterator[ServerProcess]:
-    """A server (not started) on a fresh database holding the loopback engine config."""
-    await write_config(db_url, LOOPBACK_CONFIG)
-    s = ServerProcess(workdir / "data", db_url)
-    try:
-        yield s
-    finally:
-        s.kill()
 
 
 async def _json(r: aiohttp.ClientResponse, status: int) -> Any:
@@ -62,15 +39,9 @@ async def _next_event(events: AsyncIterator[SseEvent], within: float) -> SseEven
 
 
 async def _set_up(http: aiohttp.ClientSession, server: ServerProcess) -> str:
-    token_file = server.data_dir / "setup-token"
-    assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
-    token = token_file.read_text().strip()
-    r = await http.post(
-        f"{server.url}/v1/setup/apply",
-        json={"setup_token": token, "admin_username": "admin", "admin_password": "correct horse battery"},
-    )
-    key: str = (await _json(r, 201))["api_key"]
-    return key
+    # The token file is the operator's only copy: readable by the server's user alone.
+    assert stat.S_IMODE((server.data_dir / "setup-token").stat().st_mode) == 0o600
+    return await claim(http, server)
 
 
 async def _wait_row(

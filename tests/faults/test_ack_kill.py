@@ -10,52 +10,16 @@ and before any resume data existed, so the last ones were gone after the restart
 from __future__ import annotations
 
 import asyncio
-import shutil
-import tempfile
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
 
-from tests.e2e.server import LOOPBACK_CONFIG, ServerProcess, write_config
+from tests.e2e.server import PASSWORD, ServerProcess, claim
 from tests.support.torrents import MadeTorrent, synthetic_torrent
 
 N_ACKS = 200
 CLIENTS = 8
 PER_CLIENT = 60  # bounds the load: at most CLIENTS * PER_CLIENT adds
-PASSWORD = "correct horse battery"
-
-
-@pytest.fixture
-def workdir() -> Iterator[Path]:
-    d = Path(tempfile.mkdtemp(prefix="revaer-ack-kill-", dir="/tmp"))
-    try:
-        yield d
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
-
-
-@pytest.fixture
-async def server(workdir: Path, db_url: str) -> AsyncIterator[ServerProcess]:
-    await write_config(db_url, LOOPBACK_CONFIG)
-    s = ServerProcess(workdir / "data", db_url)
-    try:
-        yield s
-    finally:
-        s.kill()
-
-
-async def _set_up(http: aiohttp.ClientSession, server: ServerProcess) -> str:
-    token = (server.data_dir / "setup-token").read_text().strip()
-    r = await http.post(
-        f"{server.url}/v1/setup/apply",
-        json={"setup_token": token, "admin_username": "admin", "admin_password": PASSWORD},
-    )
-    assert r.status == 201, await r.text()
-    key: str = (await r.json())["api_key"]
-    return key
 
 
 def _form(t: MadeTorrent) -> aiohttp.FormData:
@@ -115,7 +79,7 @@ async def test_every_acknowledged_add_survives_sigkill(server: ServerProcess) ->
     made = [synthetic_torrent(f"ack-kill-{i:04d}", size=1 << 20) for i in range(CLIENTS * PER_CLIENT)]
     await server.start()
     async with aiohttp.ClientSession() as http:
-        key = await _set_up(http, server)
+        key = await claim(http, server)
     adds = Adds()
     clients = [
         asyncio.create_task(_client(server.url, i % 2 == 1, key, made[i::CLIENTS], adds))

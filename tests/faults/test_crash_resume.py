@@ -11,16 +11,14 @@ in its second session must be well under the whole payload.
 from __future__ import annotations
 
 import asyncio
-import shutil
-import tempfile
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
-from tests.e2e.server import LOOPBACK_CONFIG, ServerProcess, write_config
+from tests.e2e.server import PASSWORD, ServerProcess, claim
 from tests.support.qbittorrent import QBittorrent, is_seeding
 from tests.support.torrents import file_sha256, make_torrent, write_random_file
 from tests.support.tracker import Tracker
@@ -31,42 +29,13 @@ PAYLOAD_SIZE = 96 * 1024 * 1024
 # ~10 s for the whole payload through the per-torrent limit.
 DOWNLOAD_LIMIT = 10 * 1024 * 1024
 KILL_AT = 0.45
-PASSWORD = "correct horse battery"
 SEEDING = ("uploading", "stalledUP")
-
-
-@pytest.fixture
-def workdir() -> Iterator[Path]:
-    d = Path(tempfile.mkdtemp(prefix="revaer-crash-", dir="/tmp"))
-    try:
-        yield d
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
-
-
-@pytest.fixture
-async def server(workdir: Path, db_url: str) -> AsyncIterator[ServerProcess]:
-    await write_config(db_url, LOOPBACK_CONFIG)
-    s = ServerProcess(workdir / "data", db_url)
-    try:
-        yield s
-    finally:
-        s.kill()
 
 
 async def _text(r: aiohttp.ClientResponse, status: int = 200) -> str:
     body = await r.text()
     assert r.status == status, f"{r.method} {r.url}: {r.status} {body}"
     return body
-
-
-async def _set_up(http: aiohttp.ClientSession, server: ServerProcess) -> None:
-    token = (server.data_dir / "setup-token").read_text().strip()
-    r = await http.post(
-        f"{server.url}/v1/setup/apply",
-        json={"setup_token": token, "admin_username": "admin", "admin_password": PASSWORD},
-    )
-    await _text(r, 201)
 
 
 async def _login(http: aiohttp.ClientSession, server: ServerProcess) -> None:
@@ -121,7 +90,7 @@ async def test_sigkill_mid_download_keeps_the_pieces_on_disk(server: ServerProce
         await server.start()
         jar = aiohttp.CookieJar(unsafe=True)  # the SID cookie of a server on an IP address
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30), cookie_jar=jar) as http:
-            await _set_up(http, server)
+            await claim(http, server)
             await _login(http, server)
             form = aiohttp.FormData()
             form.add_field(

@@ -16,8 +16,6 @@ import asyncio
 import os
 import shutil
 import signal
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -27,10 +25,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from revaer.config.setup import TOKEN_FILE
 from revaer.db.embedded import EmbeddedPostgres
 from tests.db.cluster import freeze, postmaster_pid, thaw
-from tests.e2e.server import REPO, ServerProcess
+from tests.e2e.server import ServerProcess, claim
 
 pytestmark = pytest.mark.faults_slow
 
@@ -40,45 +37,9 @@ RECOVER_WITHIN = 30.0
 class EmbeddedServer(ServerProcess):
     """``python -m revaer serve`` with no database URL: it runs its embedded PostgreSQL."""
 
-    def spawn(self) -> None:
-        assert self.proc is None, "already running"
-        from tests.e2e.server import free_port
-
-        self.port = free_port()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self._log = self.log_path.open("ab")
-        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REVAER_DATA_DIR")}
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "revaer",
-                "serve",
-                "--data-dir",
-                str(self.data_dir),
-                "--bind",
-                f"127.0.0.1:{self.port}",
-            ],
-            cwd=REPO,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-
     @property
     def pgdata(self) -> Path:
         return self.data_dir / "pg"
-
-
-async def set_up(http: aiohttp.ClientSession, server: ServerProcess) -> str:
-    """Claim the installation; returns the API key."""
-    token = (server.data_dir / TOKEN_FILE).read_text().strip()
-    body = {"setup_token": token, "admin_username": "admin", "admin_password": "correct horse battery"}
-    async with http.post(f"{server.url}/v1/setup/apply", json=body) as r:
-        assert r.status == 201, await r.text()
-        key: str = (await r.json())["api_key"]
-        return key
 
 
 async def answer(
@@ -135,7 +96,7 @@ async def server(workdir: Path) -> AsyncIterator[EmbeddedServer]:
 
 async def test_killed_embedded_postgres_is_restarted(server: EmbeddedServer) -> None:
     async with aiohttp.ClientSession() as http:
-        key = await set_up(http, server)
+        key = await claim(http, server)
         auth = {"Authorization": f"Bearer {key}"}
         status, body, _ = await answer(http, "GET", f"{server.url}/v1/config", headers=auth)
         assert status == 200, body
@@ -158,7 +119,7 @@ async def test_killed_embedded_postgres_is_restarted(server: EmbeddedServer) -> 
 
 async def test_frozen_embedded_postgres_health_answers_and_reads_503(server: EmbeddedServer) -> None:
     async with aiohttp.ClientSession() as http:
-        key = await set_up(http, server)
+        key = await claim(http, server)
         auth = {"Authorization": f"Bearer {key}"}
         status, body, _ = await answer(http, "GET", f"{server.url}/v1/config", headers=auth)
         assert status == 200, body

@@ -25,8 +25,8 @@ from revaer.config.store import ConfigStore
 from revaer.db.migrate import migrate_dsn
 from revaer.db.pool import create_pool
 from tests.db.cluster import Cluster, cluster
-from tests.e2e.server import LOOPBACK_CONFIG, ServerProcess, write_config
-from tests.faults.test_database_embedded import RECOVER_WITHIN, answer, set_up, wait_status
+from tests.e2e.server import LOOPBACK_CONFIG, ServerProcess, claim, write_config
+from tests.faults.test_database_embedded import RECOVER_WITHIN, answer, wait_status
 
 pytestmark = pytest.mark.faults_slow
 
@@ -75,7 +75,7 @@ async def server(pg: Cluster) -> AsyncIterator[ServerProcess]:
 
 async def test_external_postgres_stopped_and_started(pg: Cluster, server: ServerProcess) -> None:
     async with aiohttp.ClientSession() as http:
-        key = await set_up(http, server)
+        key = await claim(http, server)
         auth = {"Authorization": f"Bearer {key}"}
         first_hash, first = _magnet(1)
         status, body, _ = await answer(

@@ -11,13 +11,11 @@ holds the node: the server cannot take its lock again and stops, exit 1, naming 
 from __future__ import annotations
 
 import asyncio
-import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -29,15 +27,6 @@ from tests.e2e.server import REPO, ServerProcess, free_port
 
 # A liveness bound, not a measured figure: today's code never exits here (it runs a second engine).
 EXIT_WITHIN = 30.0
-
-
-@pytest.fixture
-def workdir() -> Iterator[Path]:
-    d = Path(tempfile.mkdtemp(prefix="revaer-lock-", dir="/tmp"))
-    try:
-        yield d
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
 
 
 @pytest.fixture
