@@ -36,7 +36,7 @@ from revaer.api.qbittorrent.extras import (
     TorrentExtras,
 )
 from revaer.api.qbittorrent.preferences_write import PREFERENCES
-from revaer.api.qbittorrent.routes import Handler, add_routes
+from revaer.api.qbittorrent.routes import Handler
 from revaer.engine.errors import EngineError
 from revaer.engine.protocol import QueueMove, TorrentSummary
 from revaer.labels import valid_name, valid_path
@@ -374,33 +374,7 @@ async def file_prio(request: web.Request) -> web.Response:
     return text_response(OK)
 
 
-def register(app: web.Application) -> None:
-    """Routes of this module, and the per-torrent record they share with the read endpoints."""
-    app[EXTRAS] = TorrentExtras()
-    add_routes(
-        app.router,
-        actions={
-            "/torrents/delete": delete,
-            "/torrents/pause": pause,
-            "/torrents/stop": pause,
-            "/torrents/resume": resume,
-            "/torrents/start": resume,
-            "/torrents/recheck": recheck,
-            "/torrents/reannounce": reannounce,
-            "/torrents/setForceStart": set_force_start,
-            "/torrents/setSuperSeeding": set_super_seeding,
-            "/torrents/toggleSequentialDownload": toggle_sequential,
-            "/torrents/toggleFirstLastPiecePrio": toggle_first_last,
-            "/torrents/setShareLimits": set_share_limits,
-            "/torrents/setUploadLimit": set_upload_limit,
-            "/torrents/setDownloadLimit": set_download_limit,
-            "/torrents/setLocation": set_location,
-            "/torrents/rename": rename,
-            "/torrents/filePrio": file_prio,
-            "/torrents/topPrio": _queue(QueueMove.TOP),
-            "/torrents/bottomPrio": _queue(QueueMove.BOTTOM),
-            "/torrents/increasePrio": _queue(QueueMove.UP),
-            "/torrents/decreasePrio": _queue(QueueMove.DOWN),
-        },
-        reads={"/torrents/uploadLimit": upload_limit, "/torrents/downloadLimit": download_limit},
-    )
+top_prio = _queue(QueueMove.TOP)
+bottom_prio = _queue(QueueMove.BOTTOM)
+increase_prio = _queue(QueueMove.UP)
+decrease_prio = _queue(QueueMove.DOWN)

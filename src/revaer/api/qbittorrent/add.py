@@ -29,7 +29,6 @@ from revaer.api.qbittorrent.actions import clamp_minutes, clamp_ratio
 from revaer.api.qbittorrent.errors import QbError, text_response
 from revaer.api.qbittorrent.extras import EXTRAS, USE_GLOBAL, Extras
 from revaer.api.qbittorrent.preferences_write import PREFERENCES
-from revaer.api.qbittorrent.routes import action
 from revaer.categories import CategoryError
 from revaer.engine.errors import EngineError
 from revaer.labels import split_tags, valid_category, valid_magnet, valid_name, valid_path, valid_tag
@@ -294,7 +293,3 @@ async def add(request: web.Request) -> web.Response:
             request.app[EXTRAS].drop(h)
         added = [h for h in added if h not in e.refused]
     return text_response("Ok." if added else "Fails.")
-
-
-def register(router: web.UrlDispatcher) -> None:
-    action(router, "/torrents/add", add)

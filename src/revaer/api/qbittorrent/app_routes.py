@@ -22,7 +22,6 @@ from revaer.api.keys import CONFIG, TORRENTS
 from revaer.api.qbittorrent.errors import text_response
 from revaer.api.qbittorrent.preferences_write import PREFERENCES, from_config
 from revaer.api.qbittorrent.reading import json_response
-from revaer.api.qbittorrent.routes import add_routes
 from revaer.config.listener import ConfigListener
 
 VERSION = "v4.6.7"
@@ -305,16 +304,3 @@ async def app_preferences(request: web.Request) -> web.Response:
 
 async def app_default_save_path(request: web.Request) -> web.Response:
     return text_response(default_save_path(request))
-
-
-def register(router: web.UrlDispatcher) -> None:
-    add_routes(
-        router,
-        reads={
-            "/app/version": app_version,
-            "/app/webapiVersion": webapi_version,
-            "/app/buildInfo": build_info,
-            "/app/preferences": app_preferences,
-            "/app/defaultSavePath": app_default_save_path,
-        },
-    )

@@ -13,7 +13,6 @@ from aiohttp import web
 from revaer.api.keys import TORRENTS
 from revaer.api.qbittorrent.actions import OK, json_response, params, require, targets
 from revaer.api.qbittorrent.errors import QbError, bad_request, text_response
-from revaer.api.qbittorrent.routes import add_routes
 from revaer.categories import CategoryError
 from revaer.labels import normalize_tags, split_tags, valid_category, valid_path, valid_tag
 from revaer.paths import PathNotAllowedError
@@ -146,20 +145,3 @@ async def remove_tags(request: web.Request) -> web.Response:
         torrents.set_labels(h, tags=[t for t in cur if t not in gone] if gone else [])
     await torrents.commit()
     return text_response(OK)
-
-
-def register(router: web.UrlDispatcher) -> None:
-    add_routes(
-        router,
-        reads={"/torrents/categories": categories, "/torrents/tags": tags},
-        actions={
-            "/torrents/createCategory": create_category,
-            "/torrents/editCategory": edit_category,
-            "/torrents/removeCategories": remove_categories,
-            "/torrents/setCategory": set_category,
-            "/torrents/createTags": create_tags,
-            "/torrents/deleteTags": delete_tags,
-            "/torrents/addTags": add_tags,
-            "/torrents/removeTags": remove_tags,
-        },
-    )

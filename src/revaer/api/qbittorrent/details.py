@@ -17,7 +17,6 @@ from revaer.api.params import parse_int
 from revaer.api.qbittorrent.errors import NOT_FOUND, QbError
 from revaer.api.qbittorrent.items import MAX_RATIO, eta, is_seed, number, real_ratio, v1_hash
 from revaer.api.qbittorrent.reading import json_response, named_torrent
-from revaer.api.qbittorrent.routes import add_routes
 from revaer.engine.errors import EngineError
 from revaer.engine.protocol import TorrentSummary
 
@@ -193,17 +192,3 @@ async def torrent_piece_states(request: web.Request) -> web.Response:
 async def torrent_piece_hashes(request: web.Request) -> web.Response:
     _, row = await named_torrent(request)
     return json_response(_or_not_found(request.config_dict[TORRENTS].piece_hashes, row))
-
-
-def register(router: web.UrlDispatcher) -> None:
-    add_routes(
-        router,
-        reads={
-            "/torrents/properties": torrent_properties,
-            "/torrents/files": torrent_files,
-            "/torrents/trackers": torrent_trackers,
-            "/torrents/webseeds": torrent_webseeds,
-            "/torrents/pieceStates": torrent_piece_states,
-            "/torrents/pieceHashes": torrent_piece_hashes,
-        },
-    )

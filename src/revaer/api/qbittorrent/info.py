@@ -16,13 +16,12 @@ from typing import Any
 
 from aiohttp import web
 
-from revaer.api.keys import LISTING, RESPONSES, TORRENTS
+from revaer.api.keys import RESPONSES, TORRENTS
 from revaer.api.params import parse_bool, parse_int
 from revaer.api.qbittorrent.errors import HEADERS, bad_request
 from revaer.api.qbittorrent.items import ITEM_KEYS, Item
 from revaer.api.qbittorrent.listing import Listing, extras_of, listing_of
 from revaer.api.qbittorrent.reading import params
-from revaer.api.qbittorrent.routes import read
 
 # qBittorrent's state groups (TorrentImpl::isDownloading, isUploading, isCompleted, ...).
 _DOWNLOADING = frozenset(
@@ -246,10 +245,3 @@ async def torrents_info(request: web.Request) -> web.Response:
         if responses is not None:
             responses.put(key, body)
     return await respond(request, body, key)
-
-
-def register(app: web.Application) -> None:
-    """``torrents/info``, its response cache, and the listing it shares with ``sync/maindata``."""
-    read(app.router, "/torrents/info", torrents_info)
-    app[RESPONSES] = ResponseCache()
-    app[LISTING] = Listing()

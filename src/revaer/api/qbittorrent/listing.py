@@ -1,6 +1,6 @@
 """Every torrent's current qBittorrent item and JSON fragments, kept current from version clocks.
 
-One ``Listing`` per application (under ``LISTING``, created with the sub-app by ``info.register``)
+One ``Listing`` per application (under ``LISTING``, created with the sub-app by ``build_qbittorrent``)
 serves ``torrents/info`` and ``sync/maindata``. Each request refreshes it once: one walk of the
 engine's ``changed_since`` from the version it last saw, plus the label and settings clocks, so
 the work per request is proportional to what changed. An unfiltered listing is then one

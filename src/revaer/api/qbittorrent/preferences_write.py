@@ -30,7 +30,6 @@ from aiohttp import web
 
 from revaer.api.keys import CONFIG, CONFIG_STORE
 from revaer.api.qbittorrent.errors import QbError, bad_request, text_response
-from revaer.api.qbittorrent.routes import action
 from revaer.config.model import Config, ConfigValidationError
 
 log = logging.getLogger(__name__)
@@ -233,9 +232,3 @@ async def set_preferences(request: web.Request) -> web.Response:
     request.app[PREFERENCES].update(kept)
     log.info("preferences set", extra={"config": sorted(changes), "kept": sorted(kept)})
     return text_response("")
-
-
-def register(app: web.Application) -> None:
-    """The route, and the kept preferences the read side returns."""
-    app[PREFERENCES] = QbPreferences()
-    action(app.router, "/app/setPreferences", set_preferences)

@@ -25,7 +25,6 @@ from revaer.api.qbittorrent.errors import HEADERS
 from revaer.api.qbittorrent.items import Item, without_hash
 from revaer.api.qbittorrent.listing import Listing, listing_of
 from revaer.api.qbittorrent.reading import json_response, named_torrent, params
-from revaer.api.qbittorrent.routes import add_routes
 from revaer.categories import CategoryStore
 from revaer.config.model import Config
 from revaer.engine.protocol import SessionStats
@@ -278,7 +277,3 @@ async def torrent_peers(request: web.Request) -> web.Response:
     rid = rids.get(row.info_hash, 0) % MAX_RID + 1
     rids[row.info_hash] = rid
     return json_response({"full_update": True, "peers": {}, "rid": rid, "show_flags": True})
-
-
-def register(router: web.UrlDispatcher) -> None:
-    add_routes(router, reads={"/sync/maindata": maindata, "/sync/torrentPeers": torrent_peers})

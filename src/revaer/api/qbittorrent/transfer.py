@@ -10,7 +10,6 @@ from revaer.api.keys import CONFIG, CONFIG_STORE, TORRENTS
 from revaer.api.params import parse_int
 from revaer.api.qbittorrent.errors import bad_request, text_response
 from revaer.api.qbittorrent.reading import json_response, params
-from revaer.api.qbittorrent.routes import add_routes
 
 
 def _limits(request: web.Request) -> tuple[int, int]:
@@ -73,18 +72,3 @@ async def set_download_limit(request: web.Request) -> web.Response:
 
 async def set_upload_limit(request: web.Request) -> web.Response:
     return await _set_limit(request, "upload")
-
-
-def register(router: web.UrlDispatcher) -> None:
-    add_routes(
-        router,
-        reads={
-            "/transfer/info": transfer_info,
-            "/transfer/downloadLimit": download_limit,
-            "/transfer/uploadLimit": upload_limit,
-        },
-        actions={
-            "/transfer/setDownloadLimit": set_download_limit,
-            "/transfer/setUploadLimit": set_upload_limit,
-        },
-    )
