@@ -118,7 +118,7 @@ async def _serve(root: Path) -> None:
                 "started": started,
                 "torrents": len(engine.snapshot()),
                 "add_seconds": add_seconds,
-                "update_interval": pump.update_interval,
+                "update_interval": pump.intervals.update,
             }
         ),
         flush=True,

@@ -73,7 +73,7 @@ from revaer.db.pool import data_dir as resolve_data_dir
 from revaer.db.supervisor import EmbeddedSupervisor
 from revaer.engine.libtorrent import LibtorrentEngine
 from revaer.engine.protocol import Engine
-from revaer.engine.pump import EnginePump
+from revaer.engine.pump import EnginePump, PumpIntervals
 from revaer.events import EventBus
 from revaer.fsops import postprocessing
 from revaer.paths import category_roots
@@ -297,8 +297,7 @@ def _engine(options: ServeOptions, engine_factory: EngineFactory) -> Part:
             pump = EnginePump(
                 engine,
                 app[BUS],
-                update_interval=options.update_interval,
-                resume_interval=options.resume_interval,
+                intervals=PumpIntervals(update=options.update_interval, resume=options.resume_interval),
                 on_resume=torrents.on_resume,
                 listeners=[torrents.on_event],
             )

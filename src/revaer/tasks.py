@@ -4,6 +4,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Waits between attempts: ``initial`` doubled after each failure, up to ``maximum``.
+
+    ``jitter`` spreads each wait by that fraction either way, so that parts retrying the same
+    resource (a database coming back) do not all knock at once.
+    """
+
+    initial: float
+    maximum: float
+    jitter: float = 0.0
+
+    def delay(self, attempt: int) -> float:
+        """The wait after failed attempt ``attempt`` (1 is the first)."""
+        wait = min(self.maximum, self.initial * 2.0 ** min(64, max(0, attempt - 1)))
+        if self.jitter:
+            wait *= random.uniform(1 - self.jitter, 1 + self.jitter)
+        return wait
 
 
 async def cancel_and_wait(task: asyncio.Task[None] | None) -> None:

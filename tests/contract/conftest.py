@@ -7,7 +7,7 @@ import pytest
 
 from revaer.engine.fake import FakeEngine
 from revaer.engine.protocol import Engine
-from revaer.engine.pump import EnginePump
+from revaer.engine.pump import EnginePump, PumpIntervals
 from revaer.events import EventBus
 from tests.support.engine import loopback_engine
 
@@ -28,7 +28,7 @@ async def rig(request: pytest.FixtureRequest) -> AsyncIterator[Rig]:
     make: EngineFactory = FakeEngine if request.param == "fake" else loopback_engine
     engine = make()
     bus = EventBus()
-    pump = EnginePump(engine, bus, update_interval=0.05)
+    pump = EnginePump(engine, bus, intervals=PumpIntervals(update=0.05))
     await pump.start()
     yield Rig(engine, bus, pump, make)
     await pump.stop(resume_timeout=5)

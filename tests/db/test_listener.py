@@ -13,6 +13,7 @@ from revaer.config.listener import ConfigListener
 from revaer.config.store import ConfigStore
 from revaer.db.pool import connect
 from revaer.events import ConfigChanged, Envelope, EventBus
+from revaer.tasks import Backoff
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -85,7 +86,7 @@ async def test_reconnects_after_terminate_and_catches_up(pool: asyncpg.Pool, db_
     bus = EventBus()
     sub = bus.subscribe()
     store = ConfigStore(pool)
-    async with ConfigListener(connect=gated_connect, bus=bus, backoff_initial=0.01) as listener:
+    async with ConfigListener(connect=gated_connect, bus=bus, backoff=Backoff(0.01, 5.0)) as listener:
         pid = listener.backend_pid
         assert pid is not None
         assert await pool.fetchval("SELECT pg_terminate_backend($1, 10000)", pid)
@@ -125,7 +126,7 @@ async def test_retries_with_backoff_while_the_database_refuses(pool: asyncpg.Poo
             raise ConnectionRefusedError("database restarting")
         return await connect(db_url)
 
-    async with ConfigListener(connect=flaky_connect, backoff_initial=0.001) as listener:
+    async with ConfigListener(connect=flaky_connect, backoff=Backoff(0.001, 5.0)) as listener:
         pid = listener.backend_pid
         await pool.fetchval("SELECT pg_terminate_backend($1, 10000)", pid)
         version = await ConfigStore(pool).set("engine.dht", False)

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from revaer.engine.protocol import AddRequest, ResumeDataSaved
-from revaer.engine.pump import EnginePump
+from revaer.engine.pump import EnginePump, PumpIntervals
 from revaer.events import EventBus
 from tests.support.engine import loopback_engine
 
@@ -41,7 +41,9 @@ async def main(torrent: bytes, save_dir: Path, resume_dir: Path, port: int) -> N
         saves += 1
         print(f"saved {saves}", flush=True)
 
-    pump = EnginePump(engine, EventBus(), update_interval=0.1, resume_interval=0.3, on_resume=on_resume)
+    pump = EnginePump(
+        engine, EventBus(), intervals=PumpIntervals(update=0.1, resume=0.3), on_resume=on_resume
+    )
     await pump.start()
     h = engine.add(AddRequest(torrent=torrent, save_path=str(save_dir), download_limit=3_000_000))
     await asyncio.sleep(0.2)

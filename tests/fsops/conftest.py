@@ -13,7 +13,7 @@ import asyncpg
 import pytest
 
 from revaer.engine.fake import FakeEngine, ManualClock
-from revaer.engine.pump import EnginePump
+from revaer.engine.pump import EnginePump, PumpIntervals
 from revaer.events import EventBus
 from tests.support.torrents import write_random_file
 
@@ -83,7 +83,7 @@ async def fake_engine() -> AsyncIterator[tuple[FakeEngine, EventBus, EnginePump]
     # so a test's own enqueue never races the pump's; the engine's events still arrive through its fd.
     engine = FakeEngine(rate=0, clock=ManualClock())
     bus = EventBus()
-    pump = EnginePump(engine, bus, update_interval=None)
+    pump = EnginePump(engine, bus, intervals=PumpIntervals(update=None))
     await pump.start()
     try:
         yield engine, bus, pump

@@ -8,7 +8,7 @@ from pathlib import Path
 import asyncpg
 
 from revaer.engine.protocol import AddRequest, TorrentState
-from revaer.engine.pump import EnginePump
+from revaer.engine.pump import EnginePump, PumpIntervals
 from revaer.events import EventBus
 from revaer.fsops import FsJobEvent, PostProcessor, WorkerOptions
 from tests.fsops.conftest import TwoFilesystems, add_torrent_row, leftovers
@@ -29,7 +29,7 @@ async def test_download_move_and_seed_from_library(
     engine = loopback_engine()
     bus = EventBus()
     sub = bus.subscribe()
-    pump = EnginePump(engine, bus, update_interval=0.1)
+    pump = EnginePump(engine, bus, intervals=PumpIntervals(update=0.1))
     worker = PostProcessor(
         pool,
         engine,

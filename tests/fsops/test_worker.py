@@ -14,7 +14,8 @@ from revaer.engine.fake import FakeEngine
 from revaer.engine.protocol import AddRequest, TorrentCompleted
 from revaer.engine.pump import EnginePump
 from revaer.events import EventBus, Subscription
-from revaer.fsops import FsJobEvent, PostProcessor, WorkerOptions
+from revaer.fsops import FsJobEvent, PostProcessor, WorkerHooks, WorkerOptions
+from revaer.tasks import Backoff
 from tests.fsops.conftest import TwoFilesystems, add_torrent_row, leftovers, make_payload, snapshot
 from tests.support.torrents import make_torrent
 
@@ -40,12 +41,18 @@ class Env:
 
     def worker(self, **options: float) -> PostProcessor:
         opts = WorkerOptions(
-            backoff_initial=options.get("backoff_initial", 0.01),
+            backoff=Backoff(options.get("backoff_initial", 0.01), 3600.0),
             max_attempts=int(options.get("max_attempts", 3)),
             reset_timeout=10.0,
         )
         w = PostProcessor(
-            self.pool, self.engine, self.bus, lambda: self.rules, node=NODE, options=opts, fault=self.fault
+            self.pool,
+            self.engine,
+            self.bus,
+            lambda: self.rules,
+            node=NODE,
+            options=opts,
+            hooks=WorkerHooks(fault=self.fault),
         )
         self.pump.listeners.append(w.on_event)  # as postprocessing() does
         return w

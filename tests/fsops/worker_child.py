@@ -17,16 +17,16 @@ from pathlib import Path
 from revaer.db.pool import create_pool
 from revaer.engine.fake import FakeEngine
 from revaer.engine.protocol import AddRequest
-from revaer.engine.pump import EnginePump
+from revaer.engine.pump import EnginePump, PumpIntervals
 from revaer.events import EventBus
-from revaer.fsops import PostProcessor, WorkerOptions
+from revaer.fsops import PostProcessor, WorkerHooks, WorkerOptions
 
 
 async def main(db: str, torrent: bytes, downloads: str, library: str, slow: float) -> None:
     pool = await create_pool(db, min_size=1, max_size=2)
     engine = FakeEngine()
     bus = EventBus()
-    pump = EnginePump(engine, bus, update_interval=0.05)
+    pump = EnginePump(engine, bus, intervals=PumpIntervals(update=0.05))
     told = False
 
     def progress(n: int) -> None:
@@ -43,7 +43,7 @@ async def main(db: str, torrent: bytes, downloads: str, library: str, slow: floa
         lambda: {"tv": f"{library}/tv/{{name}}"},
         node="node-a",
         options=WorkerOptions(reset_timeout=10.0),
-        progress=progress if slow > 0 else None,
+        hooks=WorkerHooks(progress=progress if slow > 0 else None),
     )
     pump.listeners.append(worker.on_event)
     await pump.start()

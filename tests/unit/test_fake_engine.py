@@ -14,7 +14,7 @@ from revaer.engine.protocol import (
     TorrentStateChanged,
     TorrentUpdated,
 )
-from revaer.engine.pump import EnginePump
+from revaer.engine.pump import EnginePump, PumpIntervals
 from revaer.events import Envelope, EventBus, Subscription
 from tests.support.torrents import synthetic_torrent
 
@@ -97,7 +97,7 @@ def test_advance_needs_a_manual_clock() -> None:
 async def test_pump_without_timer_moves_only_when_stepped() -> None:
     e = FakeEngine(rate=0, clock=ManualClock())
     bus = EventBus()
-    pump = EnginePump(e, bus, update_interval=None)
+    pump = EnginePump(e, bus, intervals=PumpIntervals(update=None))
     await pump.start()
     sub = bus.subscribe()
     h = e.add(AddRequest(torrent=synthetic_torrent("stepped").data, save_path="/data"))

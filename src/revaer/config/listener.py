@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import random
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
@@ -32,7 +31,7 @@ import orjson
 from revaer.config.model import SPECS, Config, ConfigValidationError, Json, validate
 from revaer.db.pool import connect as db_connect
 from revaer.events import ConfigChanged, EventBus
-from revaer.tasks import cancel_and_wait
+from revaer.tasks import Backoff, cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +57,7 @@ class ConfigListener:
         *,
         bus: EventBus | None = None,
         connect: Connector | None = None,
-        backoff_initial: float = 0.05,
-        backoff_max: float = 5.0,
+        backoff: Backoff = Backoff(0.05, 5.0, jitter=0.2),
         keepalive: float = 10.0,
     ) -> None:
         if connect is None:
@@ -72,8 +70,7 @@ class ConfigListener:
 
         self._connect = connect
         self._bus = bus
-        self._backoff_initial = backoff_initial
-        self._backoff_max = backoff_max
+        self._backoff = backoff
         self._keepalive = keepalive
         self._hooks: list[Hook] = []
         self._hook_tasks: set[asyncio.Future[None]] = set()
@@ -178,19 +175,18 @@ class ConfigListener:
 
     async def _reconnect(self) -> None:
         await self._drop_connection()
-        delay = self._backoff_initial
         attempt = 0
         while True:
             attempt += 1
             try:
                 await self._open()
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+                delay = self._backoff.delay(attempt)
                 log.warning(
                     "config listener reconnect failed",
                     extra={"attempt": attempt, "retry_in": round(delay, 3), "error": str(exc)},
                 )
-                await asyncio.sleep(delay * random.uniform(0.8, 1.2))
-                delay = min(delay * 2, self._backoff_max)
+                await asyncio.sleep(delay)
             else:
                 self.reconnects += 1
                 return

@@ -30,7 +30,7 @@ from pathlib import Path
 import asyncpg
 import orjson
 
-from revaer.tasks import cancel_and_wait
+from revaer.tasks import Backoff, cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +123,7 @@ class NodeLock:
         data_dir: Path | None = None,
         on_lost: Callable[[str], None] | None = None,
         keepalive: float = 5.0,
-        backoff_max: float = 2.0,
+        backoff: Backoff = Backoff(0.1, 2.0),
     ) -> None:
         self.dsn = dsn
         self.node = node
@@ -132,7 +132,7 @@ class NodeLock:
         self.holder = f"revaer pid={os.getpid()}@{socket.gethostname()} {data_dir or ''}".strip()[:63]
         self._on_lost = on_lost
         self._keepalive = keepalive
-        self._backoff_max = backoff_max
+        self._backoff = backoff
         self._conn: asyncpg.Connection | None = None
         self._lost = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -194,8 +194,9 @@ class NodeLock:
                 return
 
     async def _retake(self) -> bool:
-        delay = 0.1
+        attempt = 0
         while True:
+            attempt += 1
             try:
                 await self._take()
             except AlreadyRunning as exc:
@@ -205,8 +206,7 @@ class NodeLock:
                 return False
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 log.info("node lock: database not back yet", extra={"node": self.node, "error": str(exc)})
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self._backoff_max)
+                await asyncio.sleep(self._backoff.delay(attempt))
                 continue
             self.reacquired += 1
             log.info("node lock taken again", extra={"node": self.node})

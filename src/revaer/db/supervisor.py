@@ -16,10 +16,11 @@ import asyncio
 import logging
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from revaer.db.embedded import EmbeddedPostgres, EmbeddedPostgresError
-from revaer.tasks import cancel_and_wait
+from revaer.tasks import Backoff, cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,16 @@ def _reason(exc: BaseException) -> str:
     return (fatal or lines or [type(exc).__name__])[-1 if fatal else 0]
 
 
+@dataclass(frozen=True, slots=True)
+class RestartPolicy:
+    """How the supervisor watches the postmaster and how hard it tries to bring it back."""
+
+    interval: float = 0.5
+    retries: int = 6
+    backoff: Backoff = Backoff(0.25, 8.0)
+    start_timeout: int = 30
+
+
 class EmbeddedSupervisor:
     """Restarts ``server`` when its postmaster dies; ``on_fatal`` when it cannot."""
 
@@ -55,19 +66,11 @@ class EmbeddedSupervisor:
         server: EmbeddedPostgres,
         *,
         on_fatal: Callable[[str], None],
-        interval: float = 0.5,
-        retries: int = 6,
-        backoff_initial: float = 0.25,
-        backoff_max: float = 8.0,
-        start_timeout: int = 30,
+        policy: RestartPolicy = RestartPolicy(),
     ) -> None:
         self.server = server
         self._on_fatal = on_fatal
-        self._interval = interval
-        self._retries = retries
-        self._backoff_initial = backoff_initial
-        self._backoff_max = backoff_max
-        self._start_timeout = start_timeout
+        self._policy = policy
         self._task: asyncio.Task[None] | None = None
         self.pid: int | None = None
         self.restarts = 0
@@ -82,7 +85,7 @@ class EmbeddedSupervisor:
 
     async def _run(self) -> None:
         while True:
-            await asyncio.sleep(self._interval)
+            await asyncio.sleep(self._policy.interval)
             pid = self.pid
             if pid is not None and process_alive(pid):
                 continue
@@ -91,19 +94,19 @@ class EmbeddedSupervisor:
                 return
 
     async def _restart(self) -> bool:
-        delay = self._backoff_initial
+        policy = self._policy
         error = ""
-        for attempt in range(1, self._retries + 1):
+        for attempt in range(1, policy.retries + 1):
             try:
-                await asyncio.to_thread(self.server.start, timeout=self._start_timeout)
+                await asyncio.to_thread(self.server.start, timeout=policy.start_timeout)
             except (EmbeddedPostgresError, OSError) as exc:
                 error = _reason(exc)
+                delay = policy.backoff.delay(attempt)
                 log.warning(
                     "embedded PostgreSQL restart failed",
                     extra={"attempt": attempt, "retry_in": delay, "error": error},
                 )
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, self._backoff_max)
                 continue
             self.pid = self.server.postmaster_pid()
             self.restarts += 1
@@ -111,6 +114,6 @@ class EmbeddedSupervisor:
             return True
         self._on_fatal(
             f"the embedded PostgreSQL in {self.server.pgdata} could not be restarted "
-            f"after {self._retries} attempts: {error}"
+            f"after {policy.retries} attempts: {error}"
         )
         return False

@@ -239,9 +239,11 @@ class FakeEngine:
         self._fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
         self._rows: dict[str, FakeSummary] = {}
         self._events: list[EngineEvent] = []
-        self._version = 0
+        #: The status table's version: bumped by every row change.
+        self.version = 0
         self._tombstones: list[tuple[int, str]] = []
-        self._closed = False
+        #: Whether ``shutdown()`` has run.
+        self.closed = False
         self._last_tick = clock()
         self._completed: set[str] = set()
         self._piece_hashes: dict[str, list[str]] = {}
@@ -254,18 +256,8 @@ class FakeEngine:
         self._check_open()
         return self._fd
 
-    @property
-    def version(self) -> int:
-        """The status table's version: bumped by every row change."""
-        return self._version
-
-    @property
-    def closed(self) -> bool:
-        """Whether ``shutdown()`` has run."""
-        return self._closed
-
     def _check_open(self) -> None:
-        if self._closed:
+        if self.closed:
             raise EngineClosedError("engine is closed")
 
     def _emit(self, ev: EngineEvent) -> None:
@@ -273,8 +265,8 @@ class FakeEngine:
         os.eventfd_write(self._fd, 1)
 
     def _publish(self, row: FakeSummary, **changes: object) -> FakeSummary:
-        self._version += 1
-        new = dataclasses.replace(row, version=self._version, **changes)  # type: ignore[arg-type]
+        self.version += 1
+        new = dataclasses.replace(row, version=self.version, **changes)  # type: ignore[arg-type]
         if new.state != row.state and row.info_hash in self._rows:
             self._emit(TorrentStateChanged(row.info_hash, row.state, new.state))
         self._rows[row.info_hash] = new
@@ -329,12 +321,12 @@ class FakeEngine:
             raise InvalidTorrentError("a save path is required")
         if h in self._rows:
             raise DuplicateTorrentError(f"torrent already exists: {h}")
-        self._version += 1
+        self.version += 1
         if hashes:
             self._piece_hashes[h] = [hashes[i : i + 20].hex() for i in range(0, len(hashes), 20)]
         row = FakeSummary(
             info_hash=h,
-            version=self._version,
+            version=self.version,
             name=name,
             save_path=save_path,
             total_size=size,
@@ -374,8 +366,8 @@ class FakeEngine:
     def remove(self, info_hash: str, with_data: bool = False) -> None:
         row = self._row(info_hash)
         del self._rows[row.info_hash]
-        self._version += 1
-        self._tombstones.append((self._version, row.info_hash))
+        self.version += 1
+        self._tombstones.append((self.version, row.info_hash))
         self._completed.discard(row.info_hash)
         self._piece_hashes.pop(row.info_hash, None)
         self._emit(TorrentRemoved(row.info_hash))
@@ -495,7 +487,7 @@ class FakeEngine:
         self._check_open()
         rows = [r for r in self._rows.values() if r.version > version]
         removed = [h for v, h in self._tombstones if v > version]
-        return Changes(self._version, False, rows, removed)
+        return Changes(self.version, False, rows, removed)
 
     def tick(self) -> None:
         """Advance the simulation by the time since the last tick."""
@@ -539,7 +531,7 @@ class FakeEngine:
         self.tick()
 
     def poll(self) -> list[EngineEvent]:
-        if self._closed:
+        if self.closed:
             return []
         with contextlib.suppress(BlockingIOError):
             os.eventfd_read(self._fd)
@@ -547,10 +539,10 @@ class FakeEngine:
         return out
 
     def shutdown(self, timeout: float = 10.0) -> list[ResumeDataSaved]:
-        if self._closed:
+        if self.closed:
             return []
         saved = [ResumeDataSaved(r.info_hash, self._resume_blob(r)) for r in self._rows.values()]
-        self._closed = True
+        self.closed = True
         self._rows.clear()
         os.close(self._fd)
         return saved

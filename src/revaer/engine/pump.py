@@ -4,13 +4,13 @@ The engine's fd is watched with ``loop.add_reader``; when it is readable the
 pump drains events and publishes them on the bus, followed by a
 ``TorrentUpdated`` for every row that changed since the last drain. A timer
 asks the engine for fresh rows (``tick``) and, less often, for resume data of
-the torrents that changed (``save_resume_modified``): every ``download_resume_interval``
+the torrents that changed (``save_resume_modified``): every ``PumpIntervals.download_resume``
 (a few seconds) of those still downloading, so a crash costs seconds of transfer, and every
-``resume_interval`` of all the others. Resume data goes to the
+``PumpIntervals.resume`` of all the others. Resume data goes to the
 ``on_resume`` callback, which persists it; ``listeners`` see every event
 before the bus does (they must not block).
 
-With ``update_interval=None`` there is no timer: whoever drives the pump calls
+With ``PumpIntervals(update=None)`` there is no timer: whoever drives the pump calls
 ``step()`` (tests over the FakeEngine with a manual clock do, so the fake moves
 only when the test says so).
 """
@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from revaer.engine.protocol import (
     Engine,
@@ -39,6 +40,18 @@ ResumeSink = Callable[[ResumeDataSaved], None]
 Listener = Callable[[EngineEvent], None]
 
 
+@dataclass(frozen=True, slots=True)
+class PumpIntervals:
+    """How often, in seconds, the pump asks the engine for fresh rows and for resume data.
+
+    ``update=None``: no timer; whoever drives the pump calls ``step()``.
+    """
+
+    update: float | None = 0.5
+    resume: float = 30.0
+    download_resume: float = 3.0
+
+
 class EnginePump:
     """Drives an engine from the event loop and publishes its events."""
 
@@ -47,17 +60,13 @@ class EnginePump:
         engine: Engine,
         bus: EventBus,
         *,
-        update_interval: float | None = 0.5,
-        resume_interval: float = 30.0,
-        download_resume_interval: float = 3.0,
+        intervals: PumpIntervals = PumpIntervals(),
         on_resume: ResumeSink | None = None,
         listeners: list[Listener] | None = None,
     ) -> None:
         self.engine = engine
         self.bus = bus
-        self.update_interval = update_interval
-        self.resume_interval = resume_interval
-        self.download_resume_interval = download_resume_interval
+        self.intervals = intervals
         self.on_resume = on_resume
         # Called for every event before it is published; unlike bus subscribers they never miss one.
         self.listeners: list[Listener] = list(listeners or ())
@@ -73,22 +82,24 @@ class EnginePump:
         self._loop = asyncio.get_running_loop()
         self._fd = self.engine.fd
         self._loop.add_reader(self._fd, self.pump)
-        if self.update_interval is not None:
-            self._timer = asyncio.create_task(self._ticker(self.update_interval), name="revaer-engine-ticker")
+        if self.intervals.update is not None:
+            self._timer = asyncio.create_task(
+                self._ticker(self.intervals.update), name="revaer-engine-ticker"
+            )
         self.engine.tick()
 
     def step(self) -> None:
         """Ask the engine for fresh rows and publish everything it has now, synchronously.
 
-        What the timer does every ``update_interval``; a pump without a timer is driven by this.
+        What the timer does every ``intervals.update``; a pump without a timer is driven by this.
         """
         self.engine.tick()
         self.pump()
 
     async def _ticker(self, interval: float) -> None:
         loop = asyncio.get_running_loop()
-        next_resume = loop.time() + self.resume_interval
-        next_download_resume = loop.time() + self.download_resume_interval
+        next_resume = loop.time() + self.intervals.resume
+        next_download_resume = loop.time() + self.intervals.download_resume
         while True:
             await asyncio.sleep(interval)
             try:
@@ -96,13 +107,13 @@ class EnginePump:
                 now = loop.time()
                 n = 0
                 if now >= next_resume:
-                    next_resume = now + self.resume_interval
-                    next_download_resume = now + self.download_resume_interval
+                    next_resume = now + self.intervals.resume
+                    next_download_resume = now + self.intervals.download_resume
                     n = self.engine.save_resume_modified()
                 elif now >= next_download_resume:
                     # Only torrents whose pieces changed since their last save are asked (libtorrent's
                     # need_save_resume), so an idle or seeding library costs nothing here.
-                    next_download_resume = now + self.download_resume_interval
+                    next_download_resume = now + self.intervals.download_resume
                     n = self.engine.save_resume_modified(downloading_only=True)
                 if n:
                     log.debug("resume data requested", extra={"torrents": n})

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from revaer.fsops.events import FsJobEvent
 from revaer.fsops.planner import Plan, plan
-from revaer.fsops.worker import PostProcessor, WorkerOptions
+from revaer.fsops.worker import PostProcessor, WorkerHooks, WorkerOptions
 
 if TYPE_CHECKING:
     import asyncpg
@@ -30,6 +30,7 @@ __all__ = [
     "FsJobEvent",
     "Plan",
     "PostProcessor",
+    "WorkerHooks",
     "WorkerOptions",
     "plan",
     "postprocessing",
@@ -55,8 +56,10 @@ async def postprocessing(
         bus,
         lambda: listener.config.category_rules,
         node=registry.owner if registry is not None else "local",
-        category_of=lambda h: torrents.labels_of(h).category,
-        flush=registry.flush if registry is not None else None,
+        hooks=WorkerHooks(
+            category_of=lambda h: torrents.labels_of(h).category,
+            flush=registry.flush if registry is not None else None,
+        ),
         options=options,
     )
     pump.listeners.append(worker.on_event)

@@ -47,6 +47,7 @@ from revaer.events import EventBus
 from revaer.fsops.events import FsJobEvent
 from revaer.fsops.executor import Fault, MoveError, Progress, move_payload
 from revaer.fsops.planner import Plan, plan
+from revaer.tasks import Backoff
 
 log = logging.getLogger(__name__)
 
@@ -66,15 +67,24 @@ class ResetFailedError(RefusedError):
 @dataclass(frozen=True, slots=True)
 class WorkerOptions:
     max_attempts: int = 5
-    backoff_initial: float = 2.0
-    backoff_max: float = 3600.0
+    backoff: Backoff = Backoff(2.0, 3600.0)
     poll_interval: float = 5.0
     pause_timeout: float = 10.0
     reset_timeout: float = 120.0
 
-    def backoff(self, attempts: int) -> float:
-        """Delay before the next attempt after ``attempts`` failed ones."""
-        return float(min(self.backoff_max, self.backoff_initial * 2 ** max(0, attempts - 1)))
+
+@dataclass(frozen=True, slots=True)
+class WorkerHooks:
+    """What the worker asks of the rest of the server; each is optional (tests leave them out)."""
+
+    #: A torrent's category when the planner needs it (the labels live in ``TorrentService``).
+    category_of: CategoryOf | None = None
+    #: Makes pending registry rows durable before a job row references its torrent.
+    flush: Flush | None = None
+    #: Failures injected into the executor's steps (fault tests).
+    fault: Fault | None = None
+    #: Told the bytes copied so far.
+    progress: Progress | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,22 +136,16 @@ class PostProcessor:
         rules: Rules,
         *,
         node: str,
-        category_of: CategoryOf | None = None,
-        flush: Flush | None = None,
+        hooks: WorkerHooks = WorkerHooks(),
         options: WorkerOptions | None = None,
-        fault: Fault | None = None,
-        progress: Progress | None = None,
     ) -> None:
         self.pool = pool
         self.engine = engine
         self.bus = bus
         self.rules = rules
         self.node = node
-        self.category_of = category_of
-        self.flush = flush
         self.options = options or WorkerOptions()
-        self.fault = fault
-        self.progress = progress
+        self.hooks = hooks
         self._wake = asyncio.Event()
         self._stopping = threading.Event()
         self._task: asyncio.Task[None] | None = None
@@ -178,8 +182,8 @@ class PostProcessor:
             log.exception("planning the post-processing job failed", extra={"info_hash": h})
 
     async def _category(self, conn: Any, h: str) -> str:
-        if self.category_of is not None:
-            return self.category_of(h)
+        if self.hooks.category_of is not None:
+            return self.hooks.category_of(h)
         return str(
             await conn.fetchval(
                 "SELECT coalesce(category, '') FROM revaer_runtime.torrents WHERE info_hash = $1", h
@@ -212,8 +216,8 @@ class PostProcessor:
 
     async def enqueue(self, h: str, name: str = "") -> FsJobEvent | None:
         """Plan a completed torrent; returns the event of the job created (None: no rule, or a no-op)."""
-        if self.flush is not None:
-            await self.flush()  # the torrent's row must exist (fs_jobs references it)
+        if self.hooks.flush is not None:
+            await self.hooks.flush()  # the torrent's row must exist (fs_jobs references it)
         async with self.pool.acquire() as conn:
             category = await self._category(conn, h)
             p, source = self._plan(h, name, category)
@@ -418,8 +422,8 @@ class PostProcessor:
     def _progress(self, n: int) -> None:
         if self._stopping.is_set():
             raise MoveCancelledError("copy", "the worker is stopping")
-        if self.progress is not None:
-            self.progress(n)
+        if self.hooks.progress is not None:
+            self.hooks.progress(n)
 
     async def _execute(self, job: Job, *, recovering: bool) -> None:
         h = job.info_hash
@@ -442,7 +446,7 @@ class PostProcessor:
                 source,
                 destination,
                 token=str(job.id),
-                fault=self.fault,
+                fault=self.hooks.fault,
                 progress=self._progress,
             )
             try:
@@ -506,7 +510,7 @@ class PostProcessor:
             log.error("post-processing failed", extra={"info_hash": job.info_hash, "error": error})
             self.bus.publish(job.event("failed", error=error))
             return
-        delay = self.options.backoff(job.attempts)
+        delay = self.options.backoff.delay(job.attempts)
         await self.pool.execute(
             """UPDATE revaer_runtime.fs_jobs
                   SET status = 'pending', last_error = $2,
