@@ -78,7 +78,13 @@ from revaer.events import EventBus
 from revaer.fsops import postprocessing
 from revaer.paths import category_roots
 from revaer.registry import TorrentRegistry
-from revaer.telemetry import configure_logging, configure_tracing, loop_monitor, tracing_middleware
+from revaer.telemetry import (
+    apply_log_settings,
+    configure_logging,
+    configure_tracing,
+    loop_monitor,
+    tracing_middleware,
+)
 from revaer.torrents import TorrentService
 
 log = logging.getLogger(__name__)
@@ -93,7 +99,8 @@ class ServeOptions:
     data_dir: Path
     bind: str | None = None
     database_url: str | None = None
-    log_format: str = "json"
+    # None: ``telemetry.log_format`` (live); given on the command line, it wins over the setting.
+    log_format: str | None = None
     log_level: str = "INFO"
     # How often the engine is asked for fresh rows; None: never by itself (the caller steps the pump).
     update_interval: float | None = 0.5
@@ -346,6 +353,27 @@ def _http_state(options: ServeOptions) -> Part:
     return http_state
 
 
+def _follow_log_settings(app: web.Application, opts: ServeOptions) -> None:
+    """``telemetry.log_level``/``log_format`` now and after every change (``--log-format`` wins)."""
+    listener = app[CONFIG]
+    current: list[tuple[str, str]] = []
+
+    def apply(cfg: Config, changed: Iterable[str] | None = None) -> None:
+        now = (opts.log_format or cfg.telemetry.log_format, cfg.telemetry.log_level)
+        if current == [now]:
+            return
+        first = not current
+        current[:] = [now]
+        apply_log_settings(*now)
+        if not first:
+            # Said at the new level's floor, so the line that changes the logging is always seen.
+            level = max(logging.INFO, logging.getLevelName(now[1].upper()))
+            log.log(level, "log settings applied", extra={"log_format": now[0], "log_level": now[1]})
+
+    apply(listener.config)
+    listener.add_hook(apply)
+
+
 async def serve(
     opts: ServeOptions, *, ready: asyncio.Event | None = None, lock: DataDirLock | None = None
 ) -> str | None:
@@ -358,6 +386,7 @@ async def serve(
     runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=10, access_log=None)
     try:
         await runner.setup()  # starts every service (the app's cleanup contexts)
+        _follow_log_settings(app, opts)
         bind = parse_bind("--bind", opts.bind) if opts.bind else app[CONFIG].config.bind
         site = web.TCPSite(runner, bind.host, bind.port, reuse_address=True)
         await site.start()
@@ -390,7 +419,7 @@ def main(args: argparse.Namespace, *, lock: DataDirLock | None = None) -> int:
         data_dir=resolve_data_dir(getattr(args, "data_dir", None)),
         bind=getattr(args, "bind", None),
         database_url=getattr(args, "database_url", None),
-        log_format=getattr(args, "log_format", None) or "json",
+        log_format=getattr(args, "log_format", None),
     )
     if lock is None:
         # First of all, before the embedded database or the engine touch the data dir.
@@ -400,7 +429,7 @@ def main(args: argparse.Namespace, *, lock: DataDirLock | None = None) -> int:
         except AlreadyRunning as exc:
             print(exc, file=sys.stderr)
             return 1
-    configure_logging(opts.log_format, opts.log_level)
+    configure_logging(opts.log_format or "json", opts.log_level)
     reason: str | None = None
     try:
         with contextlib.suppress(KeyboardInterrupt):

@@ -7,7 +7,9 @@
 (``--database-url`` or ``$DATABASE_URL``; without either, the embedded server in
 the data dir, started for the command and stopped after it unless a server
 already runs it), so they work whether or not a Revaer server is running; a
-running server sees their changes through NOTIFY.
+running server sees their changes through NOTIFY. They never create a database:
+a data dir where no server has run is refused with where they looked, and a
+server running on the data dir over a database of its own is reached over HTTP.
 """
 
 from __future__ import annotations
@@ -59,7 +61,10 @@ def _parser() -> argparse.ArgumentParser:
         "--database-url", help="PostgreSQL URL (default: $DATABASE_URL, else the embedded server)"
     )
     serve.add_argument(
-        "--log-format", choices=("json", "text"), default="json", help="log lines as JSON or text"
+        "--log-format",
+        choices=("json", "text"),
+        default=None,
+        help="log lines as JSON or text (default: the telemetry.log_format setting)",
     )
 
     config = sub.add_parser("config", help="read or write settings")
@@ -99,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.data_dir = None
             args.bind = None
             args.database_url = None
-            args.log_format = "json"
+            args.log_format = None
         from revaer.db.lock import AlreadyRunning, DataDirLock
 
         # The data dir's lock first of all, before the server's (slower) imports: a second server
@@ -123,11 +128,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return remote.run(args, ("torrents", args.torrents_command))
     if args.command == "events":
         return remote.run(args, ("events", None))
-    over_http = bool(getattr(args, "url", None) or os.environ.get("REVAER_URL"))
-    if over_http and args.command == "config":
-        return remote.run(args, ("config", args.config_command))
-    if over_http and args.command == "setup":
-        return remote.run(args, ("setup", args.setup_command))
+    if args.command in ("config", "setup"):
+        route = _route(args)
+        if route is not None:
+            return route
     if args.command == "config":
         if args.config_command == "get":
             return _run_db(args, lambda db: _config_get(db, args.key, args.with_version, sys.stdout))
@@ -139,6 +143,43 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run_db(args, lambda db: _setup_unlock(db, args.token, args.username, args.password, data))
     parser.print_usage(sys.stderr)
     return EXIT_USAGE
+
+
+def _route(args: argparse.Namespace) -> int | None:
+    """Run ``config``/``setup`` over HTTP when that is the way to the server's database (the exit
+    status), refuse when there is no database to talk to, None: straight to the database.
+
+    The CLI never creates a database: without ``--url``/``--database-url`` (or their variables) it
+    uses the data dir's embedded PostgreSQL only if a server made one there, and goes through the
+    server running on the data dir when that server's database is elsewhere."""
+    from revaer.db.lock import running_server
+
+    command = (args.command, args.config_command if args.command == "config" else args.setup_command)
+    if getattr(args, "url", None) or os.environ.get("REVAER_URL"):
+        return remote.run(args, command)
+    if args.database_url or os.environ.get("DATABASE_URL"):
+        return None
+    data = _data_dir(args)
+    pgdata = data / "pg"
+    holder = running_server(data)
+    if holder is not None and not (pgdata / "postmaster.pid").exists():
+        # A server runs on this data dir over a database named on its command line: go through it.
+        url = remote.url_of_bind(holder.get("bind"))
+        if url is None:
+            print(f"revaer: the server on {data} is still starting; try again in a moment", file=sys.stderr)
+            return EXIT_REFUSED
+        args.url = url
+        return remote.run(args, command)
+    if (pgdata / "PG_VERSION").exists():
+        return None
+    print(
+        f"revaer: no Revaer database in {data} (no server has run with this data dir, and none runs"
+        " on it); point the command at the server's: --data-dir DIR or $REVAER_DATA_DIR (the"
+        " server's data dir), --url URL or $REVAER_URL (a running server), or --database-url URL or"
+        " $DATABASE_URL",
+        file=sys.stderr,
+    )
+    return EXIT_REFUSED
 
 
 def _data_dir(args: argparse.Namespace) -> Path:

@@ -39,6 +39,17 @@ def base_url(args: argparse.Namespace) -> str:
     return (getattr(args, "url", None) or os.environ.get("REVAER_URL") or DEFAULT_URL).rstrip("/")
 
 
+def url_of_bind(bind: object) -> str | None:
+    """The URL that reaches a server listening on ``bind`` ("host:port") from this machine."""
+    if not isinstance(bind, str) or ":" not in bind:
+        return None
+    host, _, port = bind.rpartition(":")
+    if not port.isdigit():
+        return None
+    host = {"0.0.0.0": "127.0.0.1", "[::]": "[::1]", "": "127.0.0.1"}.get(host, host)
+    return f"http://{host}:{port}"
+
+
 class Client:
     def __init__(self, url: str, api_key: str | None) -> None:
         self.url = url
