@@ -74,7 +74,9 @@ def _parser() -> argparse.ArgumentParser:
     get.add_argument("--with-version", action="store_true", help="print {value, version} objects")
     db_options(get)
     remote.add_remote_options(get)
-    set_ = csub.add_parser("set", help="write one setting (a JSON value)")
+    set_ = csub.add_parser(
+        "set", help="write one setting (a JSON value; an object merges into the stored one, RFC 7396)"
+    )
     set_.add_argument("key")
     set_.add_argument("value", metavar="JSON")
     set_.add_argument(
@@ -248,11 +250,15 @@ async def _config_set(db: Database, key: str, text: str, expect: int | None, out
         print(f"revaer: {key}: the value must be JSON (strings in double quotes): {exc}", file=sys.stderr)
         return EXIT_REFUSED
     try:
-        version = await ConfigStore(db.pool).set(key, value, expected_version=expect)
+        versions = await ConfigStore(db.pool).patch(
+            {key: value}, expected_versions=None if expect is None else {key: expect}, merge=True
+        )
+        version = versions[key]
+        stored = (await ConfigStore(db.pool).get(key)).value
     except (ConfigValidationError, VersionConflict) as exc:
         print(f"revaer: {exc}", file=sys.stderr)
         return EXIT_REFUSED
-    print(f"{key} = {orjson.dumps(value).decode()} (version {version})", file=out)
+    print(f"{key} = {orjson.dumps(stored).decode()} (version {version})", file=out)
     return EXIT_OK
 
 

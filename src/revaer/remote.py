@@ -216,7 +216,8 @@ async def _config_set(c: Client, args: argparse.Namespace, out: TextIO) -> int:
     except orjson.JSONDecodeError as e:
         raise RemoteError(f"{args.key}: the value must be JSON (strings in double quotes): {e}") from None
     res = await c.call("PATCH", "/v1/config", json={args.key: value})
-    out.write(f"{args.key} = {orjson.dumps(value).decode()} (version {res['versions'][args.key]})\n")
+    shown = res["config"].get(args.key, value)
+    out.write(f"{args.key} = {orjson.dumps(shown).decode()} (version {res['versions'][args.key]})\n")
     return EXIT_OK
 
 

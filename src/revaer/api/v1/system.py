@@ -132,7 +132,8 @@ async def config_patch(request: web.Request) -> web.Response:
             )
         expected = {k: versions.get(k, 0) for k in changes}
     try:
-        await store.patch(changes, expected_versions=expected)
+        # An object value merges into the stored one (RFC 7396): what it does not name stays.
+        await store.patch(changes, expected_versions=expected, merge=True)
     except ConfigValidationError as e:
         raise unprocessable(str(e), field=e.key) from None
     except VersionConflict as e:
