@@ -119,9 +119,13 @@ async def _torrents_list(c: Client, args: argparse.Namespace, out: TextIO) -> in
 
 
 async def _wait(c: Client, h: str, out: TextIO, interval: float = 0.5) -> int:
-    """A live progress line until the torrent completes."""
+    """A live progress line until the torrent completes (at once for a paused torrent: it would
+    never complete)."""
     while True:
         t = await c.call("GET", f"/v1/torrents/{h}")
+        if t["paused"] and t["progress"] < 1.0:
+            out.write(f"{h} is paused: not waiting (resume it with: revaer torrents resume {h})\n")
+            return EXIT_OK
         rate = _fmt_size(t["download_rate"]) + "/s"
         pct = f"{t['progress'] * 100:5.1f}%"
         out.write(f"\r{_bar(t['progress'])} {pct} {rate:>12} {t['state']:<11} {t['name'][:40]}")
