@@ -389,7 +389,14 @@ async def serve(
         _follow_log_settings(app, opts)
         bind = parse_bind("--bind", opts.bind) if opts.bind else app[CONFIG].config.bind
         site = web.TCPSite(runner, bind.host, bind.port, reuse_address=True)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            app[FATAL](
+                f"cannot listen on {bind}: {exc.strerror or exc}; stop what uses that address or"
+                " choose another with --bind HOST:PORT (or the server.bind setting)"
+            )
+            return app[FATAL].message
         if lock is not None:
             lock.update(str(bind))
         log.info("listening", extra={"bind": str(bind), "version": __version__})

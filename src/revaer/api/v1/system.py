@@ -55,6 +55,8 @@ async def health(request: web.Request) -> web.Response:
         "version": __version__,
         "uptime": round(time.monotonic() - app[API_OPTIONS].started_at, 3),
         "checks": checks,
+        # The BitTorrent port actually open (0: none yet), which may not be the configured one.
+        "listen_port": app[TORRENTS].stats().listen_port,
     }
     monitor = app.get(LOOP_MONITOR)
     if monitor is not None:  # the event loop's worst stalls (telemetry.LoopMonitor)
