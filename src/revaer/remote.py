@@ -58,6 +58,9 @@ class Client:
             headers=headers, timeout=aiohttp.ClientTimeout(total=None, connect=10)
         )
 
+        # A progress line (``\r...``) is on the terminal without its line break yet.
+        self.open_line = False
+
     async def close(self) -> None:
         await self.session.close()
 
@@ -66,14 +69,19 @@ class Client:
             async with self.session.request(method, self.url + path, **kwargs) as r:
                 body = await r.read()
                 if r.status >= 400:
-                    detail = body.decode("utf-8", "replace")
-                    if r.content_type in ("application/problem+json", "application/json"):
-                        with contextlib.suppress(orjson.JSONDecodeError, AttributeError):
-                            detail = orjson.loads(body).get("detail", detail)
-                    raise RemoteError(f"{r.status}: {detail}")
+                    raise _refused(r, body)
                 return orjson.loads(body) if body else None
         except aiohttp.ClientError as e:
             raise RemoteError(f"cannot reach {self.url}: {e}") from None
+
+
+def _refused(r: aiohttp.ClientResponse, body: bytes) -> RemoteError:
+    """The server's refusal as one line: the problem's ``detail`` when it sent one."""
+    detail = body.decode("utf-8", "replace")
+    if r.content_type in ("application/problem+json", "application/json"):
+        with contextlib.suppress(orjson.JSONDecodeError, AttributeError):
+            detail = orjson.loads(body).get("detail", detail)
+    return RemoteError(f"{r.status}: {detail}")
 
 
 def _fmt_size(n: float) -> str:
@@ -118,6 +126,17 @@ async def _torrents_list(c: Client, args: argparse.Namespace, out: TextIO) -> in
     return EXIT_OK
 
 
+def _doing(t: dict[str, Any]) -> str:
+    """What a torrent is doing, in words for the progress line: before anything arrives, "stalled"
+    at 0 % would only say that it is starting."""
+    if t["state"] in ("downloading", "stalled") and not t["done"]:
+        if not t["has_metadata"]:
+            return "fetching metadata"
+        if not t["peers"]:
+            return "finding peers"
+    return str(t["state"])
+
+
 async def _wait(c: Client, h: str, out: TextIO, interval: float = 0.5) -> int:
     """A live progress line until the torrent completes (at once for a paused torrent: it would
     never complete)."""
@@ -128,13 +147,16 @@ async def _wait(c: Client, h: str, out: TextIO, interval: float = 0.5) -> int:
             return EXIT_OK
         rate = _fmt_size(t["download_rate"]) + "/s"
         pct = f"{t['progress'] * 100:5.1f}%"
-        out.write(f"\r{_bar(t['progress'])} {pct} {rate:>12} {t['state']:<11} {t['name'][:40]}")
+        out.write(f"\r{_bar(t['progress'])} {pct} {rate:>12} {_doing(t):<17} {t['name'][:40]}")
         out.flush()
+        c.open_line = True
         if t["progress"] >= 1.0 and t["state"] in ("seeding", "completed", "paused", "queued"):
             out.write("\n")
+            c.open_line = False
             return EXIT_OK
         if t["state"] == "error":
             out.write(f"\nerror: {t['error']}\n")
+            c.open_line = False
             return EXIT_FAILED
         await asyncio.sleep(interval)
 
@@ -189,7 +211,7 @@ async def _events(c: Client, args: argparse.Namespace, out: TextIO) -> int:
     try:
         async with c.session.get(c.url + "/v1/events/stream", params=params) as r:
             if r.status >= 400:
-                raise RemoteError(f"{r.status}: {(await r.text())[:500]}")
+                raise _refused(r, (await r.read())[:4096])
             name = "message"
             async for raw in r.content:
                 line = raw.decode("utf-8", "replace").rstrip("\r\n")
@@ -200,9 +222,12 @@ async def _events(c: Client, args: argparse.Namespace, out: TextIO) -> int:
                     out.flush()
                 elif not line:
                     name = "message"
+    except aiohttp.ClientPayloadError:
+        pass  # cut off mid-event: the same as an end
     except aiohttp.ClientError as e:
         raise RemoteError(f"cannot reach {c.url}: {e}") from None
-    return EXIT_OK
+    # The stream has no end of its own: it ends when the server stops (or drops it).
+    raise RemoteError(f"the server at {c.url} closed the event stream (stopped or restarting?)")
 
 
 async def _config_get(c: Client, args: argparse.Namespace, out: TextIO) -> int:
@@ -254,19 +279,30 @@ COMMANDS = {
 def run(args: argparse.Namespace, command: tuple[str, str | None], out: TextIO | None = None) -> int:
     stream = out or sys.stdout
 
+    client: list[Client] = []
+
     async def go() -> int:
         c = Client(base_url(args), getattr(args, "api_key", None) or os.environ.get("REVAER_API_KEY"))
+        client.append(c)
         try:
             return await COMMANDS[command](c, args, stream)
         finally:
             await c.close()
 
+    def end_line() -> None:
+        # A progress line still open gets its line break before anything else is printed.
+        if client and client[0].open_line:
+            stream.write("\n")
+            stream.flush()
+
     try:
         return asyncio.run(go())
     except RemoteError as e:
+        end_line()
         print(f"revaer: {e}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
+        end_line()
         return EXIT_OK
 
 
