@@ -76,7 +76,7 @@ from revaer.engine.protocol import Engine
 from revaer.engine.pump import EnginePump
 from revaer.events import EventBus
 from revaer.fsops import postprocessing
-from revaer.paths import category_roots
+from revaer.paths import category_roots, is_system_dir
 from revaer.registry import TorrentRegistry
 from revaer.telemetry import (
     apply_log_settings,
@@ -285,6 +285,12 @@ def _engine(options: ServeOptions, engine_factory: EngineFactory) -> Part:
             def extra_roots(cfg: Config) -> list[Path]:
                 return category_roots(cfg.category_rules.values())
 
+            def warn_system_roots(cfg: Config) -> None:
+                for root in extra_roots(cfg):
+                    if is_system_dir(str(root)):
+                        # Allowed explicitly (paths.rules.allow_system_roots), yet worth saying.
+                        log.warning("a category rule owns a system directory", extra={"root": str(root)})
+
             download_root(config).mkdir(parents=True, exist_ok=True)
             torrents = TorrentService(
                 engine,
@@ -299,6 +305,10 @@ def _engine(options: ServeOptions, engine_factory: EngineFactory) -> Part:
             def follow_paths(cfg: Config, changed: Iterable[str] | None = None) -> None:
                 # New adds go to the new download root at once; torrents already added stay where they are.
                 torrents.set_roots(download_root(cfg), extra_roots(cfg))
+                if changed is None or "paths.rules" in changed:
+                    warn_system_roots(cfg)
+
+            warn_system_roots(config)
 
             listener.add_hook(follow_paths)
             pump = EnginePump(

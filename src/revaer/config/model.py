@@ -22,6 +22,7 @@ from typing import Any
 from revaer.config.libtorrent_settings import setting_type
 from revaer.errors import UsageError
 from revaer.labels import CATEGORY_RULE, valid_category
+from revaer.paths import category_root, is_system_dir
 
 Json = Any
 
@@ -161,8 +162,9 @@ _PLACEHOLDERS = frozenset({"name", "category", "hash"})
 
 
 def _rules(key: str, value: Json) -> Json:
-    obj = _expect_object(key, value, {"categories": {}})
+    obj = _expect_object(key, value, {"categories": {}, "allow_system_roots": False})
     cats = obj["categories"]
+    allow_system = _expect_bool(f"{key}.allow_system_roots", obj["allow_system_roots"])
     ckey = f"{key}.categories"
     if not isinstance(cats, dict):
         raise ConfigValidationError(ckey, f"expected an object (category -> template), got {_kind(cats)}")
@@ -179,7 +181,17 @@ def _rules(key: str, value: Json) -> Json:
                 )
         if template.count("{") != template.count("}"):
             raise ConfigValidationError(tkey, "unbalanced braces in template")
-    return {"categories": dict(cats)}
+        root = category_root(template)
+        if not allow_system and is_system_dir(root):
+            raise ConfigValidationError(
+                tkey,
+                f"the rule's root {root} (what it owns: the part before the first placeholder) is / or"
+                f" a system directory; choose a directory of its own, or set {key}.allow_system_roots",
+            )
+    out: dict[str, Json] = {"categories": dict(cats)}
+    if allow_system:
+        out["allow_system_roots"] = True
+    return out
 
 
 _TORRENT_DEFAULTS = {"max_conns": 0, "upload_limit": 0, "download_limit": 0}
