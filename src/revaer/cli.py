@@ -90,7 +90,11 @@ def _parser() -> argparse.ArgumentParser:
     unlock = ssub.add_parser("unlock", help="apply the one-time setup token")
     unlock.add_argument("--token", required=True)
     unlock.add_argument("--username", required=True)
-    unlock.add_argument("--password", required=True)
+    unlock.add_argument(
+        "--password",
+        help="the admin password (visible to every user in ps: by default it is asked for, or read"
+        " from the first line of standard input when that is not a terminal)",
+    )
     db_options(unlock)
     remote.add_remote_options(unlock)
     remote.add_torrents_parser(sub)
@@ -130,6 +134,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return remote.run(args, ("torrents", args.torrents_command))
     if args.command == "events":
         return remote.run(args, ("events", None))
+    if args.command == "setup" and args.password is None:
+        password = _read_password()
+        if password is None:
+            return EXIT_USAGE
+        args.password = password
     if args.command in ("config", "setup"):
         route = _route(args)
         if route is not None:
@@ -145,6 +154,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run_db(args, lambda db: _setup_unlock(db, args.token, args.username, args.password, data))
     parser.print_usage(sys.stderr)
     return EXIT_USAGE
+
+
+def _read_password() -> str | None:
+    """The admin password from a prompt (typed twice), or the first line of a non-terminal stdin."""
+    import getpass
+
+    if not sys.stdin.isatty():
+        line = sys.stdin.readline().rstrip("\r\n")
+        if not line:
+            print("revaer: no password on standard input (give it on the first line)", file=sys.stderr)
+            return None
+        return line
+    try:
+        first = getpass.getpass("admin password: ")
+        again = getpass.getpass("again: ")
+    except (EOFError, KeyboardInterrupt):
+        print(file=sys.stderr)
+        return None
+    if first != again:
+        print("revaer: the two passwords differ", file=sys.stderr)
+        return None
+    return first
 
 
 def _route(args: argparse.Namespace) -> int | None:
