@@ -132,6 +132,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if args.command == "torrents":
         return remote.run(args, ("torrents", args.torrents_command))
+    if args.command == "jobs":
+        return remote.run(args, ("jobs", args.jobs_command))
     if args.command == "events":
         return remote.run(args, ("events", None))
     if args.command == "setup" and args.password is None:

@@ -206,6 +206,36 @@ async def _torrents_action(c: Client, args: argparse.Namespace, out: TextIO) -> 
     return EXIT_OK
 
 
+async def _torrents_relocate(c: Client, args: argparse.Namespace, out: TextIO) -> int:
+    for h in args.hashes:
+        job = (await c.call("POST", f"/v1/torrents/{h}/relocate"))["job"]
+        out.write(f"relocate {h.lower()}: job {job['id']} {job['status']} -> {job['destination']}\n")
+    return EXIT_OK
+
+
+def _job_line(j: dict[str, Any]) -> str:
+    error = f"  ({j['error']})" if j["error"] else ""
+    return f"{j['id']:>6}  {j['status']:<8} {j['attempts']:>2}  {j['info_hash']}  {j['destination']}{error}\n"
+
+
+async def _jobs_list(c: Client, args: argparse.Namespace, out: TextIO) -> int:
+    params = {k: v for k, v in (("state", args.state), ("hash", args.hash)) if v}
+    jobs = (await c.call("GET", "/v1/fsjobs", params={**params, "limit": str(args.limit)}))["jobs"]
+    if args.json:
+        out.write(orjson.dumps(jobs, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return EXIT_OK
+    for j in jobs:
+        out.write(_job_line(j))
+    return EXIT_OK
+
+
+async def _jobs_retry(c: Client, args: argparse.Namespace, out: TextIO) -> int:
+    for job_id in args.ids:
+        job = (await c.call("POST", f"/v1/fsjobs/{job_id}/retry"))["job"]
+        out.write(f"retry {job['id']}: {job['status']}\n")
+    return EXIT_OK
+
+
 async def _events(c: Client, args: argparse.Namespace, out: TextIO) -> int:
     params = {k: v for k, v in (("types", args.types), ("hash", args.hash)) if v}
     try:
@@ -269,6 +299,9 @@ COMMANDS = {
     ("torrents", "recheck"): _torrents_action,
     ("torrents", "reannounce"): _torrents_action,
     ("torrents", "remove"): _torrents_action,
+    ("torrents", "relocate"): _torrents_relocate,
+    ("jobs", "list"): _jobs_list,
+    ("jobs", "retry"): _jobs_retry,
     ("events", None): _events,
     ("config", "get"): _config_get,
     ("config", "set"): _config_set,
@@ -324,12 +357,24 @@ def add_torrents_parser(sub: Any) -> None:
     add.add_argument("--paused", action="store_true")
     add.add_argument("--wait", action="store_true", help="show progress until complete")
     add_remote_options(add)
-    for name in ("pause", "resume", "recheck", "reannounce", "remove"):
-        a = tsub.add_parser(name, help=f"{name} torrents")
+    helps = {"relocate": "move finished torrents by the category rules in force now"}
+    for name in ("pause", "resume", "recheck", "reannounce", "remove", "relocate"):
+        a = tsub.add_parser(name, help=helps.get(name, f"{name} torrents"))
         a.add_argument("hashes", nargs="+", metavar="INFO_HASH")
         if name == "remove":
             a.add_argument("--with-data", action="store_true", help="delete the downloaded files too")
         add_remote_options(a)
+    jobs = sub.add_parser("jobs", help="the move jobs (post-processing) of a running server")
+    jsub = jobs.add_subparsers(dest="jobs_command", metavar="ACTION", required=True)
+    jl = jsub.add_parser("list", help="list move jobs, newest first")
+    jl.add_argument("--state", help="comma-separated: pending, moving, moved, failed, skipped")
+    jl.add_argument("--hash", help="comma-separated info-hashes")
+    jl.add_argument("--limit", type=int, default=100)
+    jl.add_argument("--json", action="store_true", help="print JSON")
+    add_remote_options(jl)
+    jr = jsub.add_parser("retry", help="put failed jobs back in line, due now")
+    jr.add_argument("ids", nargs="+", type=int, metavar="JOB_ID")
+    add_remote_options(jr)
     ev = sub.add_parser("events", help="follow the server's event stream")
     ev.add_argument("--types", help="comma-separated event types (e.g. torrent.state,torrent.completed)")
     ev.add_argument("--hash", help="comma-separated info-hashes")
