@@ -41,8 +41,10 @@ $(VENV)/.installed: $(VENV)/bin/python pyproject.toml CMakeLists.txt
 
 install: $(VENV)/.installed
 
+# Options for the server: make run ARGS="--bind 127.0.0.1:9000 --data-dir /srv/revaer".
+ARGS ?=
 run: dev
-	$(PY) -m revaer serve
+	$(PY) -m revaer serve $(ARGS)
 
 # The status row is defined once, in tools/row_fields.py; this writes every spelling of it.
 generate:

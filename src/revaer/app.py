@@ -49,6 +49,7 @@ from revaer.api.keys import (
     CONFIG_STORE,
     DATABASE,
     ENGINE,
+    LISTENING,
     POSTPROCESSOR,
     PUMP,
     REGISTRY,
@@ -57,6 +58,7 @@ from revaer.api.keys import (
     TORRENTS,
     ApiOptions,
     AuthState,
+    Listening,
 )
 from revaer.api.qbittorrent import build_qbittorrent
 from revaer.api.v1 import build_v1
@@ -360,9 +362,23 @@ def _http_state(options: ServeOptions) -> Part:
             max_upload=options.max_upload,
         )
         app[STREAMS] = weakref.WeakSet[web.StreamResponse]()
+        app[LISTENING] = Listening()
         yield
 
     return http_state
+
+
+def _note_restart_settings(app: web.Application, listening: str) -> None:
+    """Say in the log when ``server.bind`` changes: the HTTP address applies after a restart."""
+
+    def note(cfg: Config, changed: Iterable[str] | None = None) -> None:
+        if changed is not None and "server.bind" in changed and str(cfg.bind) != listening:
+            log.warning(
+                "server.bind changed: it applies after a restart",
+                extra={"server_bind": str(cfg.bind), "listening": listening},
+            )
+
+    app[CONFIG].add_hook(note)
 
 
 def _follow_log_settings(app: web.Application, opts: ServeOptions) -> None:
@@ -411,6 +427,9 @@ async def serve(
             return app[FATAL].message
         if lock is not None:
             lock.update(str(bind))
+        app[LISTENING].bind = str(bind)
+        app[LISTENING].from_command_line = bool(opts.bind)
+        _note_restart_settings(app, str(bind))
         log.info("listening", extra={"bind": str(bind), "version": __version__})
         if ready is not None:
             ready.set()

@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 EXIT_OK = 0
 EXIT_REFUSED = 1
 EXIT_USAGE = 2
+# Settings a running server cannot apply live.
+RESTART_SETTINGS = frozenset({"server.bind"})
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -292,6 +294,8 @@ async def _config_set(db: Database, key: str, text: str, expect: int | None, out
         print(f"revaer: {exc}", file=sys.stderr)
         return EXIT_REFUSED
     print(f"{key} = {orjson.dumps(stored).decode()} (version {version})", file=out)
+    if key in RESTART_SETTINGS:
+        print(f"{key} applies after a restart of the server", file=out)
     return EXIT_OK
 
 

@@ -277,6 +277,9 @@ async def _config_set(c: Client, args: argparse.Namespace, out: TextIO) -> int:
     res = await c.call("PATCH", "/v1/config", json={args.key: value})
     shown = res["config"].get(args.key, value)
     out.write(f"{args.key} = {orjson.dumps(shown).decode()} (version {res['versions'][args.key]})\n")
+    later = res.get("restart_required", {}).get(args.key)
+    if later:
+        out.write(f"{args.key} {later}\n")
     return EXIT_OK
 
 

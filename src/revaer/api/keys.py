@@ -44,6 +44,15 @@ class ApiOptions:
 
 
 @dataclass(slots=True)
+class Listening:
+    """The HTTP address this process listens on (None until it does; in-process test apps never do)."""
+
+    bind: str | None = None
+    # Given on the command line (--bind), which overrides server.bind for this run.
+    from_command_line: bool = False
+
+
+@dataclass(slots=True)
 class AuthState:
     """Mutable state of the access checks: the setup gate and verified API keys."""
 
@@ -66,6 +75,7 @@ REGISTRY: web.AppKey[TorrentRegistry] = web.AppKey("registry")
 POSTPROCESSOR: web.AppKey[PostProcessor] = web.AppKey("postprocessor")  # the move jobs' worker
 # ---- HTTP-layer state ----------------------------------------------------------------------------
 API_OPTIONS = web.AppKey("api_options", ApiOptions)
+LISTENING = web.AppKey("listening", Listening)
 AUTH_STATE = web.AppKey("auth_state", AuthState)
 LOOP_MONITOR = web.AppKey("loop_monitor", LoopMonitor)  # the event loop's stalls (health)
 STREAMS: web.AppKey[weakref.WeakSet[web.StreamResponse]] = web.AppKey("streams")

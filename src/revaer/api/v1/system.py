@@ -16,6 +16,7 @@ from revaer.api.keys import (
     AUTH_STATE,
     CONFIG_STORE,
     DATABASE,
+    LISTENING,
     LOOP_MONITOR,
     REGISTRY,
     SETUP,
@@ -114,9 +115,25 @@ async def _current(store: ConfigStore) -> tuple[dict[str, Any], dict[str, int]]:
     return {k: v.value for k, v in current.items()}, {k: v.version for k, v in current.items()}
 
 
+def _restart_required(request: web.Request, values: dict[str, Any]) -> dict[str, Any]:
+    """``{"restart_required": {key: why}}`` for stored settings this process cannot apply live."""
+    listening = request.config_dict.get(LISTENING)
+    bind = listening.bind if listening is not None else None
+    if bind is None or values.get("server.bind") in (None, bind):
+        return {}
+    if listening is not None and listening.from_command_line:
+        why = f"this server was started with --bind {bind}, which overrides it"
+    else:
+        why = f"applies after a restart (this server listens on {bind})"
+    return {"restart_required": {"server.bind": why}}
+
+
 async def config_get(request: web.Request) -> web.Response:
     values, versions = await _current(_store(request))
-    return json_response({"config": redact(values), "versions": versions}, headers={"ETag": _etag(versions)})
+    return json_response(
+        {"config": redact(values), "versions": versions, **_restart_required(request, values)},
+        headers={"ETag": _etag(versions)},
+    )
 
 
 async def config_patch(request: web.Request) -> web.Response:
@@ -143,4 +160,7 @@ async def config_patch(request: web.Request) -> web.Response:
     except ValueError as e:
         raise unprocessable(str(e)) from None
     values, versions = await _current(store)
-    return json_response({"config": redact(values), "versions": versions}, headers={"ETag": _etag(versions)})
+    return json_response(
+        {"config": redact(values), "versions": versions, **_restart_required(request, values)},
+        headers={"ETag": _etag(versions)},
+    )
