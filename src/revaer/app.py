@@ -61,6 +61,7 @@ from revaer.api.keys import (
     Listening,
 )
 from revaer.api.qbittorrent import build_qbittorrent
+from revaer.api.statuspage import add_status_page
 from revaer.api.v1 import build_v1
 from revaer.api.v1.events import close_streams
 from revaer.categories import CategoryStore
@@ -170,6 +171,7 @@ def build_app(
     )
     app.add_subapp("/v1", v1)
     app.add_subapp("/api/v2", qb)
+    add_status_page(app)
     app.on_shutdown.append(close_streams)
     return app
 

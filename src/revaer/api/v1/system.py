@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
+import shutil
 import time
 from typing import Any
 
@@ -59,6 +61,10 @@ async def health(request: web.Request) -> web.Response:
         # The BitTorrent port actually open (0: none yet), which may not be the configured one.
         "listen_port": app[TORRENTS].stats().listen_port,
     }
+    with contextlib.suppress(OSError):
+        # Room left where downloads go (statvfs: no I/O on the data itself).
+        usage = shutil.disk_usage(app[TORRENTS].download_root)
+        body["disk"] = {"free": usage.free, "total": usage.total}
     monitor = app.get(LOOP_MONITOR)
     if monitor is not None:  # the event loop's worst stalls (telemetry.LoopMonitor)
         body["loop"] = monitor.report()
