@@ -1,6 +1,7 @@
 """The CLI's HTTP client commands: drive a running server through ``/v1``.
 
-``--url`` (default ``$REVAER_URL``, else ``http://127.0.0.1:7878``) and
+``--url`` (default ``$REVAER_URL``, else the server running on the data dir, else
+``http://127.0.0.1:7878``) and
 ``--api-key`` (default ``$REVAER_API_KEY``). Errors print the server's message
 (the problem's ``detail``) and exit non-zero.
 """
@@ -31,12 +32,27 @@ class RemoteError(RefusedError):
 
 
 def add_remote_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--url", default=None, help=f"server URL (default: $REVAER_URL, else {DEFAULT_URL})")
+    p.add_argument(
+        "--url",
+        default=None,
+        help="server URL (default: $REVAER_URL, else the server running on $REVAER_DATA_DIR or the"
+        f" default data dir, else {DEFAULT_URL})",
+    )
     p.add_argument("--api-key", default=None, help="API key (default: $REVAER_API_KEY)")
 
 
 def base_url(args: argparse.Namespace) -> str:
-    return (getattr(args, "url", None) or os.environ.get("REVAER_URL") or DEFAULT_URL).rstrip("/")
+    """``--url``, ``$REVAER_URL``, the server running on the data dir (``--data-dir``,
+    ``$REVAER_DATA_DIR`` or the default), else ``DEFAULT_URL``."""
+    given = getattr(args, "url", None) or os.environ.get("REVAER_URL")
+    if given:
+        return str(given).rstrip("/")
+    from revaer.db.lock import running_server
+    from revaer.db.pool import data_dir
+
+    holder = running_server(data_dir(getattr(args, "data_dir", None)))
+    found = url_of_bind(holder.get("bind")) if holder is not None else None
+    return found or DEFAULT_URL
 
 
 def url_of_bind(bind: object) -> str | None:
