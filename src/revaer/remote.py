@@ -222,11 +222,18 @@ async def _torrents_action(c: Client, args: argparse.Namespace, out: TextIO) -> 
     return EXIT_OK
 
 
-async def _torrents_relocate(c: Client, args: argparse.Namespace, out: TextIO) -> int:
-    for h in args.hashes:
-        job = (await c.call("POST", f"/v1/torrents/{h}/relocate"))["job"]
-        out.write(f"relocate {h.lower()}: job {job['id']} {job['status']} -> {job['destination']}\n")
+async def _post_jobs(c: Client, out: TextIO, calls: list[tuple[str, str]]) -> int:
+    """POST each ``(path, label)`` in turn, a line for the job each one answers with."""
+    for path, label in calls:
+        job = (await c.call("POST", path))["job"]
+        out.write(f"{label}: job {job['id']} {job['status']} -> {job['destination']}\n")
     return EXIT_OK
+
+
+async def _torrents_relocate(c: Client, args: argparse.Namespace, out: TextIO) -> int:
+    return await _post_jobs(
+        c, out, [(f"/v1/torrents/{h}/relocate", f"relocate {h.lower()}") for h in args.hashes]
+    )
 
 
 def _job_line(j: dict[str, Any]) -> str:
@@ -246,10 +253,7 @@ async def _jobs_list(c: Client, args: argparse.Namespace, out: TextIO) -> int:
 
 
 async def _jobs_retry(c: Client, args: argparse.Namespace, out: TextIO) -> int:
-    for job_id in args.ids:
-        job = (await c.call("POST", f"/v1/fsjobs/{job_id}/retry"))["job"]
-        out.write(f"retry {job['id']}: {job['status']}\n")
-    return EXIT_OK
+    return await _post_jobs(c, out, [(f"/v1/fsjobs/{i}/retry", f"retry {i}") for i in args.ids])
 
 
 async def _events(c: Client, args: argparse.Namespace, out: TextIO) -> int:

@@ -59,7 +59,7 @@ async def test_relocate_fail_retry(server: ServerProcess, workdir: Path) -> None
             target.unlink()
             done = await run_cli("jobs", "retry", str(job["id"]), env=env)
             assert done.code == 0, done
-            assert f"retry {job['id']}: pending" in done.out, done.out
+            assert f"retry {job['id']}: job {job['id']} pending" in done.out, done.out
             await api.wait_for(f"/v1/fsjobs?state=moved&hash={h}", lambda b: len(b["jobs"]) == 1, "moved")
             assert file_sha256(target) == file_sha256(seeder.path)
             row = await api.wait_for(f"/v1/torrents/{h}", lambda t: t["state"] == "seeding", "seeding again")
