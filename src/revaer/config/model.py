@@ -232,6 +232,7 @@ _ENGINE_RESERVED = {
     "download_rate_limit": "use engine.limits.download",
     "upload_rate_limit": "use engine.limits.upload",
     "connections_limit": "use engine.limits.connections",
+    "limit_lan_peers": "use engine.limit_lan_peers",
     "alert_mask": "the engine relies on its own alert mask",
     "alert_queue_size": "the engine relies on its own alert queue size",
 }
@@ -333,6 +334,12 @@ SPECS: Mapping[str, SettingSpec] = MappingProxyType(
             ),
             SettingSpec("engine.dht", True, lambda k, v: _expect_bool(k, v), "the DHT"),
             SettingSpec("engine.limits", dict(_ENGINE_LIMITS), _engine_limits, "session-wide limits"),
+            SettingSpec(
+                "engine.limit_lan_peers",
+                False,
+                lambda k, v: _expect_bool(k, v),
+                "the session-wide rate limits hold peers on the local network too",
+            ),
             SettingSpec("engine.settings", {}, _engine_settings, "libtorrent settings by name"),
             SettingSpec(
                 "compat.qbittorrent",
@@ -386,6 +393,7 @@ class EngineConfig:
     upload_limit: int
     connections_limit: int
     settings: Mapping[str, bool | int | str]
+    limit_lan_peers: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -444,6 +452,7 @@ class Config:
                 upload_limit=lim["upload"],
                 connections_limit=lim["connections"],
                 settings=MappingProxyType(dict(v["engine.settings"])),
+                limit_lan_peers=v["engine.limit_lan_peers"],
             ),
             qbittorrent=QbittorrentCompat(qb["enabled"], qb["bypass_localhost"]),
             cors_origins=tuple(v["api.cors_origins"]),
