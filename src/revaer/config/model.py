@@ -406,9 +406,13 @@ class Config:
     @property
     def qbittorrent_enabled(self) -> bool:
         """The façade is on for loopback binds and off for public ones unless enabled explicitly."""
+        return self.qbittorrent_enabled_on(self.bind)
+
+    def qbittorrent_enabled_on(self, bind: Bind) -> bool:
+        """Whether the façade is on for a server listening on ``bind`` (``--bind`` beats ``server.bind``)."""
         if self.qbittorrent.enabled is not None:
             return self.qbittorrent.enabled
-        return self.bind.is_loopback
+        return bind.is_loopback
 
     @classmethod
     def from_values(cls, stored: Mapping[str, Json]) -> Config:
