@@ -66,7 +66,7 @@ pytest: dev
 faults: dev
 	$(PY) -m pytest -q -p no:cacheprovider tests/faults
 
-test: lint typecheck stubtest pytest
+test: lint typecheck stubtest docs pytest
 
 # Hot paths in isolation (pytest-benchmark), then Revaer beside qbittorrent-nox at 1,000 and 10,000
 # torrents; the side-by-side table is written to docs/performance.md.

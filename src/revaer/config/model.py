@@ -291,12 +291,14 @@ def _telemetry(key: str, value: Json) -> Json:
 
 @dataclass(frozen=True, slots=True)
 class SettingSpec:
-    """One setting key: its default (a JSON value), its parser, and what it means."""
+    """One setting key: its default (a JSON value), its parser, what it means, and whether a change
+    applies to a running server (``live``) or at its next start."""
 
     key: str
     default: Json
     parse: Callable[[str, Json], Json]
     doc: str
+    live: bool = True
 
 
 SPECS: Mapping[str, SettingSpec] = MappingProxyType(
@@ -304,7 +306,11 @@ SPECS: Mapping[str, SettingSpec] = MappingProxyType(
         s.key: s
         for s in (
             SettingSpec(
-                "server.bind", "127.0.0.1:7878", _server_bind, "HTTP listen address (restart to rebind)"
+                "server.bind",
+                "127.0.0.1:7878",
+                _server_bind,
+                "HTTP listen address (restart to rebind)",
+                live=False,
             ),
             SettingSpec(
                 "paths.download_root", "", _download_root, "where payloads go; empty: <data-dir>/downloads"
@@ -333,7 +339,8 @@ SPECS: Mapping[str, SettingSpec] = MappingProxyType(
                 "telemetry",
                 {"log_level": "info", "log_format": "json", "otel_endpoint": None},
                 _telemetry,
-                "logging and tracing",
+                "logging and tracing (read at start)",
+                live=False,
             ),
         )
     }
