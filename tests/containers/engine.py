@@ -17,6 +17,9 @@ from typing import Any
 
 import aiohttp
 
+from tests.support.engine import Seeder
+from tests.support.torrents import file_sha256
+
 REPO = Path(__file__).resolve().parents[2]
 ENGINE = os.environ.get("CONTAINER", "podman")
 FLAGS = shlex.split(os.environ.get("CONTAINER_FLAGS", ""))
@@ -93,6 +96,19 @@ async def claim(http: aiohttp.ClientSession, url: str, token: str, password: str
         assert r.status == 201, await r.text()
         key: str = (await r.json())["api_key"]
         return key
+
+
+async def download_from(
+    http: aiohttp.ClientSession, url: str, seeder: Seeder, auth: dict[str, str], box: Container, root: str
+) -> None:
+    """Add the seeder's magnet (naming the seeder as its peer), wait until it seeds, and compare the
+    payload's sha256 in the container (under ``root``) with the seeder's."""
+    magnet = f"{seeder.torrent.magnet()}&x.pe=127.0.0.1:{seeder.port}"
+    async with http.post(f"{url}/v1/torrents/add", json={"magnet": magnet}, headers=auth) as r:
+        assert r.status == 201, await r.text()
+    await wait_seeding(http, url, seeder.info_hash, auth)
+    digest = box.exec("sha256sum", f"{root}/{seeder.path.name}").split()[0]
+    assert digest == file_sha256(seeder.path)
 
 
 async def wait_seeding(

@@ -17,10 +17,17 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.containers.engine import IMAGE, Container, claim, run, wait_healthy, wait_seeding
+from tests.containers.engine import (
+    IMAGE,
+    Container,
+    claim,
+    download_from,
+    run,
+    wait_healthy,
+    wait_seeding,
+)
 from tests.e2e.server import LOOPBACK_CONFIG, write_config
 from tests.support.engine import Seeder
-from tests.support.torrents import file_sha256
 
 PORT = 7878  # the image's own command binds 0.0.0.0:7878; with the host's network, the host's port
 URL = f"http://127.0.0.1:{PORT}"
@@ -69,12 +76,7 @@ async def test_image_serves_downloads_stops_and_restarts(db_url: str, workdir: P
                 assert r.status == 404, (r.status, await r.text())
             key = await claim(http, URL, token, "correct horse battery")
             auth = {"Authorization": f"Bearer {key}"}
-            magnet = f"{seeder.torrent.magnet()}&x.pe=127.0.0.1:{seeder.port}"
-            async with http.post(f"{URL}/v1/torrents/add", json={"magnet": magnet}, headers=auth) as r:
-                assert r.status == 201, await r.text()
-            await wait_seeding(http, URL, seeder.info_hash, auth)
-            digest = box.exec("sha256sum", f"/downloads/{seeder.path.name}").split()[0]
-            assert digest == file_sha256(seeder.path)
+            await download_from(http, URL, seeder, auth, box, "/downloads")
 
             assert box.stop() == 0, box.logs()
             assert '"msg":"stopped"' in box.logs(), box.logs()

@@ -18,10 +18,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.containers.engine import BASE, REPO, Container, claim, run, wait_healthy, wait_seeding
+from tests.containers.engine import BASE, REPO, Container, claim, download_from, run, wait_healthy
 from tests.e2e.server import LOOPBACK_CONFIG, free_port
 from tests.support.engine import Seeder
-from tests.support.torrents import file_sha256
 
 DIST = REPO / "dist"
 PAYLOAD_SIZE = 16 * 1024 * 1024
@@ -85,12 +84,7 @@ async def test_wheel_on_bare_debian_downloads_with_embedded_postgres(workdir: Pa
             auth = {"Authorization": f"Bearer {key}"}
             async with http.patch(f"{url}/v1/config", json=LOOPBACK_CONFIG, headers=auth) as r:
                 assert r.status == 200, await r.text()
-            magnet = f"{seeder.torrent.magnet()}&x.pe=127.0.0.1:{seeder.port}"
-            async with http.post(f"{url}/v1/torrents/add", json={"magnet": magnet}, headers=auth) as r:
-                assert r.status == 201, await r.text()
-            await wait_seeding(http, url, seeder.info_hash, auth)
-        digest = box.exec("sha256sum", f"{data}/downloads/{seeder.path.name}").split()[0]
-        assert digest == file_sha256(seeder.path)
+            await download_from(http, url, seeder, auth, box, f"{data}/downloads")
         assert box.stop() == 0, box.logs()
     finally:
         box.remove()

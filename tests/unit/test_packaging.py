@@ -109,3 +109,15 @@ def test_strict_docs_build_fails_on_a_broken_link(tmp_path: Path) -> None:
     ok = subprocess.run(build, capture_output=True, text=True, env=env, check=False)
     assert ok.returncode == 0, ok.stderr
     assert 'href="install/"' in (tmp_path / "site" / "index.html").read_text()
+
+
+def test_compose_runs_the_image_beside_postgresql() -> None:
+    yaml = pytest.importorskip("yaml")  # PyYAML comes with mkdocs (`make docs`)
+    compose = yaml.safe_load((REPO / "compose.yaml").read_text())
+    revaer, db = compose["services"]["revaer"], compose["services"]["db"]
+    assert list(revaer["environment"]) == ["DATABASE_URL"]
+    assert "@db:5432/" in revaer["environment"]["DATABASE_URL"]
+    assert revaer["depends_on"]["db"]["condition"] == "service_healthy"
+    mounts = {v.split(":")[1] for v in revaer["volumes"]}
+    assert mounts == {"/var/lib/revaer", "/downloads"}
+    assert db["image"].startswith("postgres:")

@@ -9,8 +9,8 @@ if $engine image exists "$tag" 2>/dev/null; then
   exit 0
 fi
 # The mirror apt already uses on this host.
-mirror=$(grep -rhoE '^(URIs:|deb) +https?://[^ ]+/debian/?( |$)' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null \
-  | head -n1 | awk '{print $2}')
+mirror=$( { grep -rhoE '^(URIs:|deb) +https?://[^ ]+/debian/?( |$)' /etc/apt/sources.list /etc/apt/sources.list.d/ \
+  2>/dev/null || true; } | head -n1 | awk '{print $2}')
 # What debian:bookworm-slim leaves out: apt's lists and caches, and (for later installs too) docs,
 # man pages and translations.
 slim() {
