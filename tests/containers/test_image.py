@@ -10,6 +10,7 @@ the same volumes (the seeder gone) still has the torrent, seeding from disk.
 
 from __future__ import annotations
 
+import json
 import secrets
 import socket
 from pathlib import Path
@@ -79,7 +80,11 @@ async def test_image_serves_downloads_stops_and_restarts(db_url: str, workdir: P
             await download_from(http, URL, seeder, auth, box, "/downloads")
 
             assert box.stop() == 0, box.logs()
-            assert '"msg":"stopped"' in box.logs(), box.logs()
+            logs = box.logs()
+            assert '"msg":"stopped"' in logs, logs
+            # Structured logs only: no warning or traceback printed as text.
+            for line in logs.splitlines():
+                assert isinstance(json.loads(line), dict), line
             # Nobody can serve the payload any more: what the restarted server has, it has from disk.
             seeder.close()
             seeder_open = False
