@@ -100,16 +100,20 @@ DIST_VENV := build/dist-venv
 DIST_PY := $(DIST_VENV)/bin/python
 # Containers: podman (or docker where it is what is installed). CONTAINERS_CONF and runc are for
 # hosts that refuse podman's default ulimits and crun's cgroup handling; harmless elsewhere.
-CONTAINER ?= $(shell command -v podman >/dev/null && echo podman || echo docker)
+ifndef CONTAINER
+CONTAINER := $(if $(shell command -v podman 2>/dev/null),podman,docker)
+endif
 ifeq ($(CONTAINER),podman)
 export CONTAINERS_CONF ?= $(CURDIR)/tools/container/containers.conf
 CONTAINER_FLAGS ?= --runtime runc
 endif
 # The Debian 12 base every image starts from: the public image by default. Where no registry can be
-# reached, `make base-image` makes localhost/debian:bookworm-slim from Debian's packages (debootstrap).
-BASE ?= $(shell $(CONTAINER) image exists localhost/debian:bookworm-slim 2>/dev/null && echo localhost/debian:bookworm-slim || echo debian:bookworm-slim)
+# reached, `make base-image` makes localhost/debian:bookworm-slim from Debian's packages (debootstrap),
+# and the image targets take it when it exists (unless BASE is given). Looked up by the recipes only.
+LOCAL_BASE := localhost/debian:bookworm-slim
 IMAGE ?= localhost/revaer:latest
-export CONTAINER CONTAINER_FLAGS BASE IMAGE
+BASE_SH = $${BASE:-$$($(CONTAINER) image inspect $(LOCAL_BASE) >/dev/null 2>&1 && echo $(LOCAL_BASE) || echo debian:bookworm-slim)}
+CONTAINER_ENV = CONTAINER=$(CONTAINER) CONTAINER_FLAGS="$(CONTAINER_FLAGS)" IMAGE=$(IMAGE) BASE="$(BASE_SH)"
 
 .PHONY: dist dist-test base-image image image-test docs docs-serve
 
@@ -139,22 +143,27 @@ docs: install $(VENV)/.docs-installed
 	$(PY) tools/gen_docs.py
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict -d build/site
 
+# The site served with live reload on 127.0.0.1:8000 while writing (generated pages as of the start).
+docs-serve: install $(VENV)/.docs-installed
+	$(PY) tools/gen_docs.py
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs serve -a 127.0.0.1:8000
+
 # A Debian 12 base image from Debian's own packages, for hosts that cannot pull the public one.
 base-image:
 	command -v debootstrap >/dev/null || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq debootstrap; }
-	tools/container/base-image.sh localhost/debian:bookworm-slim
+	CONTAINER=$(CONTAINER) tools/container/base-image.sh $(LOCAL_BASE)
 
 # The image (Dockerfile); a CA added on this host (a TLS-intercepting proxy) goes to the build stage only.
 # --format docker keeps the HEALTHCHECK (OCI images have none).
 image:
 	$(CONTAINER) $(CONTAINER_FLAGS) build $(if $(filter podman,$(CONTAINER)),--format docker) --network=host \
-	  --build-arg BASE=$(BASE) --build-arg EXTRA_CA="$$(cat /usr/local/share/ca-certificates/*.crt 2>/dev/null)" \
+	  --build-arg BASE="$(BASE_SH)" --build-arg EXTRA_CA="$$(cat /usr/local/share/ca-certificates/*.crt 2>/dev/null)" \
 	  -t $(IMAGE) .
 	$(CONTAINER) image inspect $(IMAGE) --format '$(IMAGE): {{.Size}} bytes'
 
 # The slow proofs, outside `make test`: the repaired wheel on a bare Debian 12 (embedded PostgreSQL,
 # a download from a seeder on the host), and the image against this machine's PostgreSQL.
-CONTAINER_TESTS = REVAER_CONTAINER_TESTS=1 $(PY) -m pytest -q -p no:cacheprovider -s
+CONTAINER_TESTS = $(CONTAINER_ENV) REVAER_CONTAINER_TESTS=1 $(PY) -m pytest -q -p no:cacheprovider -s
 dist-test: dist install
 	$(CONTAINER_TESTS) tests/containers/test_wheel.py
 
