@@ -70,6 +70,7 @@ def test_configuration_reference_has_every_key_with_type_default_and_liveness() 
     assert '| `server.bind` | string | `"127.0.0.1:7878"` | no (restart) |' in page
     assert "| `engine.limits.connections` | integer | `800` |" in page
     assert "| `enable_lsd` | boolean |" in page
+    assert "| `enable_dht` | boolean; refused: not settable here (use engine.dht) |" in page
 
 
 def test_api_reference_has_every_operation_and_schema() -> None:
