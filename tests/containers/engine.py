@@ -67,7 +67,7 @@ class Container:
         return code
 
     def remove(self) -> None:
-        run("rm", "-f", self.name, check=False, timeout=120)
+        run("rm", "-f", "-v", self.name, check=False, timeout=120)  # with its anonymous volumes
 
 
 async def wait_healthy(container: Container, url: str, *, within: float = 120.0) -> dict[str, Any]:
