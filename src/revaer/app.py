@@ -359,6 +359,7 @@ def _http_state(options: ServeOptions) -> Part:
     async def http_state(app: web.Application) -> AsyncIterator[None]:
         app[API_OPTIONS] = ApiOptions(
             data_dir=options.data_dir,
+            bind=parse_bind("--bind", options.bind) if options.bind else None,
             sse_update_interval=options.sse_update_interval,
             max_upload=options.max_upload,
         )

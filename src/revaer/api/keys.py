@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from revaer.config.model import Bind
 from revaer.engine.protocol import Engine
 from revaer.events import EventBus
 from revaer.telemetry import LoopMonitor
@@ -38,6 +39,8 @@ class ApiOptions:
     """Fixed options of the HTTP layer, set when the app is built."""
 
     data_dir: Path
+    # The address given by --bind, which overrides server.bind (and decides the façade's default).
+    bind: Bind | None = None
     started_at: float = field(default_factory=time.monotonic)
     sse_update_interval: float = 1.0
     max_upload: int = 10 * 1024 * 1024

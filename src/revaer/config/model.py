@@ -304,12 +304,14 @@ def _telemetry(key: str, value: Json) -> Json:
 
 @dataclass(frozen=True, slots=True)
 class SettingSpec:
-    """One setting key: its default (a JSON value), its parser, and what it means."""
+    """One setting key: its default (a JSON value), its parser, what it means, and whether a change
+    applies to a running server (``live``) or at its next start."""
 
     key: str
     default: Json
     parse: Callable[[str, Json], Json]
     doc: str
+    live: bool = True
 
 
 SPECS: Mapping[str, SettingSpec] = MappingProxyType(
@@ -317,7 +319,11 @@ SPECS: Mapping[str, SettingSpec] = MappingProxyType(
         s.key: s
         for s in (
             SettingSpec(
-                "server.bind", "127.0.0.1:7878", _server_bind, "HTTP listen address (restart to rebind)"
+                "server.bind",
+                "127.0.0.1:7878",
+                _server_bind,
+                "HTTP listen address (restart to rebind)",
+                live=False,
             ),
             SettingSpec(
                 "paths.download_root", "", _download_root, "where payloads go; empty: <data-dir>/downloads"
@@ -352,7 +358,7 @@ SPECS: Mapping[str, SettingSpec] = MappingProxyType(
                 "telemetry",
                 {"log_level": "info", "log_format": "json", "otel_endpoint": None},
                 _telemetry,
-                "logging and tracing",
+                "logging (log_level and log_format apply live) and tracing (otel_endpoint: read at start)",
             ),
         )
     }
@@ -426,9 +432,13 @@ class Config:
     @property
     def qbittorrent_enabled(self) -> bool:
         """The façade is on for loopback binds and off for public ones unless enabled explicitly."""
+        return self.qbittorrent_enabled_on(self.bind)
+
+    def qbittorrent_enabled_on(self, bind: Bind) -> bool:
+        """Whether the façade is on for a server listening on ``bind`` (``--bind`` beats ``server.bind``)."""
         if self.qbittorrent.enabled is not None:
             return self.qbittorrent.enabled
-        return self.bind.is_loopback
+        return bind.is_loopback
 
     @classmethod
     def from_values(cls, stored: Mapping[str, Json]) -> Config:
