@@ -49,8 +49,11 @@ from revaer.api.keys import (
     CONFIG_STORE,
     DATABASE,
     ENGINE,
+    LOGBOOK,
+    PEER_LOG,
     PUMP,
     REGISTRY,
+    RSS,
     SETUP,
     STREAMS,
     TORRENTS,
@@ -58,6 +61,7 @@ from revaer.api.keys import (
     AuthState,
 )
 from revaer.api.qbittorrent import build_qbittorrent
+from revaer.api.qbittorrent.add import resolve_links
 from revaer.api.v1 import build_v1
 from revaer.api.v1.events import close_streams
 from revaer.categories import CategoryStore
@@ -76,8 +80,12 @@ from revaer.engine.protocol import Engine
 from revaer.engine.pump import EnginePump, PumpIntervals
 from revaer.events import EventBus
 from revaer.fsops import postprocessing
+from revaer.logbook import LogBook, PeerLog
 from revaer.paths import category_roots
 from revaer.registry import TorrentRegistry
+from revaer.rss import RssService, RssSettings
+from revaer.rss.download import RuleDownloader
+from revaer.rss.store import RssStore
 from revaer.telemetry import configure_logging, configure_tracing, loop_monitor, tracing_middleware
 from revaer.torrents import TorrentService
 
@@ -146,7 +154,8 @@ def build_app(
     qb = build_qbittorrent(client_max_size)
     app.cleanup_ctx.extend(
         [
-            loop_monitor,  # first: it also watches the other parts start (stored torrents restored)
+            _logbook,  # first: log/main has every record of the start
+            loop_monitor,  # it also watches the other parts start (stored torrents restored)
             _event_bus,
             _database(options, database),
             _node_lock(options, own=database is None),
@@ -155,6 +164,7 @@ def build_app(
             _setup_gate(options),
             _engine(options, engine_factory),
             _postprocessing,
+            _rss(options),
             _http_state(options),
         ]
     )
@@ -165,6 +175,18 @@ def build_app(
 
 
 Part = Callable[[web.Application], AsyncIterator[None]]
+
+
+async def _logbook(app: web.Application) -> AsyncIterator[None]:
+    # The records of this app, as long as it runs (log/main); the peers the engine refused (log/peers).
+    app[LOGBOOK] = book = LogBook()
+    app[PEER_LOG] = PeerLog()
+    root = logging.getLogger()
+    root.addHandler(book)
+    try:
+        yield
+    finally:
+        root.removeHandler(book)
 
 
 async def _event_bus(app: web.Application) -> AsyncIterator[None]:
@@ -330,6 +352,28 @@ async def _postprocessing(app: web.Application) -> AsyncIterator[None]:
         registry=app[REGISTRY],
     ):
         yield
+
+
+def _rss(options: ServeOptions) -> Part:
+    async def rss(app: web.Application) -> AsyncIterator[None]:
+        listener = app[CONFIG]
+        download = RuleDownloader(app[TORRENTS], resolve_links, max_size=options.max_upload)
+        service = RssService(
+            RssStore(app[DATABASE].pool), RssSettings.from_config(listener.config), download=download
+        )
+
+        def follow(cfg: Config, changed: Iterable[str] | None = None) -> None:
+            service.apply_settings(RssSettings.from_config(cfg))
+
+        listener.add_hook(follow)
+        await service.start()
+        app[RSS] = service
+        try:
+            yield
+        finally:
+            await service.close()
+
+    return rss
 
 
 def _http_state(options: ServeOptions) -> Part:

@@ -1,0 +1,143 @@
+"""``rss/*``: feeds and folders, articles and read marks, auto-download rules (``revaer.rss``).
+
+As qBittorrent 4.6.7 (WebAPI 2.9.3): a missing parameter is 400; a refused tree change is 409
+with qBittorrent's words (``Item doesn't exist: x.``); a refresh or a read mark of an unknown item
+changes nothing and answers 200. Where qBittorrent would store a rule whose ``ruleDef`` is not a
+JSON object (as an empty rule), Revaer answers 400 and stores nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import orjson
+from aiohttp import web
+
+from revaer.api.keys import RSS
+from revaer.api.params import parse_bool
+from revaer.api.qbittorrent.errors import QbError, bad_request, text_response
+from revaer.api.qbittorrent.reading import json_response, params
+from revaer.rss import RssError, RssService, Rule
+
+
+def _service(request: web.Request) -> RssService:
+    service = request.config_dict.get(RSS)
+    if service is None:
+        raise QbError(409, "RSS is not available")
+    return service
+
+
+async def _required(request: web.Request, *names: str) -> tuple[Mapping[str, str], list[str]]:
+    p = await params(request)
+    values = [p.get(n) for n in names]
+    if any(v is None for v in values):
+        raise bad_request()
+    return p, [v.strip() for v in values if v is not None]
+
+
+def _ok() -> web.Response:
+    return text_response("")
+
+
+async def add_folder(request: web.Request) -> web.Response:
+    _, (path,) = await _required(request, "path")
+    try:
+        await _service(request).add_folder(path)
+    except RssError as e:
+        raise QbError(409, str(e)) from None
+    return _ok()
+
+
+async def add_feed(request: web.Request) -> web.Response:
+    _, (url, path) = await _required(request, "url", "path")
+    try:
+        await _service(request).add_feed(url, path or url)
+    except RssError as e:
+        raise QbError(409, str(e)) from None
+    return _ok()
+
+
+async def set_feed_url(request: web.Request) -> web.Response:
+    _, (path, url) = await _required(request, "path", "url")
+    try:
+        await _service(request).set_feed_url(path, url)
+    except RssError as e:
+        raise QbError(409, str(e)) from None
+    return _ok()
+
+
+async def remove_item(request: web.Request) -> web.Response:
+    _, (path,) = await _required(request, "path")
+    try:
+        await _service(request).remove(path)
+    except RssError as e:
+        raise QbError(409, str(e)) from None
+    return _ok()
+
+
+async def move_item(request: web.Request) -> web.Response:
+    _, (path, dest) = await _required(request, "itemPath", "destPath")
+    try:
+        await _service(request).move(path, dest)
+    except RssError as e:
+        raise QbError(409, str(e)) from None
+    return _ok()
+
+
+async def items(request: web.Request) -> web.Response:
+    p = await params(request)
+    return json_response(_service(request).tree(with_data=parse_bool(p.get("withData")) is True))
+
+
+async def mark_as_read(request: web.Request) -> web.Response:
+    p = await params(request)
+    path = p.get("itemPath")
+    if path is None:
+        raise bad_request()
+    await _service(request).mark_read(path, p.get("articleId"))
+    return _ok()
+
+
+async def refresh_item(request: web.Request) -> web.Response:
+    p = await params(request)
+    path = p.get("itemPath")
+    if path is None:
+        raise bad_request()
+    _service(request).refresh(path)
+    return _ok()
+
+
+async def set_rule(request: web.Request) -> web.Response:
+    _, (name, definition) = await _required(request, "ruleName", "ruleDef")
+    try:
+        obj = orjson.loads(definition)
+    except orjson.JSONDecodeError:
+        obj = None
+    if not name or not isinstance(obj, dict):
+        raise bad_request()
+    await _service(request).set_rule(Rule.from_json(name, obj))
+    return _ok()
+
+
+async def rename_rule(request: web.Request) -> web.Response:
+    _, (old, new) = await _required(request, "ruleName", "newRuleName")
+    await _service(request).rename_rule(old, new)
+    return _ok()
+
+
+async def remove_rule(request: web.Request) -> web.Response:
+    _, (name,) = await _required(request, "ruleName")
+    await _service(request).remove_rule(name)
+    return _ok()
+
+
+async def rules(request: web.Request) -> web.Response:
+    return json_response({name: r.to_json() for name, r in _service(request).rules.items()})
+
+
+async def matching_articles(request: web.Request) -> web.Response:
+    p = await params(request)
+    name = p.get("ruleName")
+    if name is None:
+        raise bad_request()
+    return json_response(_service(request).matching(name))
