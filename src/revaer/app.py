@@ -76,7 +76,7 @@ from revaer.db.pool import Database, open_database
 from revaer.db.pool import data_dir as resolve_data_dir
 from revaer.db.supervisor import EmbeddedSupervisor
 from revaer.engine.libtorrent import LibtorrentEngine
-from revaer.engine.protocol import Engine
+from revaer.engine.protocol import Engine, EngineEvent, PeerRefused
 from revaer.engine.pump import EnginePump, PumpIntervals
 from revaer.events import EventBus
 from revaer.fsops import postprocessing
@@ -163,6 +163,7 @@ def build_app(
             _config(options),
             _setup_gate(options),
             _engine(options, engine_factory),
+            _peer_log,
             _postprocessing,
             _rss(options),
             _http_state(options),
@@ -339,6 +340,18 @@ def _engine(options: ServeOptions, engine_factory: EngineFactory) -> Part:
             await registry.close()
 
     return engine_part
+
+
+async def _peer_log(app: web.Application) -> AsyncIterator[None]:
+    # The peers the engine refuses go to log/peers.
+    peers = app[PEER_LOG]
+
+    def record(ev: EngineEvent) -> None:
+        if isinstance(ev, PeerRefused):
+            peers.add(ev.ip, blocked=ev.blocked, reason=ev.reason)
+
+    app[PUMP].listeners.append(record)
+    yield
 
 
 async def _postprocessing(app: web.Application) -> AsyncIterator[None]:

@@ -52,18 +52,21 @@ async def test_main_serves_the_servers_records(qb: Api, caplog: pytest.LogCaptur
     assert len(await get(qb, "main", last_known_id="x")) >= len(before) + 3
 
 
-async def test_peers_ring(qb: Api) -> None:
+async def test_peers_lists_what_the_engine_refused(qb: Api) -> None:
     assert await get(qb, "peers") == []
-    peers = qb.app[PEER_LOG]
-    peers.add("10.0.0.1", blocked=True, reason="IP filter")
-    peers.add("10.0.0.2", blocked=False, reason="sent bad data")
+    qb.engine.refuse_peer("10.0.0.1", 6881)
+    qb.engine.refuse_peer("10.0.0.2", 51413, banned=True)
+    qb.step()  # the pump hands the engine's events to the peer log
     got = await get(qb, "peers")
     assert [(p["id"], p["ip"], p["blocked"], p["reason"]) for p in got] == [
-        (0, "10.0.0.1", True, "IP filter"),
-        (1, "10.0.0.2", False, "sent bad data"),
+        (0, "10.0.0.1", True, "TCP is disabled"),
+        (1, "10.0.0.2", False, ""),
     ]
+    assert all(isinstance(p["timestamp"], int) for p in got)
     assert [p["ip"] for p in await get(qb, "peers", last_known_id="0")] == ["10.0.0.2"]
     assert await get(qb, "peers", last_known_id="1") == []
+    qb.app[PEER_LOG].add("10.0.0.3", blocked=True, reason="IP filter")
+    assert [p["id"] for p in await get(qb, "peers", last_known_id="1")] == [2]
 
 
 async def test_log_needs_login(ready: Api) -> None:
