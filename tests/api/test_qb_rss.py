@@ -385,3 +385,23 @@ async def _until(cond: Any, steps: int = 500) -> None:
             return
         await asyncio.sleep(0)
     raise AssertionError("condition not reached")
+
+
+async def test_everything_survives_a_restart(qb: Api, feeds: FeedServer) -> None:
+    """Items, articles, read marks and rules are read back from PostgreSQL by a new session."""
+    feeds.documents["s.xml"] = rss("S", SHOW)
+    await post(qb, "addFolder", path="F")
+    await post(qb, "addFeed", url=feeds.url("s.xml"), path="F\\S")
+    await service(qb).settled()
+    await post(qb, "markAsRead", itemPath="F\\S", articleId="e2")
+    rule = {"mustContain": "show", "affectedFeeds": [feeds.url("s.xml")], "enabled": False}
+    await post(qb, "setRule", ruleName="R", ruleDef=orjson.dumps(rule).decode())
+    before_tree = await items(qb, with_data=True)
+    before_rules = await (await qb.client.get("/api/v2/rss/rules")).json()
+    again = RssService(service(qb).store, dataclasses.replace(service(qb).settings, enabled=False))
+    await again.start()
+    try:
+        assert again.tree(with_data=True) == before_tree
+        assert {n: r.to_json() for n, r in again.rules.items()} == before_rules
+    finally:
+        await again.close()

@@ -8,7 +8,7 @@ JSON object (as an empty rule), Revaer answers 400 and stores nothing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 import orjson
 from aiohttp import web
@@ -39,49 +39,37 @@ def _ok() -> web.Response:
     return text_response("")
 
 
-async def add_folder(request: web.Request) -> web.Response:
-    _, (path,) = await _required(request, "path")
+async def _change(
+    request: web.Request, names: tuple[str, ...], apply: Callable[[RssService, list[str]], Awaitable[None]]
+) -> web.Response:
+    """A tree change: 400 without its parameters, 409 with qBittorrent's words when refused."""
+    _, values = await _required(request, *names)
     try:
-        await _service(request).add_folder(path)
+        await apply(_service(request), values)
     except RssError as e:
         raise QbError(409, str(e)) from None
     return _ok()
+
+
+async def add_folder(request: web.Request) -> web.Response:
+    return await _change(request, ("path",), lambda s, v: s.add_folder(v[0]))
 
 
 async def add_feed(request: web.Request) -> web.Response:
-    _, (url, path) = await _required(request, "url", "path")
-    try:
-        await _service(request).add_feed(url, path or url)
-    except RssError as e:
-        raise QbError(409, str(e)) from None
-    return _ok()
+    # Without a path the feed is named by its URL (then by its title, once fetched).
+    return await _change(request, ("url", "path"), lambda s, v: s.add_feed(v[0], v[1] or v[0]))
 
 
 async def set_feed_url(request: web.Request) -> web.Response:
-    _, (path, url) = await _required(request, "path", "url")
-    try:
-        await _service(request).set_feed_url(path, url)
-    except RssError as e:
-        raise QbError(409, str(e)) from None
-    return _ok()
+    return await _change(request, ("path", "url"), lambda s, v: s.set_feed_url(v[0], v[1]))
 
 
 async def remove_item(request: web.Request) -> web.Response:
-    _, (path,) = await _required(request, "path")
-    try:
-        await _service(request).remove(path)
-    except RssError as e:
-        raise QbError(409, str(e)) from None
-    return _ok()
+    return await _change(request, ("path",), lambda s, v: s.remove(v[0]))
 
 
 async def move_item(request: web.Request) -> web.Response:
-    _, (path, dest) = await _required(request, "itemPath", "destPath")
-    try:
-        await _service(request).move(path, dest)
-    except RssError as e:
-        raise QbError(409, str(e)) from None
-    return _ok()
+    return await _change(request, ("itemPath", "destPath"), lambda s, v: s.move(v[0], v[1]))
 
 
 async def items(request: web.Request) -> web.Response:
