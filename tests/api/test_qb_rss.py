@@ -405,3 +405,22 @@ async def test_everything_survives_a_restart(qb: Api, feeds: FeedServer) -> None
         assert {n: r.to_json() for n, r in again.rules.items()} == before_rules
     finally:
         await again.close()
+
+
+async def test_rss_preferences_refuse_wrong_values(qb: Api) -> None:
+    async def set_prefs(prefs: dict[str, Any]) -> tuple[int, str]:
+        r = await qb.client.post("/api/v2/app/setPreferences", data={"json": orjson.dumps(prefs).decode()})
+        return r.status, await r.text()
+
+    assert (await set_prefs({"rss_refresh_interval": "x"}))[0] == 400
+    assert (await set_prefs({"rss_refresh_interval": 0, "rss_auto_downloading_enabled": False}))[0] == 400
+    assert qb.listener.config.values["rss"]["refresh_interval"] == 30  # nothing written
+    assert qb.listener.config.values["rss"]["auto_download"] is True
+    filters = "s(\\d+)e(\\d+)\n(\\d+)x(\\d+)"
+    changed = {"rss_max_articles_per_feed": 5, "rss_smart_episode_filters": filters}
+    assert await set_prefs(changed) == (200, "")
+    assert qb.listener.config.values["rss"]["max_articles_per_feed"] == 5
+    assert service(qb).settings.smart_episode_filters == ("s(\\d+)e(\\d+)", "(\\d+)x(\\d+)")
+    prefs = await (await qb.client.get("/api/v2/app/preferences")).json()
+    assert prefs["rss_smart_episode_filters"] == filters
+    assert (await set_prefs({"rss_smart_episode_filters": "("}))[0] == 400
