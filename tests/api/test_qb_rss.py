@@ -160,6 +160,9 @@ async def test_add_feed_fetches_and_lists_articles(
         409,
         "RSS item with given path already exists: Shows.",
     )
+    assert await post(qb, "addFeed", url="", path="Empty") == (409, "Incorrect RSS feed URL: .")
+    spaced = await post(qb, "addFeed", url="http://a b", path="Space")
+    assert spaced == (409, "Incorrect RSS feed URL: http://a b.")
     assert set(await items(qb)) == {"Shows"}
     # The log says what qBittorrent says.
     r = await qb.client.get("/api/v2/log/main")

@@ -109,6 +109,15 @@ def valid_path(path: str) -> bool:
     return bool(path) and all(path.split(SEP)) and len(path) <= 4096 and "\x00" not in path
 
 
+MAX_URL = 4096
+
+
+def _check_url(url: str) -> None:
+    # qBittorrent stores any text; a feed needs something to fetch.
+    if not url or len(url) > MAX_URL or any(c.isspace() or c == "\x00" for c in url):
+        raise RssError(f"Incorrect RSS feed URL: {url[:200]}.")
+
+
 def _under(path: str, root: str) -> bool:
     return not root or path == root or path.startswith(root + SEP)
 
@@ -205,7 +214,8 @@ class RssService:
 
     async def add_feed(self, url: str, path: str) -> None:
         async with self._lock:
-            if not url or self.feed_by_url(url) is not None:
+            _check_url(url)
+            if self.feed_by_url(url) is not None:
                 raise RssError(f"RSS feed with given URL already exists: {url}.")
             self._dest(path)
             feed = Feed(path, uuid.uuid4(), url)
@@ -221,7 +231,8 @@ class RssService:
                 raise RssError(f"Feed doesn't exist: {path}.")
             if url == feed.url:
                 return
-            if not url or self.feed_by_url(url) is not None:
+            _check_url(url)
+            if self.feed_by_url(url) is not None:
                 raise RssError(f"RSS feed with given URL already exists: {url}.")
             await self.store.set_url(feed.uid, url)
             feed.url = url
