@@ -24,7 +24,7 @@ from aiohttp.test_utils import TestServer
 
 from revaer.api.keys import RSS, TORRENTS
 from revaer.engine.fake import FakeEngine, ManualClock
-from revaer.rss import RssService
+from revaer.rss import RssService, Rule
 from tests.api.conftest import Api, serving
 from tests.support.torrents import MadeTorrent, synthetic_torrent
 
@@ -427,3 +427,21 @@ async def test_rss_preferences_refuse_wrong_values(qb: Api) -> None:
     prefs = await (await qb.client.get("/api/v2/app/preferences")).json()
     assert prefs["rss_smart_episode_filters"] == filters
     assert (await set_prefs({"rss_smart_episode_filters": "("}))[0] == 400
+
+
+async def test_concurrent_passes_take_an_article_once(qb: Api, feeds: FeedServer) -> None:
+    feeds.documents["s.xml"] = rss(
+        "S", [{"title": "Show S01E01", "guid": "e1", "link": "magnet:?xt=urn:btih:" + "ab" * 20}]
+    )
+    url = feeds.url("s.xml")
+    await post(qb, "addFeed", url=url, path="S")
+    svc = service(qb)
+    await svc.settled()
+    svc.settings = dataclasses.replace(svc.settings, auto_download=False)  # the rule alone, no pass yet
+    await svc.set_rule(Rule("R", must_contain="show", feeds=(url,)))
+    feed = svc.feeds()[0]
+    taken = await asyncio.gather(svc.process(feed), svc.process(feed))
+    assert sorted(taken) == [0, 1]
+    assert [r.info_hash for r in qb.app[TORRENTS].snapshot()] == ["ab" * 20]
+    read = await qb.database.pool.fetchval("SELECT is_read FROM revaer_rss.articles WHERE guid = 'e1'")
+    assert read is True

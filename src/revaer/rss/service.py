@@ -463,12 +463,12 @@ class RssService:
             async with self._lock:
                 watching = rules_for_feed(self.rules.values(), feed.url)
                 rule = next((r for r in watching if self._matches(r, article)), None)
-                if rule is None or self.items.get(feed.path) is not feed:
+                # Another pass (a refresh, a rule set meanwhile) may have taken it already.
+                if rule is None or article.is_read or self.items.get(feed.path) is not feed:
                     continue
                 filters = self.settings.smart_episode_filters
                 after = rule.accepted(RuleArticle(article.title, article.date), filters)
-                await self.store.set_rule(after.name, after.to_json())
-                await self.store.mark_read(feed.uid, [article.guid])
+                await self.store.rule_took(after.name, after.to_json(), feed.uid, article.guid)
                 self.rules[after.name] = after
                 article.is_read = True
             link = article.data.get("torrentURL") or article.data.get("link", "")

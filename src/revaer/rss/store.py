@@ -150,6 +150,18 @@ class RssStore:
             _json(definition),
         )
 
+    async def rule_took(self, name: str, definition: Json, uid: uuid.UUID, guid: str) -> None:
+        """A rule took an article: its new state and the article's read mark, together."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                "UPDATE revaer_rss.rules SET definition = $2::jsonb, updated_at = now() WHERE name = $1",
+                name,
+                _json(definition),
+            )
+            await conn.execute(
+                "UPDATE revaer_rss.articles SET is_read = true WHERE feed_uid = $1 AND guid = $2", uid, guid
+            )
+
     async def rename_rule(self, old: str, new: str) -> None:
         await self.pool.execute("UPDATE revaer_rss.rules SET name = $2 WHERE name = $1", old, new)
 
