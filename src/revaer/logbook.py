@@ -46,8 +46,8 @@ def msg_type(levelno: int) -> MsgType:
     return MsgType.INFO
 
 
-def _now_ms() -> int:
-    return int(time.time() * 1000)
+def _now() -> int:
+    return int(time.time())
 
 
 class _Numbered(Protocol):
@@ -97,7 +97,7 @@ class Ring(Generic[T]):
 @dataclass(frozen=True, slots=True)
 class LogMessage:
     id: int
-    timestamp: int  # milliseconds since the epoch
+    timestamp: int  # seconds since the epoch (what qBittorrent 4.6 sends, though its comment says ms)
     type: MsgType
     message: str
 
@@ -105,7 +105,7 @@ class LogMessage:
 @dataclass(frozen=True, slots=True)
 class PeerEntry:
     id: int
-    timestamp: int  # milliseconds since the epoch
+    timestamp: int  # seconds since the epoch
     ip: str
     blocked: bool  # True: refused by a filter or a rule; False: banned (sent bad data)
     reason: str
@@ -129,7 +129,7 @@ class LogBook(logging.Handler):
         self.messages: Ring[LogMessage] = Ring(capacity)
 
     def emit(self, record: logging.LogRecord) -> None:
-        ts, kind, text = int(record.created * 1000), msg_type(record.levelno), _text(record)
+        ts, kind, text = int(record.created), msg_type(record.levelno), _text(record)
         self.messages.push(lambda i: LogMessage(i, ts, kind, text))
 
     def after(self, last_known_id: int = -1) -> list[LogMessage]:
@@ -145,7 +145,7 @@ class PeerLog:
         self.entries: Ring[PeerEntry] = Ring(capacity)
 
     def add(self, ip: str, *, blocked: bool, reason: str) -> PeerEntry:
-        ts = _now_ms()
+        ts = _now()
         return self.entries.push(lambda i: PeerEntry(i, ts, ip, blocked, reason))
 
     def after(self, last_known_id: int = -1) -> list[PeerEntry]:

@@ -99,6 +99,7 @@ def test_json_round_trip_and_wrong_types() -> None:
         "addPaused": False,
         "smartFilter": True,
         "previouslyMatchedEpisodes": ["1x1"],
+        "torrentContentLayout": "Subfolder",
     }
     rule = Rule.from_json("r", obj)
     assert rule.to_json() == obj

@@ -26,6 +26,7 @@ _EPISODE_FILTER = re.compile(r"^(\d{1,4})x(.*;)$")
 _SEASON_EPISODE = re.compile(r"\bs0?(\d{1,4})[ -_.]?e(0?\d{1,4})(?:\D|\b)", re.IGNORECASE)
 _CROSS_EPISODE = re.compile(r"\b(\d{1,4})x(0?\d{1,4})(?:\D|\b)", re.IGNORECASE)
 MAX_EPISODES = 10_000  # previouslyMatchedEpisodes kept per rule
+CONTENT_LAYOUTS = ("Original", "Subfolder", "NoSubfolder")
 
 
 @functools.lru_cache(maxsize=1024)
@@ -83,6 +84,8 @@ class Rule:
     ignore_days: int = 0
     smart_filter: bool = False
     episodes: tuple[str, ...] = field(default=())
+    # qBittorrent's content layout for the add (Original, Subfolder, NoSubfolder); None: the default.
+    content_layout: str | None = None
 
     @classmethod
     def from_json(cls, name: str, obj: Mapping[str, Json]) -> Rule:
@@ -97,6 +100,7 @@ class Rule:
             return v if isinstance(v, bool) else default
 
         paused = obj.get("addPaused")
+        layout = obj.get("torrentContentLayout")
         return cls(
             name=name,
             enabled=flag("enabled", True),
@@ -112,6 +116,7 @@ class Rule:
             ignore_days=max(0, _int(obj.get("ignoreDays"))),
             smart_filter=flag("smartFilter", False),
             episodes=tuple(_strings(obj.get("previouslyMatchedEpisodes"))[-MAX_EPISODES:]),
+            content_layout=layout if layout in CONTENT_LAYOUTS else None,
         )
 
     def to_json(self) -> dict[str, Json]:
@@ -130,6 +135,7 @@ class Rule:
             "addPaused": self.add_paused,
             "smartFilter": self.smart_filter,
             "previouslyMatchedEpisodes": list(self.episodes),
+            "torrentContentLayout": self.content_layout,
         }
 
     def renamed(self, name: str) -> Rule:
