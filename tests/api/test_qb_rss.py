@@ -192,6 +192,7 @@ async def test_folders_move_and_remove(qb: Api, feeds: FeedServer) -> None:
     )
     assert await post(qb, "moveItem", itemPath="TV\\Drama", destPath="Drama") == (200, "")
     tree = await items(qb, with_data=True)
+    assert list(tree) == ["Drama", "TV"]  # by name, as qBittorrent's JSON objects
     assert tree["TV"] == {}
     assert tree["Drama"]["A"]["articles"][0]["id"] == "e1"  # the articles moved with it
     assert await post(qb, "moveItem", itemPath="Gone", destPath="X") == (409, "Item doesn't exist: Gone.")

@@ -2,7 +2,8 @@
 
 As qBittorrent 4.6.7 (WebAPI 2.9.3): a missing parameter is 400; a refused tree change is 409
 with qBittorrent's words (``Item doesn't exist: x.``); a refresh or a read mark of an unknown item
-changes nothing and answers 200. Where qBittorrent would store a rule whose ``ruleDef`` is not a
+changes nothing and answers 200. Objects come in key order (folders list their items by name), as
+qBittorrent's JSON objects do. Where qBittorrent would store a rule whose ``ruleDef`` is not a
 JSON object (as an empty rule), Revaer answers 400 and stores nothing.
 """
 
@@ -74,7 +75,8 @@ async def move_item(request: web.Request) -> web.Response:
 
 async def items(request: web.Request) -> web.Response:
     p = await params(request)
-    return json_response(_service(request).tree(with_data=parse_bool(p.get("withData")) is True))
+    tree = _service(request).tree(with_data=parse_bool(p.get("withData")) is True)
+    return json_response(tree, sort_keys=True)
 
 
 async def mark_as_read(request: web.Request) -> web.Response:
@@ -120,7 +122,8 @@ async def remove_rule(request: web.Request) -> web.Response:
 
 
 async def rules(request: web.Request) -> web.Response:
-    return json_response({name: r.to_json() for name, r in _service(request).rules.items()})
+    rules = {name: r.to_json() for name, r in _service(request).rules.items()}
+    return json_response(rules, sort_keys=True)
 
 
 async def matching_articles(request: web.Request) -> web.Response:
@@ -128,4 +131,4 @@ async def matching_articles(request: web.Request) -> web.Response:
     name = p.get("ruleName")
     if name is None:
         raise bad_request()
-    return json_response(_service(request).matching(name))
+    return json_response(_service(request).matching(name), sort_keys=True)
