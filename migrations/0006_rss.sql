@@ -4,7 +4,7 @@ CREATE SCHEMA IF NOT EXISTS revaer_rss;
 
 CREATE TABLE revaer_rss.items (
     path            text PRIMARY KEY CHECK (path <> ''),
-    -- Insertion order: a folder lists its items in the order they were added, as qBittorrent does.
+    -- Insertion order: items are read back in the order they were added.
     seq             bigserial NOT NULL,
     is_feed         boolean NOT NULL,
     uid             uuid UNIQUE,
