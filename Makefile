@@ -7,7 +7,7 @@ PIP := $(PY) -m pip
 BUILD_DIR := build/editable
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: dev system venv install run test lint typecheck stubtest pytest faults bench clean generate asan
+.PHONY: dev system venv install run test lint typecheck stubtest pytest browser faults bench clean generate asan
 
 dev: system install
 
@@ -41,8 +41,10 @@ $(VENV)/.installed: $(VENV)/bin/python pyproject.toml CMakeLists.txt
 
 install: $(VENV)/.installed
 
+# Options for the server: make run ARGS="--bind 127.0.0.1:9000 --data-dir /srv/revaer".
+ARGS ?=
 run: dev
-	$(PY) -m revaer serve
+	$(PY) -m revaer serve $(ARGS)
 
 # The status row is defined once, in tools/row_fields.py; this writes every spelling of it.
 generate:
@@ -60,7 +62,22 @@ stubtest: dev
 	$(PY) -m mypy.stubtest revaer._engine --allowlist .stubtest-allowlist
 
 pytest: dev
-	$(PY) -m pytest -q -p no:cacheprovider -m "not faults_slow"
+	$(PY) -m pytest -q -p no:cacheprovider -m "not faults_slow and not browser"
+
+# The status page in a real browser: Debian's chromium (apt) driven by playwright-core (npm, into
+# build/browser; it downloads no browser of its own). Both installed only when missing.
+BROWSER_MODULES := build/browser/node_modules
+browser: dev
+	@missing=""; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+	@[ -d $(BROWSER_MODULES)/playwright-core ] || \
+	  (mkdir -p build/browser && npm install --no-audit --no-fund --prefix build/browser playwright-core)
+	$(PY) -m pytest -q -p no:cacheprovider -m browser tests/browser
 
 # The fault suite, long tests included (real signals, a stopped PostgreSQL, a full tmpfs).
 faults: dev

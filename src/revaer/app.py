@@ -49,8 +49,10 @@ from revaer.api.keys import (
     CONFIG_STORE,
     DATABASE,
     ENGINE,
+    LISTENING,
     LOGBOOK,
     PEER_LOG,
+    POSTPROCESSOR,
     PUMP,
     REGISTRY,
     RSS,
@@ -59,9 +61,11 @@ from revaer.api.keys import (
     TORRENTS,
     ApiOptions,
     AuthState,
+    Listening,
 )
 from revaer.api.qbittorrent import build_qbittorrent
 from revaer.api.qbittorrent.add import resolve_links
+from revaer.api.statuspage import add_status_page
 from revaer.api.v1 import build_v1
 from revaer.api.v1.events import close_streams
 from revaer.categories import CategoryStore
@@ -81,12 +85,18 @@ from revaer.engine.pump import EnginePump, PumpIntervals
 from revaer.events import EventBus
 from revaer.fsops import postprocessing
 from revaer.logbook import LogBook, PeerLog
-from revaer.paths import category_roots
+from revaer.paths import category_roots, is_system_dir
 from revaer.registry import TorrentRegistry
 from revaer.rss import RssService, RssSettings
 from revaer.rss.download import RuleDownloader
 from revaer.rss.store import RssStore
-from revaer.telemetry import configure_logging, configure_tracing, loop_monitor, tracing_middleware
+from revaer.telemetry import (
+    apply_log_settings,
+    configure_logging,
+    configure_tracing,
+    loop_monitor,
+    tracing_middleware,
+)
 from revaer.torrents import TorrentService
 
 log = logging.getLogger(__name__)
@@ -101,7 +111,8 @@ class ServeOptions:
     data_dir: Path
     bind: str | None = None
     database_url: str | None = None
-    log_format: str = "json"
+    # None: ``telemetry.log_format`` (live); given on the command line, it wins over the setting.
+    log_format: str | None = None
     log_level: str = "INFO"
     # How often the engine is asked for fresh rows; None: never by itself (the caller steps the pump).
     update_interval: float | None = 0.5
@@ -171,6 +182,7 @@ def build_app(
     )
     app.add_subapp("/v1", v1)
     app.add_subapp("/api/v2", qb)
+    add_status_page(app)
     app.on_shutdown.append(close_streams)
     return app
 
@@ -301,6 +313,12 @@ def _engine(options: ServeOptions, engine_factory: EngineFactory) -> Part:
             def extra_roots(cfg: Config) -> list[Path]:
                 return category_roots(cfg.category_rules.values())
 
+            def warn_system_roots(cfg: Config) -> None:
+                for root in extra_roots(cfg):
+                    if is_system_dir(str(root)):
+                        # Allowed explicitly (paths.rules.allow_system_roots), yet worth saying.
+                        log.warning("a category rule owns a system directory", extra={"root": str(root)})
+
             download_root(config).mkdir(parents=True, exist_ok=True)
             torrents = TorrentService(
                 engine,
@@ -315,6 +333,10 @@ def _engine(options: ServeOptions, engine_factory: EngineFactory) -> Part:
             def follow_paths(cfg: Config, changed: Iterable[str] | None = None) -> None:
                 # New adds go to the new download root at once; torrents already added stay where they are.
                 torrents.set_roots(download_root(cfg), extra_roots(cfg))
+                if changed is None or "paths.rules" in changed:
+                    warn_system_roots(cfg)
+
+            warn_system_roots(config)
 
             listener.add_hook(follow_paths)
             pump = EnginePump(
@@ -363,7 +385,8 @@ async def _postprocessing(app: web.Application) -> AsyncIterator[None]:
         listener=app[CONFIG],
         torrents=app[TORRENTS],
         registry=app[REGISTRY],
-    ):
+    ) as worker:
+        app[POSTPROCESSOR] = worker
         yield
 
 
@@ -397,9 +420,44 @@ def _http_state(options: ServeOptions) -> Part:
             max_upload=options.max_upload,
         )
         app[STREAMS] = weakref.WeakSet[web.StreamResponse]()
+        app[LISTENING] = Listening()
         yield
 
     return http_state
+
+
+def _note_restart_settings(app: web.Application, listening: str) -> None:
+    """Say in the log when ``server.bind`` changes: the HTTP address applies after a restart."""
+
+    def note(cfg: Config, changed: Iterable[str] | None = None) -> None:
+        if changed is not None and "server.bind" in changed and str(cfg.bind) != listening:
+            log.warning(
+                "server.bind changed: it applies after a restart",
+                extra={"server_bind": str(cfg.bind), "listening": listening},
+            )
+
+    app[CONFIG].add_hook(note)
+
+
+def _follow_log_settings(app: web.Application, opts: ServeOptions) -> None:
+    """``telemetry.log_level``/``log_format`` now and after every change (``--log-format`` wins)."""
+    listener = app[CONFIG]
+    current: list[tuple[str, str]] = []
+
+    def apply(cfg: Config, changed: Iterable[str] | None = None) -> None:
+        now = (opts.log_format or cfg.telemetry.log_format, cfg.telemetry.log_level)
+        if current == [now]:
+            return
+        first = not current
+        current[:] = [now]
+        apply_log_settings(*now)
+        if not first:
+            # Said at the new level's floor, so the line that changes the logging is always seen.
+            level = max(logging.INFO, logging.getLevelName(now[1].upper()))
+            log.log(level, "log settings applied", extra={"log_format": now[0], "log_level": now[1]})
+
+    apply(listener.config)
+    listener.add_hook(apply)
 
 
 async def serve(
@@ -414,11 +472,22 @@ async def serve(
     runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=10, access_log=None)
     try:
         await runner.setup()  # starts every service (the app's cleanup contexts)
+        _follow_log_settings(app, opts)
         bind = parse_bind("--bind", opts.bind) if opts.bind else app[CONFIG].config.bind
         site = web.TCPSite(runner, bind.host, bind.port, reuse_address=True)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            app[FATAL](
+                f"cannot listen on {bind}: {exc.strerror or exc}; stop what uses that address or"
+                " choose another with --bind HOST:PORT (or the server.bind setting)"
+            )
+            return app[FATAL].message
         if lock is not None:
             lock.update(str(bind))
+        app[LISTENING].bind = str(bind)
+        app[LISTENING].from_command_line = bool(opts.bind)
+        _note_restart_settings(app, str(bind))
         log.info("listening", extra={"bind": str(bind), "version": __version__})
         if ready is not None:
             ready.set()
@@ -446,7 +515,7 @@ def main(args: argparse.Namespace, *, lock: DataDirLock | None = None) -> int:
         data_dir=resolve_data_dir(getattr(args, "data_dir", None)),
         bind=getattr(args, "bind", None),
         database_url=getattr(args, "database_url", None),
-        log_format=getattr(args, "log_format", None) or "json",
+        log_format=getattr(args, "log_format", None),
     )
     if lock is None:
         # First of all, before the embedded database or the engine touch the data dir.
@@ -456,7 +525,7 @@ def main(args: argparse.Namespace, *, lock: DataDirLock | None = None) -> int:
         except AlreadyRunning as exc:
             print(exc, file=sys.stderr)
             return 1
-    configure_logging(opts.log_format, opts.log_level)
+    configure_logging(opts.log_format or "json", opts.log_level)
     reason: str | None = None
     try:
         with contextlib.suppress(KeyboardInterrupt):

@@ -124,7 +124,8 @@ def _text(record: logging.LogRecord) -> str:
 class LogBook(logging.Handler):
     """A logging handler that keeps the recent records for ``log/main``."""
 
-    def __init__(self, capacity: int = CAPACITY, level: int = logging.INFO) -> None:
+    # NOTSET: what the loggers let through (telemetry.log_level), DEBUG included when it is "debug".
+    def __init__(self, capacity: int = CAPACITY, level: int = logging.NOTSET) -> None:
         super().__init__(level)
         self.messages: Ring[LogMessage] = Ring(capacity)
 

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from revaer.config.store import ConfigStore
     from revaer.db.pool import Database
     from revaer.engine.pump import EnginePump
+    from revaer.fsops.worker import PostProcessor
     from revaer.registry import TorrentRegistry
     from revaer.rss.service import RssService
 
@@ -42,6 +43,15 @@ class ApiOptions:
     started_at: float = field(default_factory=time.monotonic)
     sse_update_interval: float = 1.0
     max_upload: int = 10 * 1024 * 1024
+
+
+@dataclass(slots=True)
+class Listening:
+    """The HTTP address this process listens on (None until it does; in-process test apps never do)."""
+
+    bind: str | None = None
+    # Given on the command line (--bind), which overrides server.bind for this run.
+    from_command_line: bool = False
 
 
 @dataclass(slots=True)
@@ -64,8 +74,10 @@ SETUP: web.AppKey[Setup] = web.AppKey("setup")
 ENGINE: web.AppKey[Engine] = web.AppKey("engine")
 PUMP: web.AppKey[EnginePump] = web.AppKey("pump")
 REGISTRY: web.AppKey[TorrentRegistry] = web.AppKey("registry")
+POSTPROCESSOR: web.AppKey[PostProcessor] = web.AppKey("postprocessor")  # the move jobs' worker
 # ---- HTTP-layer state ----------------------------------------------------------------------------
 API_OPTIONS = web.AppKey("api_options", ApiOptions)
+LISTENING = web.AppKey("listening", Listening)
 AUTH_STATE = web.AppKey("auth_state", AuthState)
 LOOP_MONITOR = web.AppKey("loop_monitor", LoopMonitor)  # the event loop's stalls (health)
 STREAMS: web.AppKey[weakref.WeakSet[web.StreamResponse]] = web.AppKey("streams")

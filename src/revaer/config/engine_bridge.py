@@ -37,6 +37,7 @@ def engine_settings(config: Config) -> dict[str, SettingValue]:
         download_rate_limit=e.download_limit,
         upload_rate_limit=e.upload_limit,
         connections_limit=e.connections_limit,
+        limit_lan_peers=e.limit_lan_peers,
     )
     return out
 

@@ -22,6 +22,7 @@ from typing import Any
 from revaer.config.libtorrent_settings import setting_type
 from revaer.errors import UsageError
 from revaer.labels import CATEGORY_RULE, valid_category
+from revaer.paths import category_root, is_system_dir
 
 Json = Any
 
@@ -161,8 +162,9 @@ _PLACEHOLDERS = frozenset({"name", "category", "hash"})
 
 
 def _rules(key: str, value: Json) -> Json:
-    obj = _expect_object(key, value, {"categories": {}})
+    obj = _expect_object(key, value, {"categories": {}, "allow_system_roots": False})
     cats = obj["categories"]
+    allow_system = _expect_bool(f"{key}.allow_system_roots", obj["allow_system_roots"])
     ckey = f"{key}.categories"
     if not isinstance(cats, dict):
         raise ConfigValidationError(ckey, f"expected an object (category -> template), got {_kind(cats)}")
@@ -179,7 +181,17 @@ def _rules(key: str, value: Json) -> Json:
                 )
         if template.count("{") != template.count("}"):
             raise ConfigValidationError(tkey, "unbalanced braces in template")
-    return {"categories": dict(cats)}
+        root = category_root(template)
+        if not allow_system and is_system_dir(root):
+            raise ConfigValidationError(
+                tkey,
+                f"the rule's root {root} (what it owns: the part before the first placeholder) is / or"
+                f" a system directory; choose a directory of its own, or set {key}.allow_system_roots",
+            )
+    out: dict[str, Json] = {"categories": dict(cats)}
+    if allow_system:
+        out["allow_system_roots"] = True
+    return out
 
 
 _TORRENT_DEFAULTS = {"max_conns": 0, "upload_limit": 0, "download_limit": 0}
@@ -220,6 +232,7 @@ _ENGINE_RESERVED = {
     "download_rate_limit": "use engine.limits.download",
     "upload_rate_limit": "use engine.limits.upload",
     "connections_limit": "use engine.limits.connections",
+    "limit_lan_peers": "use engine.limit_lan_peers",
     "alert_mask": "the engine relies on its own alert mask",
     "alert_queue_size": "the engine relies on its own alert queue size",
 }
@@ -356,6 +369,12 @@ SPECS: Mapping[str, SettingSpec] = MappingProxyType(
             ),
             SettingSpec("engine.dht", True, lambda k, v: _expect_bool(k, v), "the DHT"),
             SettingSpec("engine.limits", dict(_ENGINE_LIMITS), _engine_limits, "session-wide limits"),
+            SettingSpec(
+                "engine.limit_lan_peers",
+                False,
+                lambda k, v: _expect_bool(k, v),
+                "the session-wide rate limits hold peers on the local network too",
+            ),
             SettingSpec("engine.settings", {}, _engine_settings, "libtorrent settings by name"),
             SettingSpec(
                 "compat.qbittorrent",
@@ -410,6 +429,7 @@ class EngineConfig:
     upload_limit: int
     connections_limit: int
     settings: Mapping[str, bool | int | str]
+    limit_lan_peers: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -468,6 +488,7 @@ class Config:
                 upload_limit=lim["upload"],
                 connections_limit=lim["connections"],
                 settings=MappingProxyType(dict(v["engine.settings"])),
+                limit_lan_peers=v["engine.limit_lan_peers"],
             ),
             qbittorrent=QbittorrentCompat(qb["enabled"], qb["bypass_localhost"]),
             cors_origins=tuple(v["api.cors_origins"]),

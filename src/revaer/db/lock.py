@@ -86,6 +86,25 @@ class DataDirLock:
             os.close(fd)
 
 
+def running_server(data_dir: Path) -> dict[str, object] | None:
+    """Who holds ``data_dir``'s lock (pid, host, bind), or None when no server runs on it.
+
+    Never creates anything: a data dir without a lock file has no server."""
+    try:
+        fd = os.open(data_dir / LOCK_FILE, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return _read_holder(fd) or {"pid": None}
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
+
+
 def _read_holder(fd: int) -> dict[str, object]:
     try:
         raw = os.pread(fd, 4096, 0)

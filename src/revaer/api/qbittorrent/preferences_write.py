@@ -6,9 +6,9 @@ like any other config change: ``save_path`` → ``paths.download_root``, ``dht``
 → ``engine.dht``, ``dl_limit``/``up_limit``/``max_connec`` →
 ``engine.limits``, ``max_connec_per_torrent`` → ``torrent.defaults``,
 ``listen_port`` → the port of ``engine.listen_interfaces``,
-``bypass_local_auth`` → ``compat.qbittorrent.bypass_localhost``, a few
-session switches → ``engine.settings`` (see ``ENGINE_SETTINGS``), and the
-``rss_*`` preferences → ``rss``. Any other
+``bypass_local_auth`` → ``compat.qbittorrent.bypass_localhost``, ``limit_lan_peers`` →
+``engine.limit_lan_peers``, a few session switches → ``engine.settings`` (see
+``ENGINE_SETTINGS``), and the ``rss_*`` preferences → ``rss``. Any other
 preference is kept as given in ``QbPreferences`` (in memory) and returned by
 ``app/preferences``; it changes nothing else, except ``queueing_enabled``,
 which turns the queue actions on (409 without it, as qBittorrent answers).
@@ -156,6 +156,7 @@ def _engine_setting(ch: _Changes, k: str, v: Json) -> None:
 _MAPPED: Mapping[str, Callable[[_Changes, str, Json], None]] = {
     "save_path": lambda ch, k, v: ch.set("paths.download_root", _str(k, v).strip().rstrip("/") or "/"),
     "dht": lambda ch, k, v: ch.set("engine.dht", _bool(k, v)),
+    "limit_lan_peers": lambda ch, k, v: ch.set("engine.limit_lan_peers", _bool(k, v)),
     "dl_limit": lambda ch, k, v: ch.field("engine.limits", "download", max(_int(k, v), 0)),
     "up_limit": lambda ch, k, v: ch.field("engine.limits", "upload", max(_int(k, v), 0)),
     "max_connec": _max_connec,
@@ -195,6 +196,7 @@ def from_config(config: Config, download_root: Path) -> dict[str, Json]:
     out: dict[str, Json] = {
         "save_path": config.download_root or str(download_root),
         "dht": e.dht,
+        "limit_lan_peers": e.limit_lan_peers,
         "dl_limit": e.download_limit,
         "up_limit": e.upload_limit,
         "max_connec": -1 if e.connections_limit >= UNLIMITED_CONNECTIONS else e.connections_limit,
