@@ -164,8 +164,10 @@ Core::~Core() {
 void Core::start(const std::vector<Setting>& settings, Error& err) {
     lt::settings_pack pack;
     // Defaults that make thousands of torrents fine; the caller's settings win.
+    // ip_block and peer: the peers refused (blocked, banned) for log/peers.
     pack.set_int(lt::settings_pack::alert_mask, lt::alert_category::error | lt::alert_category::status |
-                                                    lt::alert_category::storage);
+                                                    lt::alert_category::storage | lt::alert_category::ip_block |
+                                                    lt::alert_category::peer);
     pack.set_int(lt::settings_pack::alert_queue_size, 1000000);
     for (int name : {lt::settings_pack::active_downloads, lt::settings_pack::active_seeds,
                      lt::settings_pack::active_limit, lt::settings_pack::active_tracker_limit,

@@ -50,9 +50,12 @@ from revaer.api.keys import (
     DATABASE,
     ENGINE,
     LISTENING,
+    LOGBOOK,
+    PEER_LOG,
     POSTPROCESSOR,
     PUMP,
     REGISTRY,
+    RSS,
     SETUP,
     STREAMS,
     TORRENTS,
@@ -61,6 +64,7 @@ from revaer.api.keys import (
     Listening,
 )
 from revaer.api.qbittorrent import build_qbittorrent
+from revaer.api.qbittorrent.add import resolve_links
 from revaer.api.statuspage import add_status_page
 from revaer.api.v1 import build_v1
 from revaer.api.v1.events import close_streams
@@ -76,12 +80,16 @@ from revaer.db.pool import Database, open_database
 from revaer.db.pool import data_dir as resolve_data_dir
 from revaer.db.supervisor import EmbeddedSupervisor
 from revaer.engine.libtorrent import LibtorrentEngine
-from revaer.engine.protocol import Engine
+from revaer.engine.protocol import Engine, EngineEvent, PeerRefused
 from revaer.engine.pump import EnginePump, PumpIntervals
 from revaer.events import EventBus
 from revaer.fsops import postprocessing
+from revaer.logbook import LogBook, PeerLog
 from revaer.paths import category_roots, is_system_dir
 from revaer.registry import TorrentRegistry
+from revaer.rss import RssService, RssSettings
+from revaer.rss.download import RuleDownloader
+from revaer.rss.store import RssStore
 from revaer.telemetry import (
     apply_log_settings,
     configure_logging,
@@ -157,7 +165,8 @@ def build_app(
     qb = build_qbittorrent(client_max_size)
     app.cleanup_ctx.extend(
         [
-            loop_monitor,  # first: it also watches the other parts start (stored torrents restored)
+            _logbook,  # first: log/main has every record of the start
+            loop_monitor,  # it also watches the other parts start (stored torrents restored)
             _event_bus,
             _database(options, database),
             _node_lock(options, own=database is None),
@@ -165,7 +174,9 @@ def build_app(
             _config(options),
             _setup_gate(options),
             _engine(options, engine_factory),
+            _peer_log,
             _postprocessing,
+            _rss(options),
             _http_state(options),
         ]
     )
@@ -177,6 +188,18 @@ def build_app(
 
 
 Part = Callable[[web.Application], AsyncIterator[None]]
+
+
+async def _logbook(app: web.Application) -> AsyncIterator[None]:
+    # The records of this app, as long as it runs (log/main); the peers the engine refused (log/peers).
+    app[LOGBOOK] = book = LogBook()
+    app[PEER_LOG] = PeerLog()
+    root = logging.getLogger()
+    root.addHandler(book)
+    try:
+        yield
+    finally:
+        root.removeHandler(book)
 
 
 async def _event_bus(app: web.Application) -> AsyncIterator[None]:
@@ -341,6 +364,18 @@ def _engine(options: ServeOptions, engine_factory: EngineFactory) -> Part:
     return engine_part
 
 
+async def _peer_log(app: web.Application) -> AsyncIterator[None]:
+    # The peers the engine refuses go to log/peers.
+    peers = app[PEER_LOG]
+
+    def record(ev: EngineEvent) -> None:
+        if isinstance(ev, PeerRefused):
+            peers.add(ev.ip, blocked=ev.blocked, reason=ev.reason)
+
+    app[PUMP].listeners.append(record)
+    yield
+
+
 async def _postprocessing(app: web.Application) -> AsyncIterator[None]:
     async with postprocessing(
         pool=app[DATABASE].pool,
@@ -353,6 +388,28 @@ async def _postprocessing(app: web.Application) -> AsyncIterator[None]:
     ) as worker:
         app[POSTPROCESSOR] = worker
         yield
+
+
+def _rss(options: ServeOptions) -> Part:
+    async def rss(app: web.Application) -> AsyncIterator[None]:
+        listener = app[CONFIG]
+        download = RuleDownloader(app[TORRENTS], resolve_links, max_size=options.max_upload)
+        service = RssService(
+            RssStore(app[DATABASE].pool), RssSettings.from_config(listener.config), download=download
+        )
+
+        def follow(cfg: Config, changed: Iterable[str] | None = None) -> None:
+            service.apply_settings(RssSettings.from_config(cfg))
+
+        listener.add_hook(follow)
+        await service.start()
+        app[RSS] = service
+        try:
+            yield
+        finally:
+            await service.close()
+
+    return rss
 
 
 def _http_state(options: ServeOptions) -> Part:

@@ -19,6 +19,7 @@ from aiohttp import web
 from revaer.config.model import Bind
 from revaer.engine.protocol import Engine
 from revaer.events import EventBus
+from revaer.logbook import LogBook, PeerLog
 from revaer.telemetry import LoopMonitor
 from revaer.torrents import TorrentService
 
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from revaer.engine.pump import EnginePump
     from revaer.fsops.worker import PostProcessor
     from revaer.registry import TorrentRegistry
+    from revaer.rss.service import RssService
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,3 +86,7 @@ LOOP_MONITOR = web.AppKey("loop_monitor", LoopMonitor)  # the event loop's stall
 STREAMS: web.AppKey[weakref.WeakSet[web.StreamResponse]] = web.AppKey("streams")
 LISTING: web.AppKey[Listing] = web.AppKey("qb_listing")  # the façade's items and fragments
 RESPONSES: web.AppKey[ResponseCache] = web.AppKey("qb_info_responses")  # whole torrents/info bodies
+# ---- the server's log and RSS (log/*, rss/*) -----------------------------------------------------
+LOGBOOK = web.AppKey("logbook", LogBook)  # recent log records (log/main)
+PEER_LOG = web.AppKey("peer_log", PeerLog)  # peers the engine refused (log/peers)
+RSS: web.AppKey[RssService] = web.AppKey("rss")

@@ -302,6 +302,41 @@ def _telemetry(key: str, value: Json) -> Json:
     return obj
 
 
+# qBittorrent's default smart episode filters (season/episode and date patterns).
+RSS_EPISODE_FILTERS = [
+    r"s(\d+)e(\d+)",
+    r"(\d+)x(\d+)",
+    r"(\d{4}[.\-]\d{1,2}[.\-]\d{1,2})",
+    r"(\d{1,2}[.\-]\d{1,2}[.\-]\d{4})",
+]
+_RSS = {
+    "enabled": False,
+    "refresh_interval": 30,
+    "max_articles_per_feed": 50,
+    "auto_download": False,
+    "download_repacks": True,
+    "smart_episode_filters": RSS_EPISODE_FILTERS,
+}
+
+
+def _rss(key: str, value: Json) -> Json:
+    obj = _expect_object(key, value, _RSS)
+    for name in ("enabled", "auto_download", "download_repacks"):
+        _expect_bool(f"{key}.{name}", obj[name])
+    _expect_int(f"{key}.refresh_interval", obj["refresh_interval"], minimum=1, maximum=7 * 24 * 60)
+    _expect_int(f"{key}.max_articles_per_feed", obj["max_articles_per_feed"], minimum=1, maximum=100_000)
+    filters = obj["smart_episode_filters"]
+    fkey = f"{key}.smart_episode_filters"
+    if not isinstance(filters, list) or len(filters) > 64:
+        raise ConfigValidationError(fkey, f"expected an array of regular expressions, got {_kind(filters)}")
+    for i, pattern in enumerate(filters):
+        try:
+            re.compile(_expect_str(f"{fkey}[{i}]", pattern, allow_empty=False))
+        except re.error as e:
+            raise ConfigValidationError(f"{fkey}[{i}]", f"not a regular expression: {e}") from None
+    return {**obj, "smart_episode_filters": list(filters)}
+
+
 @dataclass(frozen=True, slots=True)
 class SettingSpec:
     """One setting key: its default (a JSON value), its parser, what it means, and whether a change
@@ -354,6 +389,7 @@ SPECS: Mapping[str, SettingSpec] = MappingProxyType(
                 "the qBittorrent-compatible API",
             ),
             SettingSpec("api.cors_origins", [], _cors_origins, "origins allowed by CORS"),
+            SettingSpec("rss", dict(_RSS), _rss, "RSS feeds: refresh, article limit, auto-download rules"),
             SettingSpec(
                 "telemetry",
                 {"log_level": "info", "log_format": "json", "otel_endpoint": None},

@@ -15,6 +15,7 @@ from revaer.engine.protocol import (
     FileInfo,
     ListenFailed,
     MetadataReceived,
+    PeerRefused,
     QueueMove,
     ResumeDataSaved,
     SessionStats,
@@ -92,6 +93,26 @@ def _failed(h: str, text: str, data: bytes | None, a: int, b: int) -> EngineEven
     return TorrentFailed(h, text)
 
 
+_R = _engine.PeerRefusal
+# Why a peer was refused, as qBittorrent's peer log says it (``{port}``: the peer's port).
+REFUSAL_REASONS: Mapping[int, str] = {
+    _R.REFUSED_BANNED: "",
+    _R.REFUSED_IP_FILTER: "IP filter",
+    _R.REFUSED_PORT_FILTER: "filtered port ({port})",
+    _R.REFUSED_I2P_MIXED: "I2P mixed mode restrictions",
+    _R.REFUSED_PRIVILEGED_PORT: "privileged port ({port})",
+    _R.REFUSED_UTP_DISABLED: "μTP is disabled",
+    _R.REFUSED_TCP_DISABLED: "TCP is disabled",
+    _R.REFUSED_LOCAL_INTERFACE: "not on the local interface",
+    _R.REFUSED_SSRF: "SSRF mitigation",
+}
+
+
+def _refused(h: str, text: str, data: bytes | None, a: int, b: int) -> EngineEvent:
+    reason = REFUSAL_REASONS.get(b, "refused").format(port=a)
+    return PeerRefused(text, a, b != _R.REFUSED_BANNED, reason)
+
+
 # How each kind of native event becomes a Revaer event (None: logged only, nothing to publish).
 _CONVERTERS: dict[int, Callable[[str, str, bytes | None, int, int], EngineEvent | None]] = {
     _K.EV_ADDED: lambda h, text, data, a, b: TorrentAdded(h, text),
@@ -108,6 +129,7 @@ _CONVERTERS: dict[int, Callable[[str, str, bytes | None, int, int], EngineEvent 
     _K.EV_STORAGE_MOVE_FAILED: lambda h, text, data, a, b: StorageMoveFailed(h, text),
     _K.EV_LISTEN: _listening,
     _K.EV_LISTEN_FAILED: lambda h, text, data, a, b: ListenFailed(text),
+    _K.EV_PEER_REFUSED: _refused,
 }
 
 

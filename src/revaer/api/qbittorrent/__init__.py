@@ -21,7 +21,9 @@ from revaer.api.qbittorrent import (
     categories,
     details,
     info,
+    log,
     preferences_write,
+    rss,
     sync,
     transfer,
 )
@@ -54,6 +56,12 @@ READS: Final[Mapping[str, Handler]] = {
     "/transfer/info": transfer.transfer_info,
     "/transfer/downloadLimit": transfer.download_limit,
     "/transfer/uploadLimit": transfer.upload_limit,
+    # ---- log and RSS ----
+    "/log/main": log.main,
+    "/log/peers": log.peers,
+    "/rss/items": rss.items,
+    "/rss/matchingArticles": rss.matching_articles,
+    "/rss/rules": rss.rules,
 }
 
 ACTIONS: Final[Mapping[str, Handler]] = {
@@ -92,6 +100,17 @@ ACTIONS: Final[Mapping[str, Handler]] = {
     "/torrents/removeTags": categories.remove_tags,
     "/transfer/setDownloadLimit": transfer.set_download_limit,
     "/transfer/setUploadLimit": transfer.set_upload_limit,
+    # ---- RSS ----
+    "/rss/addFeed": rss.add_feed,
+    "/rss/addFolder": rss.add_folder,
+    "/rss/markAsRead": rss.mark_as_read,
+    "/rss/moveItem": rss.move_item,
+    "/rss/refreshItem": rss.refresh_item,
+    "/rss/removeItem": rss.remove_item,
+    "/rss/removeRule": rss.remove_rule,
+    "/rss/renameRule": rss.rename_rule,
+    "/rss/setFeedURL": rss.set_feed_url,
+    "/rss/setRule": rss.set_rule,
 }
 
 

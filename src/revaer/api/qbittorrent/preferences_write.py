@@ -7,8 +7,8 @@ like any other config change: ``save_path`` → ``paths.download_root``, ``dht``
 ``engine.limits``, ``max_connec_per_torrent`` → ``torrent.defaults``,
 ``listen_port`` → the port of ``engine.listen_interfaces``,
 ``bypass_local_auth`` → ``compat.qbittorrent.bypass_localhost``, ``limit_lan_peers`` →
-``engine.limit_lan_peers``, and a few
-session switches → ``engine.settings`` (see ``ENGINE_SETTINGS``). Any other
+``engine.limit_lan_peers``, a few session switches → ``engine.settings`` (see
+``ENGINE_SETTINGS``), and the ``rss_*`` preferences → ``rss``. Any other
 preference is kept as given in ``QbPreferences`` (in memory) and returned by
 ``app/preferences``; it changes nothing else, except ``queueing_enabled``,
 which turns the queue actions on (409 without it, as qBittorrent answers).
@@ -164,6 +164,15 @@ _MAPPED: Mapping[str, Callable[[_Changes, str, Json], None]] = {
     "listen_port": _listen_port,
     "bypass_local_auth": lambda ch, k, v: ch.field("compat.qbittorrent", "bypass_localhost", _bool(k, v)),
     **dict.fromkeys(ENGINE_SETTINGS, _engine_setting),
+    # ---- RSS (the rss setting) ----
+    "rss_auto_downloading_enabled": lambda ch, k, v: ch.field("rss", "auto_download", _bool(k, v)),
+    "rss_download_repack_proper_episodes": lambda ch, k, v: ch.field("rss", "download_repacks", _bool(k, v)),
+    "rss_max_articles_per_feed": lambda ch, k, v: ch.field("rss", "max_articles_per_feed", _int(k, v)),
+    "rss_processing_enabled": lambda ch, k, v: ch.field("rss", "enabled", _bool(k, v)),
+    "rss_refresh_interval": lambda ch, k, v: ch.field("rss", "refresh_interval", _int(k, v)),
+    "rss_smart_episode_filters": lambda ch, k, v: ch.field(
+        "rss", "smart_episode_filters", [x for x in _str(k, v).splitlines() if x.strip()]
+    ),
 }
 
 
@@ -196,6 +205,15 @@ def from_config(config: Config, download_root: Path) -> dict[str, Json]:
     }
     if ports:
         out["listen_port"] = int(ports[0])
+    rss = config.values["rss"]
+    out.update(
+        rss_processing_enabled=rss["enabled"],
+        rss_refresh_interval=rss["refresh_interval"],
+        rss_max_articles_per_feed=rss["max_articles_per_feed"],
+        rss_auto_downloading_enabled=rss["auto_download"],
+        rss_download_repack_proper_episodes=rss["download_repacks"],
+        rss_smart_episode_filters="\n".join(rss["smart_episode_filters"]),
+    )
     for qb, (name, _) in ENGINE_SETTINGS.items():
         if name in e.settings:
             out[qb] = e.settings[name]
