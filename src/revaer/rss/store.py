@@ -1,4 +1,4 @@
-"""The RSS tables (``revaer_rss``, migration 0006): the items tree, articles with read marks, rules.
+"""The RSS tables (``revaer_rss``, migration 0005): the items tree, articles with read marks, rules.
 
 Every change the API acknowledges is written here first; ``load`` reads it all back on start.
 """
