@@ -49,15 +49,20 @@ from revaer.api.keys import (
     CONFIG_STORE,
     DATABASE,
     ENGINE,
+    LISTENING,
     PUMP,
     REGISTRY,
     SETUP,
     STREAMS,
+    THROTTLE,
     TORRENTS,
     ApiOptions,
     AuthState,
+    Listening,
 )
 from revaer.api.qbittorrent import build_qbittorrent
+from revaer.api.security import add_security_headers, host_check
+from revaer.api.throttle import CredentialThrottle
 from revaer.api.v1 import build_v1
 from revaer.api.v1.events import close_streams
 from revaer.categories import CategoryStore
@@ -140,8 +145,11 @@ def build_app(
     """
     # aiohttp applies the top-level app's body limit: sub-apps cannot raise it.
     client_max_size = options.max_upload + 64 * 1024
-    app = web.Application(client_max_size=client_max_size)
+    app = web.Application(client_max_size=client_max_size, middlewares=[host_check])
+    app.on_response_prepare.append(add_security_headers)
     app[FATAL] = Fatal()
+    app[LISTENING] = Listening()
+    app[THROTTLE] = CredentialThrottle()
     v1 = build_v1(client_max_size)
     qb = build_qbittorrent(client_max_size)
     app.cleanup_ctx.extend(
@@ -360,6 +368,7 @@ async def serve(
         bind = parse_bind("--bind", opts.bind) if opts.bind else app[CONFIG].config.bind
         site = web.TCPSite(runner, bind.host, bind.port, reuse_address=True)
         await site.start()
+        app[LISTENING].note(runner.addresses)  # the façade's default follows the address bound
         if lock is not None:
             lock.update(str(bind))
         log.info("listening", extra={"bind": str(bind), "version": __version__})

@@ -18,7 +18,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from revaer.api.keys import BUS, CONFIG, DATABASE, PUMP, TORRENTS
+from revaer.api.keys import BUS, CONFIG, DATABASE, LISTENING, PUMP, TORRENTS
 from revaer.app import ServeOptions, build_app
 from revaer.config.listener import ConfigListener
 from revaer.config.model import Json
@@ -135,6 +135,8 @@ async def serving(
     )
     client: TestClient[Any, Any] = TestClient(TestServer(app, host="127.0.0.1"))
     await client.start_server()
+    assert client.server.runner is not None
+    app[LISTENING].note(client.server.runner.addresses)
     try:
         # No token file: the database is set up already (a restart over the same database).
         token_file = data_dir / TOKEN_FILE

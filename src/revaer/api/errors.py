@@ -124,7 +124,8 @@ async def problem_middleware(request: web.Request, handler: Any) -> web.StreamRe
         if e.status < 400:
             raise
         type_, title = _HTTP_TYPES.get(e.status, ("http_error", e.reason))
-        return Problem(e.status, type_, title, e.text or e.reason).response()
+        headers = {"Allow": e.headers["Allow"]} if "Allow" in e.headers else None
+        return Problem(e.status, type_, title, e.text or e.reason, headers=headers).response()
     except Exception as e:
         p = problem_for(e)
         if p is not None:

@@ -8,14 +8,16 @@ and tests only: handlers reach torrents through ``TORRENTS``.
 
 from __future__ import annotations
 
+import ipaddress
 import time
 import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from revaer.api.throttle import CredentialThrottle
 from revaer.engine.protocol import Engine
 from revaer.events import EventBus
 from revaer.telemetry import LoopMonitor
@@ -43,6 +45,31 @@ class ApiOptions:
 
 
 @dataclass(slots=True)
+class Listening:
+    """The addresses the server is actually bound to, noted once its sockets listen."""
+
+    addresses: list[tuple[str, int]] = field(default_factory=list)
+
+    def note(self, addresses: list[Any]) -> None:
+        """``addresses``: the runner's (``web.BaseRunner.addresses``: socket names)."""
+        self.addresses = [(str(a[0]), int(a[1])) for a in addresses if isinstance(a, tuple)]
+
+    @property
+    def loopback(self) -> bool | None:
+        """Whether every bound address is a loopback one; None before the server listens."""
+        if not self.addresses:
+            return None
+        return all(_loopback(host) for host, _ in self.addresses)
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+@dataclass(slots=True)
 class AuthState:
     """Mutable state of the access checks: the setup gate and verified API keys."""
 
@@ -65,6 +92,8 @@ REGISTRY: web.AppKey[TorrentRegistry] = web.AppKey("registry")
 # ---- HTTP-layer state ----------------------------------------------------------------------------
 API_OPTIONS = web.AppKey("api_options", ApiOptions)
 AUTH_STATE = web.AppKey("auth_state", AuthState)
+THROTTLE = web.AppKey("throttle", CredentialThrottle)  # credential checks, counted before they run
+LISTENING = web.AppKey("listening", Listening)  # where the server is bound (serve() notes it)
 LOOP_MONITOR = web.AppKey("loop_monitor", LoopMonitor)  # the event loop's stalls (health)
 STREAMS: web.AppKey[weakref.WeakSet[web.StreamResponse]] = web.AppKey("streams")
 LISTING: web.AppKey[Listing] = web.AppKey("qb_listing")  # the façade's items and fragments

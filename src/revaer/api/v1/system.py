@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from revaer import __version__
+from revaer.api.auth import refresh_bootstrapped, throttled
 from revaer.api.errors import Problem, unprocessable
 from revaer.api.keys import (
     API_OPTIONS,
@@ -19,9 +20,11 @@ from revaer.api.keys import (
     LOOP_MONITOR,
     REGISTRY,
     SETUP,
+    THROTTLE,
     TORRENTS,
 )
 from revaer.api.v1.body import check_fields, json_object, json_response
+from revaer.api.throttle import Throttled
 from revaer.config.model import ConfigValidationError
 from revaer.config.setup import AlreadyBootstrapped, InvalidSetupToken
 from revaer.config.store import ConfigStore, VersionConflict
@@ -62,23 +65,31 @@ async def health(request: web.Request) -> web.Response:
     return json_response(body, status)
 
 
+_SETUP_FIELDS = {"setup_token": str, "admin_username": str, "admin_password": str}
+
+
 async def setup_apply(request: web.Request) -> web.Response:
     state, setup = request.config_dict[AUTH_STATE], request.config_dict.get(SETUP)
     body = await json_object(request)
-    check_fields(
-        body,
-        {"setup_token": str, "admin_username": str, "admin_password": str},
-        required=("setup_token", "admin_username", "admin_password"),
-    )
-    if setup is None:
-        raise Problem(409, "already_set_up", "Already set up", "this server runs without setup")
+    check_fields(body, _SETUP_FIELDS, required=tuple(_SETUP_FIELDS), nullable=False)
+    # Set up already: refused before any hash is computed.
+    if setup is None or await refresh_bootstrapped(state, setup):
+        raise Problem(409, "already_set_up", "Already set up", "the installation is already set up")
+    throttle = request.config_dict[THROTTLE]
     try:
-        result = await setup.apply(body["setup_token"], body["admin_username"], body["admin_password"])
+        # Counted before the two scrypt runs: a route bucket of its own, the address's failures.
+        with throttle.attempt(request.remote or "", slow=True, bucket=throttle.setup) as attempt:
+            try:
+                result = await setup.apply(body["setup_token"], body["admin_username"], body["admin_password"])
+            except InvalidSetupToken as e:
+                attempt.ok(False)
+                raise Problem(403, "invalid_setup_token", "Invalid setup token", str(e)) from None
+            attempt.ok(True)
+    except Throttled as e:
+        raise throttled(e) from None
     except AlreadyBootstrapped as e:
         state.bootstrapped = True
         raise Problem(409, "already_set_up", "Already set up", str(e)) from None
-    except InvalidSetupToken as e:
-        raise Problem(403, "invalid_setup_token", "Invalid setup token", str(e)) from None
     except ValueError as e:
         raise unprocessable(str(e)) from None
     state.bootstrapped = True
