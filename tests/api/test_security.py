@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -20,6 +21,7 @@ from revaer.config.model import Json
 from revaer.config.setup import Setup
 from revaer.config.store import ConfigStore
 from revaer.engine.fake import FakeEngine, ManualClock
+from revaer.telemetry import JsonFormatter, TextFormatter
 from tests.api.conftest import Api, serving
 from tests.api.test_qb_write import facade
 
@@ -286,3 +288,49 @@ async def test_security_headers_everywhere(ready: Api) -> None:
         assert r.headers["Referrer-Policy"] == "same-origin", path
     async with c.get("/v1/events/stream", headers=ready.auth) as r:  # a stream, prepared early
         assert "Content-Security-Policy" in r.headers
+
+
+# ---- 5. redaction --------------------------------------------------------------------------------
+
+
+async def test_redacted_values_written_back_are_unchanged(ready: Api) -> None:
+    c, auth = ready.client, ready.auth
+    endpoint = "https://collector:pa55word@otel.example:4318/v1/traces"
+    r = await c.patch(
+        "/v1/config",
+        json={
+            "engine.settings": {"proxy_password": "s3cret", "proxy_username": "me"},
+            "telemetry": {"otel_endpoint": endpoint},
+        },
+        headers=auth,
+    )
+    assert r.status == 200, await r.text()
+    shown = (await (await c.get("/v1/config", headers=auth)).json())["config"]
+    assert shown["engine.settings"]["proxy_password"] == "***"
+    assert shown["telemetry"]["otel_endpoint"] == "https://collector:***@otel.example:4318/v1/traces"
+    assert "pa55word" not in str(shown)
+    assert "s3cret" not in str(shown)
+    # Written back as shown: nothing changes.
+    back = {"engine.settings": shown["engine.settings"], "telemetry": shown["telemetry"]}
+    r = await c.patch("/v1/config", json=back, headers=auth)
+    assert r.status == 200, await r.text()
+    stored = {k: v.value for k, v in (await ConfigStore(ready.database.pool).get_all()).items()}
+    assert stored["engine.settings"]["proxy_password"] == "s3cret"
+    assert stored["telemetry"]["otel_endpoint"] == endpoint
+    # A new value is a new value.
+    new = {"engine.settings": {**shown["engine.settings"], "proxy_password": "other"}}
+    assert (await c.patch("/v1/config", json=new, headers=auth)).status == 200
+    stored = {k: v.value for k, v in (await ConfigStore(ready.database.pool).get_all()).items()}
+    assert stored["engine.settings"]["proxy_password"] == "other"
+
+
+def test_url_passwords_never_reach_a_log_line() -> None:
+    record = logging.LogRecord(
+        "x", logging.INFO, __file__, 1, "fetching %s", ("http://u:pw1@a.example/",), None
+    )
+    record.url = "https://user:pw2@b.example/t.torrent"
+    for formatter in (JsonFormatter(), TextFormatter()):
+        line = formatter.format(record)
+        assert "pw1" not in line, line
+        assert "pw2" not in line, line
+        assert "https://user:***@b.example/t.torrent" in line

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 import time
 from typing import Any
 
@@ -23,14 +22,12 @@ from revaer.api.keys import (
     THROTTLE,
     TORRENTS,
 )
-from revaer.api.v1.body import check_fields, json_object, json_response
 from revaer.api.throttle import Throttled
+from revaer.api.v1.body import check_fields, json_object, json_response
 from revaer.config.model import ConfigValidationError
+from revaer.config.redact import redact, restore
 from revaer.config.setup import AlreadyBootstrapped, InvalidSetupToken
 from revaer.config.store import ConfigStore, VersionConflict
-
-_SECRET = re.compile(r"password|secret|token|api_key|apikey|credential", re.IGNORECASE)
-REDACTED = "***"
 
 
 async def health(request: web.Request) -> web.Response:
@@ -80,7 +77,9 @@ async def setup_apply(request: web.Request) -> web.Response:
         # Counted before the two scrypt runs: a route bucket of its own, the address's failures.
         with throttle.attempt(request.remote or "", slow=True, bucket=throttle.setup) as attempt:
             try:
-                result = await setup.apply(body["setup_token"], body["admin_username"], body["admin_password"])
+                result = await setup.apply(
+                    body["setup_token"], body["admin_username"], body["admin_password"]
+                )
             except InvalidSetupToken as e:
                 attempt.ok(False)
                 raise Problem(403, "invalid_setup_token", "Invalid setup token", str(e)) from None
@@ -94,16 +93,6 @@ async def setup_apply(request: web.Request) -> web.Response:
         raise unprocessable(str(e)) from None
     state.bootstrapped = True
     return json_response({"api_key": result.api_key, "admin_username": result.admin_username}, 201)
-
-
-def redact(value: Any, key: str = "") -> Any:
-    if _SECRET.search(key) and value not in (None, "", [], {}):
-        return REDACTED
-    if isinstance(value, dict):
-        return {k: redact(v, k) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact(v, key) for v in value]
-    return value
 
 
 def _etag(versions: dict[str, int]) -> str:
@@ -133,7 +122,9 @@ async def config_patch(request: web.Request) -> web.Response:
     changes = await json_object(request)
     if not changes:
         raise unprocessable("nothing to change: send an object of settings")
-    _, versions = await _current(store)
+    current, versions = await _current(store)
+    # A value sent back as it was shown (a redacted secret) is the current one: unchanged.
+    changes = {k: restore(v, current.get(k), k) for k, v in changes.items()}
     expected: dict[str, int] | None = None
     if_match = request.headers.get("If-Match")
     if if_match is not None:
