@@ -13,6 +13,7 @@ import orjson
 from aiohttp import web
 
 from revaer.api.params import InvalidInfoHashError, ParamError
+from revaer.categories import CategoryError
 from revaer.db.pool import is_unavailable
 from revaer.engine.errors import (
     DuplicateTorrentError,
@@ -94,6 +95,8 @@ def problem_for(exc: BaseException) -> Problem | None:
         return unprocessable(str(exc), "invalid_torrent")
     if isinstance(exc, InvalidSettingError):
         return unprocessable(str(exc), "invalid_setting")
+    if isinstance(exc, CategoryError):
+        return unprocessable(str(exc), "invalid_label")
     if isinstance(exc, PathNotAllowedError):
         return unprocessable(str(exc), "path_not_allowed")
     if isinstance(exc, EngineClosedError):
