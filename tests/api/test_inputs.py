@@ -131,3 +131,27 @@ async def test_v1_unicode_category_names(ready: Api) -> None:
         if r.status == 201:
             for h in (await r.json())["info_hashes"]:
                 assert (await ready.client.post(f"/v1/torrents/{h}/remove", headers=ready.auth)).status == 200
+
+
+async def test_a_refused_add_leaves_no_category(ready: Api) -> None:
+    """Found by the fuzz suite: the category of an add the engine refused stayed behind."""
+    form = FormData()
+    form.add_field("torrents", b"not bencode", filename="x.torrent", content_type="application/x-bittorrent")
+    form.add_field("category", "fresh")
+    r = await ready.client.post("/v1/torrents/add", data=form, headers=ready.auth)
+    assert r.status == 422
+    assert ready.torrents.categories.categories == {}
+    r = await ready.client.post(
+        "/v1/torrents/add", json={"magnet": "magnet:?xt=urn:btih:zz", "category": "fresh"}, headers=ready.auth
+    )
+    assert r.status == 422
+    assert ready.torrents.categories.categories == {}
+
+
+async def test_an_undecodable_field_name_is_quoted_back(ready: Api) -> None:
+    """Found by the fuzz suite: the 422 naming a field whose name is not UTF-8 failed to encode."""
+    body = b'--b\r\nContent-Disposition: form-data; name="\x80"\r\n\r\nx\r\n--b--\r\n'
+    headers = {**ready.auth, "Content-Type": "multipart/form-data; boundary=b"}
+    r = await ready.client.post("/v1/torrents/add", data=body, headers=headers)
+    assert r.status == 422
+    assert "\\udc80" in (await r.json())["field"]

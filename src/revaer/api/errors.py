@@ -55,12 +55,21 @@ class Problem(Exception):
             "type": self.type,
             "title": self.title,
             "status": self.status,
-            "detail": self.detail,
-            **self.extra,
+            "detail": _encodable(self.detail),
+            **{k: _encodable(v) if isinstance(v, str) else v for k, v in self.extra.items()},
         }
         return web.Response(
             status=self.status, body=orjson.dumps(body), content_type=PROBLEM, headers=self.headers
         )
+
+
+def _encodable(text: str) -> str:
+    """``text`` as valid UTF-8: a lone surrogate (a client's undecodable byte quoted back) escaped."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode()
+    return text
 
 
 def bad_request(detail: str, **extra: Any) -> Problem:

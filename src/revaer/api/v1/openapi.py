@@ -165,10 +165,14 @@ DOCUMENT: dict[str, Any] = {
                             "schema": {
                                 "type": "object",
                                 "required": ["setup_token", "admin_username", "admin_password"],
+                                "additionalProperties": False,
                                 "properties": {
-                                    "setup_token": _STR,
-                                    "admin_username": _STR,
-                                    "admin_password": _STR,
+                                    "setup_token": {"type": "string", "maxLength": 1024},
+                                    "admin_username": {
+                                        "type": "string",
+                                        "pattern": "^[A-Za-z0-9._@-]{1,64}$",
+                                    },
+                                    "admin_password": {"type": "string", "minLength": 8, "maxLength": 1024},
                                 },
                             }
                         }
@@ -179,6 +183,7 @@ DOCUMENT: dict[str, Any] = {
                     "403": _problem("invalid or used token"),
                     "409": _problem("already set up"),
                     "422": _problem("invalid body"),
+                    "429": _problem("too many attempts at once (Retry-After)"),
                 },
             }
         },
@@ -323,6 +328,25 @@ DOCUMENT: dict[str, Any] = {
         },
     },
 }
+
+
+def _complete(doc: dict[str, Any]) -> dict[str, Any]:
+    """Every answer an operation can give besides its own: 400 for a malformed request (or a Host
+    that does not name the server) on every route, and 413, 415 and 422 where a body is read."""
+    for ops in doc["paths"].values():
+        for op in ops.values():
+            responses = op["responses"]
+            responses.setdefault(
+                "400", _problem("malformed request, or a Host that does not name the server")
+            )
+            if "requestBody" in op:
+                responses.setdefault("413", _problem("body too large"))
+                responses.setdefault("415", _problem("unsupported content type"))
+                responses.setdefault("422", _problem("invalid body"))
+    return doc
+
+
+_complete(DOCUMENT)
 
 
 async def document(request: web.Request) -> web.Response:
