@@ -8,6 +8,14 @@ from aiohttp import web
 
 from revaer import __version__
 from revaer.api.v1.body import json_response
+from revaer.labels import (
+    CATEGORY_RULE,
+    MAGNET_RULE,
+    MAX_CATEGORY_LENGTH,
+    MAX_MAGNET_LENGTH,
+    MAX_PATH_LENGTH,
+    MAX_TAG_LENGTH,
+)
 
 
 def _problem(desc: str) -> dict[str, Any]:
@@ -30,6 +38,24 @@ _BOOL: dict[str, Any] = {"type": "boolean"}
 _STRINGS: dict[str, Any] = {"type": "array", "items": _STR}
 _INT_OR_NULL: dict[str, Any] = {"type": ["integer", "null"]}
 _STR_OR_NULL: dict[str, Any] = {"type": ["string", "null"]}
+
+
+# The bounds of revaer.labels, so a value the document allows is one the server can store.
+_NO_CONTROL = "^[^\\x00-\\x1f\\x7f-\\x9f]*$"
+_CATEGORY: dict[str, Any] = {
+    "type": "string",
+    "maxLength": MAX_CATEGORY_LENGTH,
+    "pattern": _NO_CONTROL,
+    "description": CATEGORY_RULE,
+}
+_TAG: dict[str, Any] = {"type": "string", "maxLength": MAX_TAG_LENGTH, "pattern": _NO_CONTROL}
+_PATH: dict[str, Any] = {"type": "string", "maxLength": MAX_PATH_LENGTH, "pattern": _NO_CONTROL}
+_MAGNET: dict[str, Any] = {
+    "type": "string",
+    "maxLength": MAX_MAGNET_LENGTH,
+    "pattern": "^magnet:\\?",
+    "description": MAGNET_RULE,
+}
 
 
 def _param(name: str, where: str = "query", schema: dict[str, Any] = _STR) -> dict[str, Any]:
@@ -133,10 +159,10 @@ DOCUMENT: dict[str, Any] = {
                 "required": ["magnet"],
                 "additionalProperties": False,
                 "properties": {
-                    "magnet": _STR,
-                    "category": _STR,
-                    "tags": _STRINGS,
-                    "save_path": _STR,
+                    "magnet": _MAGNET,
+                    "category": _CATEGORY,
+                    "tags": {"type": "array", "items": _TAG},
+                    "save_path": _PATH,
                     "paused": _BOOL,
                     "sequential": _BOOL,
                 },
@@ -257,9 +283,13 @@ DOCUMENT: dict[str, Any] = {
                                         "type": "array",
                                         "items": {"type": "string", "format": "binary"},
                                     },
-                                    "category": _STR,
-                                    "tags": {"type": "string", "description": "comma-separated"},
-                                    "save_path": _STR,
+                                    "category": _CATEGORY,
+                                    "tags": {
+                                        "type": "string",
+                                        "description": "comma-separated",
+                                        "maxLength": 10_000,
+                                    },
+                                    "save_path": _PATH,
                                     "paused": _BOOL,
                                 },
                             }
