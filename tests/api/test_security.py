@@ -119,6 +119,16 @@ async def test_concurrent_wrong_logins_ban_after_exactly_five(
     assert sum(1 for s, t, _ in answers if (s, t) == (403, BANNED)) == 55
 
 
+async def test_concurrent_right_logins_all_get_in(
+    ready: Api, http: aiohttp.ClientSession, password_checks: Counter
+) -> None:
+    """Held back, not refused: checks past the allowance wait for the ones in flight."""
+    url = str(ready.client.make_url("/api/v2/auth/login"))
+    answers = await asyncio.gather(*(_post(http, url, data=GOOD) for _ in range(20)))
+    assert [(s, t) for s, t, _ in answers] == [(200, "Ok.")] * 20
+    assert password_checks.calls == 20
+
+
 async def test_wrong_api_keys_ban_the_address(
     ready: Api, http: aiohttp.ClientSession, monkeypatch: Any
 ) -> None:

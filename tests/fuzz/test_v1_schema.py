@@ -41,8 +41,9 @@ def check_operation(live: Live, http: requests.Session, op: Any) -> str | None:
 
     try:
         check()
-    except AssertionError as e:
-        return str(e).splitlines()[0]
+    except Exception as e:  # a failure, or hypothesis saying it could not reproduce one
+        first = e.exceptions[0] if isinstance(e, ExceptionGroup) and e.exceptions else e
+        return f"{op.label}: {type(first).__name__}: {(str(first).splitlines() or [''])[0]}"
     return None
 
 

@@ -43,7 +43,7 @@ async def key_ok(
     until = cache.get(digest)
     if until is not None and until > now:
         return True
-    with throttle.attempt(address) as attempt:
+    with await throttle.attempt(address) as attempt:
         # Bounded: while the database is away this raises DatabaseUnavailable (503), it does not hang.
         if not attempt.ok(setup is not None and await bounded(setup.verify_api_key(key))):
             cache.pop(digest, None)

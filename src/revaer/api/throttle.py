@@ -1,11 +1,12 @@
 """Credential checks, counted before they run: the ban on repeated failures and the ceilings.
 
 Every check of a secret sent by a client (a ``/api/v2`` login, a ``/v1`` or ``/api/v2`` API key,
-a setup token) takes a place first: ``attempt()`` refuses at once an address that is banned, or
-whose failures plus the checks it has in flight already reach ``max_failures``. So however many
-requests arrive at the same moment, at most ``max_failures`` wrong secrets from one address are
-ever evaluated per ban window; the ban then lasts ``ban_duration`` seconds (qBittorrent's 5 and
-one hour). A success clears the address's failures, as qBittorrent does.
+a setup token) takes a place first: ``attempt()`` refuses at once an address that is banned, and
+holds back a check while the address's failures plus the checks it has in flight already reach
+``max_failures``. So however many requests arrive at the same moment, at most ``max_failures``
+wrong secrets from one address are ever evaluated per ban window; the ban then lasts
+``ban_duration`` seconds (qBittorrent's 5 and one hour). A success clears the address's
+failures, as qBittorrent does.
 
 Checks that run the slow password hash (scrypt, tens of milliseconds of CPU each) also take a
 token from one bucket shared by all addresses (``checks_per_second``, bursts of ``burst``): past
@@ -15,10 +16,11 @@ addresses cannot take the CPU. ``/v1/setup/apply`` has a bucket of its own besid
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
 
 from revaer.errors import RefusedError
@@ -75,6 +77,13 @@ class _Address:
     failures: int = 0
     pending: int = 0
     banned_until: float = 0.0
+    # Set (and replaced) whenever a check of this address ends: waiting checks look again.
+    settled: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def settle(self) -> None:
+        self.pending -= 1
+        self.settled.set()
+        self.settled = asyncio.Event()
 
 
 class Attempt:
@@ -89,11 +98,11 @@ class Attempt:
     def ok(self, success: bool) -> bool:
         if not self._done:
             self._done = True
-            self._entry.pending -= 1
             if success:
                 self._entry.failures = 0
             else:
                 self._throttle.failed(self._entry)
+            self._entry.settle()
         return success
 
     def __enter__(self) -> Attempt:
@@ -104,7 +113,7 @@ class Attempt:
     ) -> None:
         if not self._done:
             self._done = True
-            self._entry.pending -= 1
+            self._entry.settle()
 
 
 class CredentialThrottle:
@@ -161,16 +170,27 @@ class CredentialThrottle:
         if left > 0:
             raise Banned("too many failed authentication attempts", left)
 
-    def attempt(self, address: str, *, slow: bool = False, bucket: TokenBucket | None = None) -> Attempt:
+    async def attempt(
+        self, address: str, *, slow: bool = False, bucket: TokenBucket | None = None
+    ) -> Attempt:
         """Reserve one check for ``address``; ``slow`` ones also take a token of the shared ceiling,
-        ``bucket`` one of a route's own (taken first, so a flood is told to slow down)."""
+        ``bucket`` one of a route's own (taken first, so a flood is told to slow down).
+
+        While the address's failures and checks in flight fill its allowance, a check waits for one
+        of them to end: after failures it is refused with the ban, after a success it goes on (so
+        clients logging in together with the right password all get in)."""
         if bucket is not None:
             bucket.take()
         entry = self._entry(address)
-        if entry.banned_until:
-            raise Banned("too many failed authentication attempts", entry.banned_until - self.clock())
-        if entry.failures + entry.pending >= self.max_failures:
-            raise Banned("too many authentication attempts in flight", 1.0)
+        while True:
+            if entry.banned_until:
+                left = entry.banned_until - self.clock()
+                if left > 0:
+                    raise Banned("too many failed authentication attempts", left)
+                entry.failures, entry.banned_until = 0, 0.0
+            if entry.failures + entry.pending < self.max_failures:
+                break
+            await entry.settled.wait()
         if slow:
             self.checks.take()
         entry.pending += 1

@@ -139,7 +139,7 @@ async def login(request: web.Request) -> web.Response:
     username = str(form.get("username", ""))
     password = str(form.get("password", ""))
     # The place is taken before the slow check: concurrent guesses count while they run.
-    with throttle.attempt(ip, slow=True) as attempt:
+    with await throttle.attempt(ip, slow=True) as attempt:
         ok = attempt.ok(bool(username) and setup is not None and await setup.verify_admin(username, password))
     if not ok:
         log.warning("webui login failed", extra={"ip": ip})

@@ -75,7 +75,7 @@ async def setup_apply(request: web.Request) -> web.Response:
     throttle = request.config_dict[THROTTLE]
     try:
         # Counted before the two scrypt runs: a route bucket of its own, the address's failures.
-        with throttle.attempt(request.remote or "", slow=True, bucket=throttle.setup) as attempt:
+        with await throttle.attempt(request.remote or "", slow=True, bucket=throttle.setup) as attempt:
             try:
                 result = await setup.apply(
                     body["setup_token"], body["admin_username"], body["admin_password"]
