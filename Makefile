@@ -72,7 +72,7 @@ test: lint typecheck stubtest pytest
 # schemathesis over /v1/openapi.json, hypothesis over /api/v2's forms and the upload parsers.
 FUZZ_EXAMPLES ?= 1000
 fuzz: dev
-	REVAER_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q -p no:cacheprovider -o timeout=7200 tests/fuzz
+	REVAER_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q -p no:cacheprovider tests/fuzz
 
 # Hot paths in isolation (pytest-benchmark), then Revaer beside qbittorrent-nox at 1,000 and 10,000
 # torrents; the side-by-side table is written to docs/performance.md.

@@ -20,6 +20,8 @@ __all__ = ["live", "server", "workdir"]
 
 # Examples per property (per operation for the schema suite): quick by default.
 EXAMPLES = int(os.environ.get("REVAER_FUZZ_EXAMPLES", "25"))
+# A live property's time grows with its examples: the async tests' 60 s would cut a long run short.
+LONG = pytest.mark.timeout(120 + 6 * EXAMPLES)
 
 settings.register_profile(
     "revaer-fuzz",

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from revaer import bencode
 from revaer.api.qbittorrent.add import _disposition, is_torrent, split_multipart
 from revaer.api.qbittorrent.errors import QbError
-from tests.fuzz.conftest import EXAMPLES, Live
+from tests.fuzz.conftest import EXAMPLES, LONG, Live
 from tests.fuzz.state import fingerprint
 from tests.support.torrents import Bencodable, synthetic_torrent
 from tests.support.torrents import bencode as encode
@@ -146,5 +146,6 @@ def run_uploads(live: Live) -> None:
     check()
 
 
+@LONG
 async def test_uploads_fuzz(live: Live) -> None:
     await asyncio.to_thread(run_uploads, live)

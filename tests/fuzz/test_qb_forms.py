@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from revaer.api.qbittorrent import ACTIONS, READS
-from tests.fuzz.conftest import EXAMPLES, Live
+from tests.fuzz.conftest import EXAMPLES, LONG, Live
 from tests.fuzz.state import fingerprint
 
 # Logging in with wrong credentials bans the address (the suite's own): kept out.
@@ -68,5 +68,6 @@ def run_forms(live: Live) -> None:
     check()
 
 
+@LONG
 async def test_qb_forms_fuzz(live: Live) -> None:
     await asyncio.to_thread(run_forms, live)

@@ -11,7 +11,7 @@ import schemathesis
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.fuzz.conftest import Live
+from tests.fuzz.conftest import LONG, Live
 from tests.fuzz.state import fingerprint
 
 # Kept apart: a stream never ends, and a remove or a config change is not a refusal to check.
@@ -60,6 +60,7 @@ def run_schema(live: Live) -> list[str]:
     return problems
 
 
+@LONG
 async def test_v1_schema_fuzz(live: Live) -> None:
     problems = await asyncio.to_thread(run_schema, live)
     assert not problems, "\n".join(problems)
