@@ -265,6 +265,23 @@ async def test_sessions_and_sync_state_are_bounded(ready: Api, http: aiohttp.Cli
         assert r.status == 200
 
 
+async def test_an_idle_session_ends_after_an_hour(ready: Api, http: aiohttp.ClientSession) -> None:
+    sessions = facade(ready)[SESSIONS]
+    now = [1000.0]
+    sessions.clock = lambda: now[0]
+    url = str(ready.client.make_url("/api/v2"))
+    async with http.post(f"{url}/auth/login", data=GOOD) as r:
+        sid = r.cookies["SID"].value
+    http.cookie_jar.clear()
+    now[0] += sessions.timeout - 1
+    async with http.get(f"{url}/app/version", cookies={"SID": sid}) as r:
+        assert r.status == 200  # used: the hour starts again
+    now[0] += sessions.timeout + 1
+    async with http.get(f"{url}/app/version", cookies={"SID": sid}) as r:
+        assert r.status == 403
+    assert len(sessions) == 0
+
+
 # ---- 7, 8. answers: Allow, the headers -----------------------------------------------------------
 
 
