@@ -178,10 +178,10 @@ async def test_setup_apply_is_rate_limited(
 ) -> None:
     url = str(api.client.make_url("/v1/setup/apply"))
     body = {"setup_token": "0" * 32, "admin_username": "admin", "admin_password": "long enough"}
-    answers = await asyncio.gather(*(_post(http, url, json=body) for _ in range(40)))
+    answers = await asyncio.gather(*(_post(http, url, json=body) for _ in range(300)))
     statuses = [s for s, _, _ in answers]
     assert set(statuses) <= {403, 429}, statuses
-    assert statuses.count(429) >= 35
+    assert statuses.count(429) >= 290
     assert all(int(h["Retry-After"]) >= 1 for s, _, h in answers if s == 429)
     assert scrypt_runs.calls <= 2 * 5  # the password hashed and the token checked, 5 times at most
     # The right token still works once the flood is over (other addresses were never banned).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
 from typing import TYPE_CHECKING, Any
@@ -24,7 +25,10 @@ KEY_CACHE_SECONDS = 30.0
 async def refresh_bootstrapped(state: AuthState, setup: Setup | None) -> bool:
     """Whether the installation is set up (asked of the database until it is, then remembered)."""
     if not state.bootstrapped and setup is not None:
-        state.bootstrapped = await bounded(setup.is_bootstrapped())
+        if state.asking is None or state.asking.done():
+            state.asking = asyncio.ensure_future(bounded(setup.is_bootstrapped()))
+        # Shielded: one caller going away does not cancel the answer the others wait for.
+        state.bootstrapped = await asyncio.shield(state.asking)
     return state.bootstrapped
 
 

@@ -8,6 +8,7 @@ and tests only: handlers reach torrents through ``TORRENTS``.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import time
 import weakref
@@ -76,6 +77,9 @@ class AuthState:
     bootstrapped: bool = False
     # Verified API keys, by digest, until the monotonic time given (saves a query per request).
     key_cache: dict[str, float] = field(default_factory=dict)
+    # The query asking whether the installation is set up, shared by the requests that arrive
+    # while it runs (a flood before set-up costs one query at a time, not one each).
+    asking: asyncio.Future[bool] | None = None
 
 
 # ---- the services (one each) ---------------------------------------------------------------------

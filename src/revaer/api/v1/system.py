@@ -69,13 +69,16 @@ async def setup_apply(request: web.Request) -> web.Response:
     state, setup = request.config_dict[AUTH_STATE], request.config_dict.get(SETUP)
     body = await json_object(request)
     check_fields(body, _SETUP_FIELDS, required=tuple(_SETUP_FIELDS), nullable=False)
-    # Set up already: refused before any hash is computed.
-    if setup is None or await refresh_bootstrapped(state, setup):
-        raise Problem(409, "already_set_up", "Already set up", "the installation is already set up")
     throttle = request.config_dict[THROTTLE]
     try:
-        # Counted before the two scrypt runs: a route bucket of its own, the address's failures.
-        with await throttle.attempt(request.remote or "", slow=True, bucket=throttle.setup) as attempt:
+        # Set up already: refused before any hash is computed. Else counted before the two scrypt
+        # runs, and before the database is asked: a route bucket of its own, the address's failures.
+        if setup is None or state.bootstrapped:
+            raise AlreadyBootstrapped("the installation is already set up")
+        throttle.setup.take()
+        if await refresh_bootstrapped(state, setup):
+            raise AlreadyBootstrapped("the installation is already set up")
+        with await throttle.attempt(request.remote or "", slow=True) as attempt:
             try:
                 result = await setup.apply(
                     body["setup_token"], body["admin_username"], body["admin_password"]
