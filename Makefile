@@ -7,7 +7,7 @@ PIP := $(PY) -m pip
 BUILD_DIR := build/editable
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: dev system venv install run test lint typecheck stubtest pytest browser faults bench clean generate asan
+.PHONY: dev system venv install run test lint typecheck stubtest pytest browser faults fuzz bench clean generate asan
 
 dev: system install
 
@@ -84,6 +84,12 @@ faults: dev
 	$(PY) -m pytest -q -p no:cacheprovider tests/faults
 
 test: lint typecheck stubtest docs pytest
+
+# The fuzz suite's long run (tests/fuzz; `make test` runs it with a few examples per property):
+# schemathesis over /v1/openapi.json, hypothesis over /api/v2's forms and the upload parsers.
+FUZZ_EXAMPLES ?= 1000
+fuzz: dev
+	REVAER_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q -p no:cacheprovider tests/fuzz
 
 # Hot paths in isolation (pytest-benchmark), then Revaer beside qbittorrent-nox at 1,000 and 10,000
 # torrents; the side-by-side table is written to docs/performance.md.

@@ -58,6 +58,7 @@ from revaer.api.keys import (
     RSS,
     SETUP,
     STREAMS,
+    THROTTLE,
     TORRENTS,
     ApiOptions,
     AuthState,
@@ -65,7 +66,9 @@ from revaer.api.keys import (
 )
 from revaer.api.qbittorrent import build_qbittorrent
 from revaer.api.qbittorrent.add import resolve_links
+from revaer.api.security import add_security_headers, host_check
 from revaer.api.statuspage import add_status_page
+from revaer.api.throttle import CredentialThrottle
 from revaer.api.v1 import build_v1
 from revaer.api.v1.events import close_streams
 from revaer.categories import CategoryStore
@@ -159,8 +162,11 @@ def build_app(
     """
     # aiohttp applies the top-level app's body limit: sub-apps cannot raise it.
     client_max_size = options.max_upload + 64 * 1024
-    app = web.Application(client_max_size=client_max_size)
+    app = web.Application(client_max_size=client_max_size, middlewares=[host_check])
+    app.on_response_prepare.append(add_security_headers)
     app[FATAL] = Fatal()
+    app[LISTENING] = Listening()
+    app[THROTTLE] = CredentialThrottle()
     v1 = build_v1(client_max_size)
     qb = build_qbittorrent(client_max_size)
     app.cleanup_ctx.extend(
@@ -416,12 +422,10 @@ def _http_state(options: ServeOptions) -> Part:
     async def http_state(app: web.Application) -> AsyncIterator[None]:
         app[API_OPTIONS] = ApiOptions(
             data_dir=options.data_dir,
-            bind=parse_bind("--bind", options.bind) if options.bind else None,
             sse_update_interval=options.sse_update_interval,
             max_upload=options.max_upload,
         )
         app[STREAMS] = weakref.WeakSet[web.StreamResponse]()
-        app[LISTENING] = Listening()
         yield
 
     return http_state
@@ -484,6 +488,7 @@ async def serve(
                 " choose another with --bind HOST:PORT (or the server.bind setting)"
             )
             return app[FATAL].message
+        app[LISTENING].note(runner.addresses)  # the façade's default follows the address bound
         if lock is not None:
             lock.update(str(bind))
         app[LISTENING].bind = str(bind)

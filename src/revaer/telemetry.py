@@ -16,6 +16,7 @@ from typing import IO, Any
 
 import orjson
 
+from revaer.config.redact import redact_urls
 from revaer.tasks import cancel_and_wait
 
 # Attributes every LogRecord has; anything else on a record came from `extra=` and is logged as a field.
@@ -39,7 +40,8 @@ class JsonFormatter(logging.Formatter):
                 out[k] = v
         if record.exc_info:
             out["exc"] = self.formatException(record.exc_info)
-        return orjson.dumps(out, default=str).decode()
+        # A URL's password never reaches a log line, whichever field holds it.
+        return redact_urls(orjson.dumps(out, default=str).decode())
 
 
 class TextFormatter(logging.Formatter):
@@ -53,7 +55,7 @@ class TextFormatter(logging.Formatter):
         extras = [
             f"{k}={v}" for k, v in record.__dict__.items() if k not in _STANDARD and not k.startswith("_")
         ]
-        return f"{base} {' '.join(extras)}" if extras else base
+        return redact_urls(f"{base} {' '.join(extras)}" if extras else base)
 
 
 def configure_logging(fmt: str = "json", level: str | int = "INFO", stream: IO[str] | None = None) -> None:
@@ -108,7 +110,7 @@ def configure_tracing(endpoint: str | None, *, exporter: Any = None, batch: bool
     )
     provider.add_span_processor(BatchSpanProcessor(exporter) if batch else SimpleSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
-    logging.getLogger(__name__).info("tracing enabled", extra={"otel_endpoint": endpoint})
+    logging.getLogger(__name__).info("tracing enabled", extra={"otel_endpoint": redact_urls(endpoint or "")})
     return True
 
 

@@ -41,7 +41,7 @@ from revaer.engine.protocol import (
     TorrentSummary,
     TrackerInfo,
 )
-from revaer.labels import TAG_RULE, Labels, normalize_tags, valid_tag
+from revaer.labels import TAG_RULE, Labels, normalize_tags, valid_category, valid_tag
 from revaer.paths import PathNotAllowedError, confine
 from revaer.registry import TorrentNotStored, TorrentRegistry
 
@@ -246,7 +246,8 @@ class TorrentService:
         tags = normalize_tags(o.tags)
         _check_tags(tags)
         save_path = self.save_path_for(o.save_path, o.category)
-        self._categories.ensure_category(o.category)
+        if o.category and not valid_category(o.category):
+            raise CategoryError(f"invalid category name: {o.category!r}")
         request = AddRequest(
             magnet=magnet,
             torrent=torrent,
@@ -261,6 +262,8 @@ class TorrentService:
         if self._add_defaults is not None:
             request = self._add_defaults(request)
         h = self._engine.add(request)
+        # Only once the engine took it: a refused add leaves no category behind.
+        self._categories.ensure_category(o.category)
         self._labels[h] = lab = Labels(o.category, tags)
         self._stamp(lab)
         self._track(h)

@@ -18,7 +18,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from revaer.api.keys import BUS, CONFIG, DATABASE, PUMP, TORRENTS
+from revaer.api.keys import BUS, CONFIG, DATABASE, LISTENING, PUMP, TORRENTS
 from revaer.app import ServeOptions, build_app
 from revaer.config.listener import ConfigListener
 from revaer.config.model import Json
@@ -109,14 +109,12 @@ async def serving(
     update_interval: float | None = 0.05,
     max_upload: int = 10 * 1024 * 1024,
     config: Mapping[str, Json] | None = None,
-    bind: str | None = None,
 ) -> AsyncIterator[ServedApi[E]]:
     """The real app over ``engine``, a real database and a fresh installation (setup mode).
 
     ``update_interval=None``: the pump has no timer (``ServedApi.step`` drives it). ``config`` is
     stored before the app starts; a real engine also gets ``LOOPBACK_CONFIG``, a ``root`` becomes
-    ``paths.download_root``. ``bind`` is the server's ``--bind`` (the test server itself listens on
-    127.0.0.1 whatever it says).
+    ``paths.download_root``.
     """
     settings: dict[str, Json] = {} if isinstance(engine, FakeEngine) else dict(LOOPBACK_CONFIG)
     if root is not None:
@@ -131,13 +129,14 @@ async def serving(
             registry_flush_interval=0.01,
             sse_update_interval=update_interval or 0.05,
             max_upload=max_upload,
-            bind=bind,
         ),
         engine_factory=lambda _config: engine,
         database=Database(db_url, pool),
     )
     client: TestClient[Any, Any] = TestClient(TestServer(app, host="127.0.0.1"))
     await client.start_server()
+    assert client.server.runner is not None
+    app[LISTENING].note(client.server.runner.addresses)
     try:
         # No token file: the database is set up already (a restart over the same database).
         token_file = data_dir / TOKEN_FILE

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import asyncpg
 
+from revaer.api.keys import LISTENING
 from revaer.engine.fake import FakeEngine, ManualClock
 from tests.api.conftest import Api, serving
 from tests.support.engine import eventually
@@ -99,9 +100,12 @@ async def test_public_bind_turns_the_facade_off_unless_enabled(
     db_url: str, pool: asyncpg.Pool, tmp_path: Path
 ) -> None:
     # `revaer serve --bind 0.0.0.0:7878` (the container image's command) with server.bind left at its
-    # loopback default: the address listened on decides, so the façade is off until enabled.
+    # loopback default: the address listened on decides, so the façade is off until enabled. The test
+    # server listens on 127.0.0.1; the sockets serve() would note are given instead (tests/e2e binds
+    # 0.0.0.0 for real).
     engine = FakeEngine(rate=0, clock=ManualClock())
-    async with serving(engine, db_url, pool, tmp_path, update_interval=None, bind="0.0.0.0:7878") as api:
+    async with serving(engine, db_url, pool, tmp_path, update_interval=None) as api:
+        api.app[LISTENING].note([("0.0.0.0", 7878)])
         await api.set_up()
         c = api.client
         login = {"username": "admin", "password": "correct horse"}

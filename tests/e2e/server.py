@@ -64,6 +64,7 @@ class ServerProcess:
         self.data_dir = data_dir
         self.database_url = database_url
         self.port = 0
+        self.host = "127.0.0.1"  # the address bound (the tests reach it on 127.0.0.1 either way)
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir / "server.log"
         self._log: IO[bytes] | None = None
@@ -85,7 +86,7 @@ class ServerProcess:
         self.port = free_port()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("ab")
-        args = ["--data-dir", str(self.data_dir), "--bind", f"127.0.0.1:{self.port}"]
+        args = ["--data-dir", str(self.data_dir), "--bind", f"{self.host}:{self.port}"]
         if self.database_url:
             env = dict(os.environ)
             args += ["--database-url", self.database_url]

@@ -13,6 +13,7 @@ import orjson
 from aiohttp import web
 
 from revaer.api.params import InvalidInfoHashError, ParamError
+from revaer.categories import CategoryError
 from revaer.db.pool import is_unavailable
 from revaer.engine.errors import (
     DuplicateTorrentError,
@@ -54,12 +55,21 @@ class Problem(Exception):
             "type": self.type,
             "title": self.title,
             "status": self.status,
-            "detail": self.detail,
-            **self.extra,
+            "detail": _encodable(self.detail),
+            **{k: _encodable(v) if isinstance(v, str) else v for k, v in self.extra.items()},
         }
         return web.Response(
             status=self.status, body=orjson.dumps(body), content_type=PROBLEM, headers=self.headers
         )
+
+
+def _encodable(text: str) -> str:
+    """``text`` as valid UTF-8: a lone surrogate (a client's undecodable byte quoted back) escaped."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode()
+    return text
 
 
 def bad_request(detail: str, **extra: Any) -> Problem:
@@ -94,6 +104,8 @@ def problem_for(exc: BaseException) -> Problem | None:
         return unprocessable(str(exc), "invalid_torrent")
     if isinstance(exc, InvalidSettingError):
         return unprocessable(str(exc), "invalid_setting")
+    if isinstance(exc, CategoryError):
+        return unprocessable(str(exc), "invalid_label")
     if isinstance(exc, PathNotAllowedError):
         return unprocessable(str(exc), "path_not_allowed")
     if isinstance(exc, EngineClosedError):
@@ -124,7 +136,8 @@ async def problem_middleware(request: web.Request, handler: Any) -> web.StreamRe
         if e.status < 400:
             raise
         type_, title = _HTTP_TYPES.get(e.status, ("http_error", e.reason))
-        return Problem(e.status, type_, title, e.text or e.reason).response()
+        headers = {"Allow": e.headers["Allow"]} if "Allow" in e.headers else None
+        return Problem(e.status, type_, title, e.text or e.reason, headers=headers).response()
     except Exception as e:
         p = problem_for(e)
         if p is not None:

@@ -8,15 +8,17 @@ and tests only: handlers reach torrents through ``TORRENTS``.
 
 from __future__ import annotations
 
+import asyncio
+import ipaddress
 import time
 import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from revaer.config.model import Bind
+from revaer.api.throttle import CredentialThrottle
 from revaer.engine.protocol import Engine
 from revaer.events import EventBus
 from revaer.logbook import LogBook, PeerLog
@@ -41,8 +43,6 @@ class ApiOptions:
     """Fixed options of the HTTP layer, set when the app is built."""
 
     data_dir: Path
-    # The address given by --bind, which overrides server.bind (and decides the façade's default).
-    bind: Bind | None = None
     started_at: float = field(default_factory=time.monotonic)
     sse_update_interval: float = 1.0
     max_upload: int = 10 * 1024 * 1024
@@ -50,11 +50,34 @@ class ApiOptions:
 
 @dataclass(slots=True)
 class Listening:
-    """The HTTP address this process listens on (None until it does; in-process test apps never do)."""
+    """Where this process listens (unset until it does; in-process test apps note their own sockets).
+
+    ``bind`` is the address asked for (``--bind`` or ``server.bind``), ``addresses`` the sockets the
+    runner actually listens on: the façade's default is decided from those.
+    """
 
     bind: str | None = None
     # Given on the command line (--bind), which overrides server.bind for this run.
     from_command_line: bool = False
+    addresses: list[tuple[str, int]] = field(default_factory=list)
+
+    def note(self, addresses: list[Any]) -> None:
+        """``addresses``: the runner's (``web.BaseRunner.addresses``: socket names)."""
+        self.addresses = [(str(a[0]), int(a[1])) for a in addresses if isinstance(a, tuple)]
+
+    @property
+    def loopback(self) -> bool | None:
+        """Whether every bound address is a loopback one; None before the server listens."""
+        if not self.addresses:
+            return None
+        return all(_loopback(host) for host, _ in self.addresses)
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 @dataclass(slots=True)
@@ -64,6 +87,9 @@ class AuthState:
     bootstrapped: bool = False
     # Verified API keys, by digest, until the monotonic time given (saves a query per request).
     key_cache: dict[str, float] = field(default_factory=dict)
+    # The query asking whether the installation is set up, shared by the requests that arrive
+    # while it runs (a flood before set-up costs one query at a time, not one each).
+    asking: asyncio.Future[bool] | None = None
 
 
 # ---- the services (one each) ---------------------------------------------------------------------
@@ -80,8 +106,9 @@ REGISTRY: web.AppKey[TorrentRegistry] = web.AppKey("registry")
 POSTPROCESSOR: web.AppKey[PostProcessor] = web.AppKey("postprocessor")  # the move jobs' worker
 # ---- HTTP-layer state ----------------------------------------------------------------------------
 API_OPTIONS = web.AppKey("api_options", ApiOptions)
-LISTENING = web.AppKey("listening", Listening)
 AUTH_STATE = web.AppKey("auth_state", AuthState)
+THROTTLE = web.AppKey("throttle", CredentialThrottle)  # credential checks, counted before they run
+LISTENING = web.AppKey("listening", Listening)  # where the server is bound (serve() notes it)
 LOOP_MONITOR = web.AppKey("loop_monitor", LoopMonitor)  # the event loop's stalls (health)
 STREAMS: web.AppKey[weakref.WeakSet[web.StreamResponse]] = web.AppKey("streams")
 LISTING: web.AppKey[Listing] = web.AppKey("qb_listing")  # the façade's items and fragments

@@ -99,12 +99,26 @@ def _number(
     return default
 
 
+# qBittorrent's ``toInt`` range: a number outside it does not parse (nor would the engine take it).
+INT_MIN: Final = -(2**31)
+INT_MAX: Final = 2**31 - 1
+
+
+def _int32(text: str) -> int:
+    if len(text) > 12:  # longer than any 32-bit number: not worth converting
+        raise ValueError(text)
+    v = int(text)
+    if not INT_MIN <= v <= INT_MAX:
+        raise ValueError(text)
+    return v
+
+
 def parse_int(
     text: str | None, *, default: int | None = 0, strict: bool = True, field: str | None = None
 ) -> int:
-    """A decimal integer. Empty or missing is ``default`` (an error when None); garbage is
-    ParamError, or ``default`` when not ``strict`` (qBittorrent's ``toInt``)."""
-    return _number(text, int, default, strict, field, "an integer")
+    """A decimal 32-bit integer. Empty or missing is ``default`` (an error when None); garbage or a
+    number out of range is ParamError, or ``default`` when not ``strict`` (qBittorrent's ``toInt``)."""
+    return _number(text, _int32, default, strict, field, f"an integer from {INT_MIN} to {INT_MAX}")
 
 
 def _finite(text: str) -> float:

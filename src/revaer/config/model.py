@@ -279,6 +279,22 @@ def _cors_origins(key: str, value: Json) -> Json:
     return list(value)
 
 
+_DOMAIN = re.compile(r"[A-Za-z0-9*?](?:[A-Za-z0-9*?.-]{0,252})")
+
+
+def _server_domains(key: str, value: Json) -> Json:
+    if not isinstance(value, list):
+        raise ConfigValidationError(
+            key, f"expected an array of host names, got {_kind(value)} {_show(value)}"
+        )
+    for i, name in enumerate(value):
+        if not _DOMAIN.fullmatch(_expect_str(f"{key}[{i}]", name)):
+            raise ConfigValidationError(
+                f"{key}[{i}]", f'expected a host name or a pattern like "*.example.com", got {_show(name)}'
+            )
+    return [str(v).lower() for v in value]
+
+
 _LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
@@ -359,6 +375,12 @@ SPECS: Mapping[str, SettingSpec] = MappingProxyType(
                 _server_bind,
                 "HTTP listen address (restart to rebind)",
                 live=False,
+            ),
+            SettingSpec(
+                "server.domains",
+                [],
+                _server_domains,
+                "host names the server answers to besides addresses, loopback and single-label names",
             ),
             SettingSpec(
                 "paths.download_root", "", _download_root, "where payloads go; empty: <data-dir>/downloads"
@@ -463,18 +485,20 @@ class Config:
     qbittorrent: QbittorrentCompat
     cors_origins: tuple[str, ...]
     telemetry: Telemetry
+    server_domains: tuple[str, ...]
     values: Mapping[str, Json] = field(repr=False)
 
     @property
     def qbittorrent_enabled(self) -> bool:
         """The façade is on for loopback binds and off for public ones unless enabled explicitly."""
-        return self.qbittorrent_enabled_on(self.bind)
+        return self.qbittorrent_enabled_for(None)
 
-    def qbittorrent_enabled_on(self, bind: Bind) -> bool:
-        """Whether the façade is on for a server listening on ``bind`` (``--bind`` beats ``server.bind``)."""
+    def qbittorrent_enabled_for(self, bound_loopback: bool | None) -> bool:
+        """Whether the façade is on for a server whose bound addresses are all loopback ones
+        (``bound_loopback``; None when not known: ``server.bind`` then says)."""
         if self.qbittorrent.enabled is not None:
             return self.qbittorrent.enabled
-        return bind.is_loopback
+        return self.bind.is_loopback if bound_loopback is None else bound_loopback
 
     @classmethod
     def from_values(cls, stored: Mapping[str, Json]) -> Config:
@@ -503,6 +527,7 @@ class Config:
             qbittorrent=QbittorrentCompat(qb["enabled"], qb["bypass_localhost"]),
             cors_origins=tuple(v["api.cors_origins"]),
             telemetry=Telemetry(tel["log_level"], tel["log_format"], tel["otel_endpoint"]),
+            server_domains=tuple(v["server.domains"]),
             values=MappingProxyType(v),
         )
 

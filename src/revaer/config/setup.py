@@ -44,6 +44,7 @@ _SCRYPT_LEN = 32
 _API_KEY_RE = re.compile(r"^rvr_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
 _USERNAME_RE = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
 _MIN_PASSWORD = 8
+_MAX_PASSWORD = 1024
 
 
 class SetupError(UsageError):
@@ -154,6 +155,10 @@ class Setup:
             raise ValueError("admin_username: expected 1-64 characters among letters, digits and ._@-")
         if len(admin_password) < _MIN_PASSWORD:
             raise ValueError(f"admin_password: expected at least {_MIN_PASSWORD} characters")
+        if len(admin_password) > _MAX_PASSWORD or len(token) > _MAX_PASSWORD:
+            raise ValueError(f"admin_password, setup_token: expected at most {_MAX_PASSWORD} characters")
+        if await self.is_bootstrapped():
+            raise AlreadyBootstrapped("the installation is already set up")  # before any scrypt
         password_hash = await asyncio.to_thread(hash_secret, admin_password)
         key_id = secrets.token_hex(8)
         secret = secrets.token_urlsafe(32)

@@ -55,13 +55,36 @@ def is_torrent(data: bytes) -> bool:
     info = top.get(b"info")
     if not isinstance(info, dict) or not isinstance(info.get(b"name"), bytes):
         return False
-    if not isinstance(info.get(b"piece length"), int):
+    piece_length = info.get(b"piece length")
+    if not isinstance(piece_length, int) or not 0 < piece_length <= MAX_PIECE_LENGTH:
         return False
-    v1 = isinstance(info.get(b"pieces"), bytes) and (
-        isinstance(info.get(b"length"), int) or isinstance(info.get(b"files"), list)
-    )
-    v2 = info.get(b"meta version") == 2 and isinstance(info.get(b"file tree"), dict)
-    return v1 or v2
+    if info.get(b"meta version") == 2:
+        return isinstance(info.get(b"file tree"), dict)
+    return _v1_ok(info, piece_length)
+
+
+# libtorrent's own bounds (file_storage::max_file_size, max_num_pieces): a file past them is
+# refused when it is loaded, so it is not a torrent here either.
+MAX_FILE_SIZE = (1 << 48) - 1
+MAX_PIECES = (1 << 30) - 1
+MAX_PIECE_LENGTH = 1 << 29
+
+
+def _v1_ok(info: dict[bytes, object], piece_length: int) -> bool:
+    """A v1 info dictionary whose sizes and piece hashes agree, within libtorrent's bounds."""
+    pieces = info.get(b"pieces")
+    if not isinstance(pieces, bytes) or len(pieces) % 20:
+        return False
+    files = info.get(b"files")
+    if isinstance(files, list):
+        sizes = [f.get(b"length") if isinstance(f, dict) else None for f in files]
+    else:
+        sizes = [info.get(b"length")]
+    if not sizes or not all(isinstance(n, int) and 0 <= n <= MAX_FILE_SIZE for n in sizes):
+        return False
+    total = sum(n for n in sizes if isinstance(n, int))
+    count = -(-total // piece_length)
+    return count <= MAX_PIECES and len(pieces) == 20 * count
 
 
 # ---- links --------------------------------------------------------------------------------------

@@ -17,12 +17,12 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from revaer.api.auth import key_ok
-from revaer.api.keys import API_OPTIONS, AUTH_STATE, CONFIG, SETUP
+from revaer.api.keys import AUTH_STATE, CONFIG, LISTENING, SETUP, THROTTLE
 from revaer.api.params import ParamError
 from revaer.api.qbittorrent.errors import FORBIDDEN, QbError, text_response
 from revaer.api.qbittorrent.keys import SESSION, SESSIONS
 from revaer.api.qbittorrent.session import BANNED_TEXT, WebSession
-from revaer.config.model import Config
+from revaer.api.throttle import Banned, Throttled
 from revaer.db.pool import is_unavailable
 
 log = logging.getLogger(__name__)
@@ -56,18 +56,13 @@ def _csrf_ok(request: web.Request) -> bool:
     return True
 
 
-def _enabled(request: web.Request, config: Config) -> bool:
-    """The façade's switch for the address the server listens on (``--bind``, else ``server.bind``)."""
-    options = request.config_dict.get(API_OPTIONS)
-    bind = options.bind if options is not None and options.bind is not None else config.bind
-    return config.qbittorrent_enabled_on(bind)
-
-
 @web.middleware
 async def qb_guard(request: web.Request, handler: Any) -> web.StreamResponse:
     try:
         listener = request.config_dict.get(CONFIG)
-        if listener is not None and not _enabled(request, listener.config):
+        listening = request.config_dict.get(LISTENING)
+        bound_loopback = listening.loopback if listening is not None else None
+        if listener is not None and not listener.config.qbittorrent_enabled_for(bound_loopback):
             raise QbError(404, "Not Found")  # compat.qbittorrent.enabled, read live
         if not _csrf_ok(request):
             raise QbError(401, "Unauthorized")
@@ -80,10 +75,16 @@ async def qb_guard(request: web.Request, handler: Any) -> web.StreamResponse:
         return resp
     except QbError as e:
         return e.response()
+    except Throttled as e:
+        if isinstance(e, Banned):
+            return _with_retry(text_response(BANNED_TEXT, 403), e)
+        return _with_retry(text_response("Too Many Requests", 429), e)
     except ParamError:
         return text_response("Bad Request", 400)
-    except web.HTTPMethodNotAllowed:
-        return text_response("Method Not Allowed", 405)
+    except web.HTTPMethodNotAllowed as e:
+        resp = text_response("Method Not Allowed", 405)
+        resp.headers["Allow"] = e.headers.get("Allow", "POST")
+        return resp
     except web.HTTPNotFound:
         return text_response("Not Found", 404)
     except web.HTTPRequestEntityTooLarge:
@@ -98,6 +99,11 @@ async def qb_guard(request: web.Request, handler: Any) -> web.StreamResponse:
         return text_response("Internal Server Error", 500)
 
 
+def _with_retry(resp: web.Response, e: Throttled) -> web.Response:
+    resp.headers["Retry-After"] = str(e.retry_after)
+    return resp
+
+
 async def _authenticate(request: web.Request) -> WebSession | None:
     sessions = request.app[SESSIONS]
     s = sessions.get(request.cookies.get("SID"))
@@ -109,16 +115,16 @@ async def _authenticate(request: web.Request) -> WebSession | None:
     if (
         scheme.lower() == "bearer"
         and key.strip()
-        and await key_ok(app[AUTH_STATE], app.get(SETUP), key.strip())
+        and await key_ok(app[AUTH_STATE], app.get(SETUP), key.strip(), app[THROTTLE], _client_ip(request))
     ):
-        return sessions.keyed("key:" + key.strip())
+        return sessions.keyed("key:" + key.strip(), credentialed=True)
     listener = app.get(CONFIG)
     if (
         listener is not None
         and listener.config.qbittorrent.bypass_localhost
         and _is_loopback(_client_ip(request))
     ):
-        return sessions.keyed("localhost")
+        return sessions.keyed("localhost", credentialed=False)
     return None
 
 
@@ -128,17 +134,16 @@ async def login(request: web.Request) -> web.Response:
     if sessions.get(request.cookies.get("SID")) is not None:
         return text_response("Ok.")  # already logged in: qBittorrent does not look at the credentials
     ip = _client_ip(request)
-    if sessions.banned(ip):
-        return text_response(BANNED_TEXT, 403)
+    throttle = request.config_dict[THROTTLE]
     form = await request.post()
     username = str(form.get("username", ""))
     password = str(form.get("password", ""))
-    ok = bool(username) and setup is not None and await setup.verify_admin(username, password)
+    # The place is taken before the slow check: concurrent guesses count while they run.
+    with await throttle.attempt(ip, slow=True) as attempt:
+        ok = attempt.ok(bool(username) and setup is not None and await setup.verify_admin(username, password))
     if not ok:
-        sessions.failed(ip)
         log.warning("webui login failed", extra={"ip": ip})
         return text_response("Fails.")
-    sessions.succeeded(ip)
     s = sessions.create()
     resp = text_response("Ok.")
     resp.set_cookie("SID", s.sid, httponly=True, path="/", samesite="Strict")

@@ -29,9 +29,11 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from revaer.api.keys import CONFIG, CONFIG_STORE
-from revaer.api.qbittorrent.errors import QbError, bad_request, text_response
+from revaer.api.keys import CONFIG, CONFIG_STORE, TORRENTS
+from revaer.api.qbittorrent.errors import FORBIDDEN, QbError, bad_request, text_response
+from revaer.api.qbittorrent.keys import SESSION
 from revaer.config.model import Config, ConfigValidationError
+from revaer.paths import PathNotAllowedError
 
 log = logging.getLogger(__name__)
 
@@ -220,6 +222,19 @@ def from_config(config: Config, download_root: Path) -> dict[str, Json]:
     return out
 
 
+def _widens(request: web.Request, changes: Mapping[str, Json], config: Config) -> bool:
+    """Whether ``changes`` would let more in: a download root outside the current roots, or the
+    localhost bypass turned on."""
+    root = changes.get("paths.download_root")
+    if root is not None:
+        try:
+            request.config_dict[TORRENTS].confine(root)
+        except PathNotAllowedError:
+            return True
+    qb = changes.get("compat.qbittorrent")
+    return qb is not None and qb.get("bypass_localhost") and not config.qbittorrent.bypass_localhost
+
+
 async def set_preferences(request: web.Request) -> web.Response:
     query = dict(request.query)
     form = await request.post() if request.can_read_body else {}
@@ -235,6 +250,11 @@ async def set_preferences(request: web.Request) -> web.Response:
     listener, store = request.config_dict.get(CONFIG), request.config_dict.get(CONFIG_STORE)
     config = listener.config if listener is not None else Config.default()
     changes, kept = plan(prefs, config)
+    if not request[SESSION].credentialed and _widens(request, changes, config):
+        # The localhost bypass is no credential: a page that reached the server (DNS rebinding, a
+        # local process) must not lift the path confinement or open the bypass wider.
+        log.warning("preferences refused: widening without credentials", extra={"config": sorted(changes)})
+        raise FORBIDDEN
     if changes:
         if store is None:
             raise QbError(409, "Preferences cannot be stored")

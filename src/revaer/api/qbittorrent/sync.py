@@ -23,6 +23,7 @@ from revaer.api.params import parse_int
 from revaer.api.qbittorrent.auth import session_of
 from revaer.api.qbittorrent.errors import HEADERS
 from revaer.api.qbittorrent.items import Item, without_hash
+from revaer.api.qbittorrent.keys import SESSIONS
 from revaer.api.qbittorrent.listing import Listing, listing_of
 from revaer.api.qbittorrent.reading import json_response, named_torrent, params
 from revaer.categories import CategoryStore
@@ -30,6 +31,7 @@ from revaer.config.model import Config
 from revaer.engine.protocol import SessionStats
 
 MAX_RID = 1_000_000
+MAX_PEER_RIDS = 64  # torrents whose sync/torrentPeers rid a session keeps
 
 
 def _global_ratio(up: int, down: int) -> str:
@@ -236,10 +238,10 @@ def delta(
 
 
 def _sync_state(request: web.Request) -> SyncState:
-    session = session_of(request)
-    state = session.sync.get("maindata")
+    sync = request.app[SESSIONS].syncs(session_of(request))
+    state = sync.get("maindata")
     if not isinstance(state, SyncState):
-        state = session.sync["maindata"] = SyncState()
+        state = sync["maindata"] = SyncState()
     return state
 
 
@@ -272,8 +274,9 @@ async def maindata(request: web.Request) -> web.Response:
 async def torrent_peers(request: web.Request) -> web.Response:
     """Peers of one torrent. The engine does not list peers yet: always a full update with none."""
     _, row = await named_torrent(request)
-    session = session_of(request)
-    rids: dict[str, int] = session.sync.setdefault("peers", {})
+    rids: dict[str, int] = request.app[SESSIONS].syncs(session_of(request)).setdefault("peers", {})
+    if row.info_hash not in rids and len(rids) >= MAX_PEER_RIDS:
+        rids.clear()  # bounded: a client walking every torrent starts over with full updates
     rid = rids.get(row.info_hash, 0) % MAX_RID + 1
     rids[row.info_hash] = rid
     return json_response({"full_update": True, "peers": {}, "rid": rid, "show_flags": True})

@@ -28,7 +28,15 @@ async def json_object(request: web.Request) -> dict[str, Any]:
     return value
 
 
-def check_fields(body: Mapping[str, Any], fields: Mapping[str, type], required: tuple[str, ...] = ()) -> None:
+def check_fields(
+    body: Mapping[str, Any],
+    fields: Mapping[str, type],
+    required: tuple[str, ...] = (),
+    *,
+    nullable: bool = True,
+) -> None:
+    """422 naming the field for an unknown field, a missing required one, or a value of the wrong
+    type; null passes for an optional field unless ``nullable`` is False, never for a required one."""
     for k in body:
         if k not in fields:
             raise unprocessable(f"unknown field '{k}' (known: {', '.join(fields)})", field=k)
@@ -36,6 +44,8 @@ def check_fields(body: Mapping[str, Any], fields: Mapping[str, type], required: 
         if k not in body:
             raise unprocessable(f"field '{k}' is required", field=k)
     for k, t in fields.items():
+        if k in body and body[k] is None and (k in required or not nullable):
+            raise unprocessable(f"field '{k}' must be {_NAMES[t]}, not null", field=k)
         if k in body and body[k] is not None:
             v = body[k]
             ok = isinstance(v, t) and not (t is int and isinstance(v, bool))

@@ -8,6 +8,14 @@ from aiohttp import web
 
 from revaer import __version__
 from revaer.api.v1.body import json_response
+from revaer.labels import (
+    CATEGORY_RULE,
+    MAGNET_RULE,
+    MAX_CATEGORY_LENGTH,
+    MAX_MAGNET_LENGTH,
+    MAX_PATH_LENGTH,
+    MAX_TAG_LENGTH,
+)
 
 
 def _problem(desc: str) -> dict[str, Any]:
@@ -34,6 +42,24 @@ _NUM_OR_NULL: dict[str, Any] = {"type": ["number", "null"]}
 _JOB_ANSWER: dict[str, Any] = {
     "type": "object",
     "properties": {"job": {"$ref": "#/components/schemas/FsJob"}},
+}
+
+
+# The bounds of revaer.labels, so a value the document allows is one the server can store.
+_NO_CONTROL = "^[^\\x00-\\x1f\\x7f-\\x9f]*$"
+_CATEGORY: dict[str, Any] = {
+    "type": "string",
+    "maxLength": MAX_CATEGORY_LENGTH,
+    "pattern": _NO_CONTROL,
+    "description": CATEGORY_RULE,
+}
+_TAG: dict[str, Any] = {"type": "string", "maxLength": MAX_TAG_LENGTH, "pattern": _NO_CONTROL}
+_PATH: dict[str, Any] = {"type": "string", "maxLength": MAX_PATH_LENGTH, "pattern": _NO_CONTROL}
+_MAGNET: dict[str, Any] = {
+    "type": "string",
+    "maxLength": MAX_MAGNET_LENGTH,
+    "pattern": "^magnet:\\?",
+    "description": MAGNET_RULE,
 }
 
 
@@ -155,10 +181,10 @@ DOCUMENT: dict[str, Any] = {
                 "required": ["magnet"],
                 "additionalProperties": False,
                 "properties": {
-                    "magnet": _STR,
-                    "category": _STR,
-                    "tags": _STRINGS,
-                    "save_path": _STR,
+                    "magnet": _MAGNET,
+                    "category": _CATEGORY,
+                    "tags": {"type": "array", "items": _TAG},
+                    "save_path": _PATH,
                     "paused": _BOOL,
                     "sequential": _BOOL,
                 },
@@ -187,10 +213,14 @@ DOCUMENT: dict[str, Any] = {
                             "schema": {
                                 "type": "object",
                                 "required": ["setup_token", "admin_username", "admin_password"],
+                                "additionalProperties": False,
                                 "properties": {
-                                    "setup_token": _STR,
-                                    "admin_username": _STR,
-                                    "admin_password": _STR,
+                                    "setup_token": {"type": "string", "maxLength": 1024},
+                                    "admin_username": {
+                                        "type": "string",
+                                        "pattern": "^[A-Za-z0-9._@-]{1,64}$",
+                                    },
+                                    "admin_password": {"type": "string", "minLength": 8, "maxLength": 1024},
                                 },
                             }
                         }
@@ -201,6 +231,7 @@ DOCUMENT: dict[str, Any] = {
                     "403": _problem("invalid or used token"),
                     "409": _problem("already set up"),
                     "422": _problem("invalid body"),
+                    "429": _problem("too many attempts at once (Retry-After)"),
                 },
             }
         },
@@ -274,9 +305,13 @@ DOCUMENT: dict[str, Any] = {
                                         "type": "array",
                                         "items": {"type": "string", "format": "binary"},
                                     },
-                                    "category": _STR,
-                                    "tags": {"type": "string", "description": "comma-separated"},
-                                    "save_path": _STR,
+                                    "category": _CATEGORY,
+                                    "tags": {
+                                        "type": "string",
+                                        "description": "comma-separated",
+                                        "maxLength": 10_000,
+                                    },
+                                    "save_path": _PATH,
                                     "paused": _BOOL,
                                 },
                             }
@@ -398,6 +433,25 @@ DOCUMENT: dict[str, Any] = {
         },
     },
 }
+
+
+def _complete(doc: dict[str, Any]) -> dict[str, Any]:
+    """Every answer an operation can give besides its own: 400 for a malformed request (or a Host
+    that does not name the server) on every route, and 413, 415 and 422 where a body is read."""
+    for ops in doc["paths"].values():
+        for op in ops.values():
+            responses = op["responses"]
+            responses.setdefault(
+                "400", _problem("malformed request, or a Host that does not name the server")
+            )
+            if "requestBody" in op:
+                responses.setdefault("413", _problem("body too large"))
+                responses.setdefault("415", _problem("unsupported content type"))
+                responses.setdefault("422", _problem("invalid body"))
+    return doc
+
+
+_complete(DOCUMENT)
 
 
 async def document(request: web.Request) -> web.Response:

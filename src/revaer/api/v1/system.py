@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import re
 import shutil
 import time
 from typing import Any
@@ -12,6 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from revaer import __version__
+from revaer.api.auth import refresh_bootstrapped, throttled
 from revaer.api.errors import Problem, unprocessable
 from revaer.api.keys import (
     API_OPTIONS,
@@ -22,15 +22,15 @@ from revaer.api.keys import (
     LOOP_MONITOR,
     REGISTRY,
     SETUP,
+    THROTTLE,
     TORRENTS,
 )
+from revaer.api.throttle import Throttled
 from revaer.api.v1.body import check_fields, json_object, json_response
 from revaer.config.model import ConfigValidationError
+from revaer.config.redact import redact, restore
 from revaer.config.setup import AlreadyBootstrapped, InvalidSetupToken
 from revaer.config.store import ConfigStore, VersionConflict
-
-_SECRET = re.compile(r"password|secret|token|api_key|apikey|credential", re.IGNORECASE)
-REDACTED = "***"
 
 
 async def health(request: web.Request) -> web.Response:
@@ -71,37 +71,40 @@ async def health(request: web.Request) -> web.Response:
     return json_response(body, status)
 
 
+_SETUP_FIELDS = {"setup_token": str, "admin_username": str, "admin_password": str}
+
+
 async def setup_apply(request: web.Request) -> web.Response:
     state, setup = request.config_dict[AUTH_STATE], request.config_dict.get(SETUP)
     body = await json_object(request)
-    check_fields(
-        body,
-        {"setup_token": str, "admin_username": str, "admin_password": str},
-        required=("setup_token", "admin_username", "admin_password"),
-    )
-    if setup is None:
-        raise Problem(409, "already_set_up", "Already set up", "this server runs without setup")
+    check_fields(body, _SETUP_FIELDS, required=tuple(_SETUP_FIELDS), nullable=False)
+    throttle = request.config_dict[THROTTLE]
     try:
-        result = await setup.apply(body["setup_token"], body["admin_username"], body["admin_password"])
+        # Set up already: refused before any hash is computed. Else counted before the two scrypt
+        # runs, and before the database is asked: a route bucket of its own, the address's failures.
+        if setup is None or state.bootstrapped:
+            raise AlreadyBootstrapped("the installation is already set up")
+        throttle.setup.take()
+        if await refresh_bootstrapped(state, setup):
+            raise AlreadyBootstrapped("the installation is already set up")
+        with await throttle.attempt(request.remote or "", slow=True) as attempt:
+            try:
+                result = await setup.apply(
+                    body["setup_token"], body["admin_username"], body["admin_password"]
+                )
+            except InvalidSetupToken as e:
+                attempt.ok(False)
+                raise Problem(403, "invalid_setup_token", "Invalid setup token", str(e)) from None
+            attempt.ok(True)
+    except Throttled as e:
+        raise throttled(e) from None
     except AlreadyBootstrapped as e:
         state.bootstrapped = True
         raise Problem(409, "already_set_up", "Already set up", str(e)) from None
-    except InvalidSetupToken as e:
-        raise Problem(403, "invalid_setup_token", "Invalid setup token", str(e)) from None
     except ValueError as e:
         raise unprocessable(str(e)) from None
     state.bootstrapped = True
     return json_response({"api_key": result.api_key, "admin_username": result.admin_username}, 201)
-
-
-def redact(value: Any, key: str = "") -> Any:
-    if _SECRET.search(key) and value not in (None, "", [], {}):
-        return REDACTED
-    if isinstance(value, dict):
-        return {k: redact(v, k) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact(v, key) for v in value]
-    return value
 
 
 def _etag(versions: dict[str, int]) -> str:
@@ -147,7 +150,9 @@ async def config_patch(request: web.Request) -> web.Response:
     changes = await json_object(request)
     if not changes:
         raise unprocessable("nothing to change: send an object of settings")
-    _, versions = await _current(store)
+    current, versions = await _current(store)
+    # A value sent back as it was shown (a redacted secret) is the current one: unchanged.
+    changes = {k: restore(v, current.get(k), k) for k, v in changes.items()}
     expected: dict[str, int] | None = None
     if_match = request.headers.get("If-Match")
     if if_match is not None:

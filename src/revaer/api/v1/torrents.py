@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from revaer.api.errors import Problem, bad_request, problem_for, unprocessable
 from revaer.api.keys import API_OPTIONS, BUS, TORRENTS
-from revaer.api.params import info_hash, is_info_hash, parse_bool, parse_int
+from revaer.api.params import ParamError, info_hash, is_info_hash, parse_bool, parse_int
 from revaer.api.v1.body import check_fields, json_object, json_response
 from revaer.engine.errors import EngineError, TorrentNotFoundError
 from revaer.engine.protocol import TorrentState, TorrentSummary
@@ -272,6 +273,16 @@ async def _add_all(
 
 
 async def _multipart(request: web.Request, limit: int) -> tuple[list[bytes], dict[str, Any]]:
+    try:
+        return await _read_parts(request, limit)
+    except (ValueError, HttpProcessingError) as e:
+        if isinstance(e, ParamError):
+            raise
+        # No boundary, a malformed part header, a body cut short: the client's upload is broken.
+        raise bad_request(f"malformed multipart body: {e}") from None
+
+
+async def _read_parts(request: web.Request, limit: int) -> tuple[list[bytes], dict[str, Any]]:
     files: list[bytes] = []
     fields: dict[str, Any] = {}
     reader = await request.multipart()
