@@ -6,7 +6,7 @@ this module says what a pending write is and which statements it becomes, apart 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import asyncpg
@@ -33,6 +33,9 @@ class Insert:
     info_hash_v2: str | None
     source: bytes | None = None
     state: str = "queued"
+    # What arrived for the torrent before its row was written (see ``fold``).
+    resume: bytes | None = None
+    completed_at: float | None = None
 
 
 @dataclass(slots=True)
@@ -51,16 +54,22 @@ INSERT = """
         INSERT INTO revaer_runtime.categories (name) SELECT $5 WHERE $5 <> '' ON CONFLICT DO NOTHING
     )
     INSERT INTO revaer_runtime.torrents
-           (info_hash, info_hash_v2, name, save_path, category, tags, added_at, owner, state, source)
-    VALUES ($1, $2, $3, $4, nullif($5, ''), $6, to_timestamp($7), $8, $9::revaer_runtime.torrent_state, $10)
+           (info_hash, info_hash_v2, name, save_path, category, tags, added_at, owner, state, source,
+            resume_data, resume_saved_at, completed_at)
+    VALUES ($1, $2, $3, $4, nullif($5, ''), $6, to_timestamp($7), $8, $9::revaer_runtime.torrent_state, $10,
+            $11, CASE WHEN $11::bytea IS NULL THEN NULL ELSE now() END, to_timestamp($12))
     ON CONFLICT (info_hash) DO UPDATE
        SET name = EXCLUDED.name, save_path = EXCLUDED.save_path,
            category = EXCLUDED.category, tags = EXCLUDED.tags,
            added_at = EXCLUDED.added_at, owner = EXCLUDED.owner, state = EXCLUDED.state,
-           source = EXCLUDED.source, resume_data = NULL, completed_at = NULL, updated_at = now()
+           source = EXCLUDED.source, resume_data = EXCLUDED.resume_data,
+           resume_saved_at = EXCLUDED.resume_saved_at, completed_at = EXCLUDED.completed_at,
+           updated_at = now()
 """
+# The source stays: resume data of a torrent added from a .torrent file lacks the info dictionary,
+# which a restore takes from the source (the engine saves it only for magnets).
 RESUME = """UPDATE revaer_runtime.torrents
-                SET resume_data = $2, resume_saved_at = now(), source = NULL, updated_at = now()
+                SET resume_data = $2, resume_saved_at = now(), updated_at = now()
               WHERE info_hash = $1"""
 STATE = """UPDATE revaer_runtime.torrents
                SET state = $2::revaer_runtime.torrent_state, updated_at = now()
@@ -87,6 +96,8 @@ def insert_args(h: str, i: Insert, owner: str) -> tuple[Any, ...]:
         owner,
         i.state,
         i.source,
+        i.resume,
+        i.completed_at,
     )
 
 
@@ -106,6 +117,29 @@ def statements(h: str, p: Pending, owner: str) -> list[tuple[str, tuple[Any, ...
     if p.labels is not None:
         out.append((LABELS, (h, p.labels[0], list(p.labels[1]))))
     return out
+
+
+def fold(p: Pending) -> Pending:
+    """A new torrent's writes as its one ``INSERT``: what the engine said about it (its name and
+    path, state, resume data) and label changes, all queued before its row was written, go into
+    the row itself instead of updates right behind it in the same batch."""
+    i = p.insert
+    if i is None or not (p.resume or p.state or p.completed_at or p.name_path or p.labels):
+        return p
+    name, save_path = p.name_path or (i.name, i.save_path)
+    category, tags = p.labels or (i.category, i.tags)
+    return Pending(
+        insert=replace(
+            i,
+            name=name,
+            save_path=save_path,
+            category=category,
+            tags=tags,
+            state=p.state or i.state,
+            resume=p.resume if p.resume is not None else i.resume,
+            completed_at=p.completed_at if p.completed_at is not None else i.completed_at,
+        )
+    )
 
 
 def merge(old: Pending, new: Pending) -> Pending:

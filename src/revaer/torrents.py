@@ -437,7 +437,7 @@ class TorrentService:
 
     # -- restart ----------------------------------------------------------------------------------
     async def restore(self) -> int:
-        """Re-add every stored torrent from its resume data, in its last state."""
+        """Re-add every stored torrent from its resume data (and its .torrent file), in its last state."""
         if self._registry is None:
             return 0
         n = 0
@@ -449,8 +449,11 @@ class TorrentService:
                     "torrent has no resume data yet, cannot restore", extra={"info_hash": t.info_hash}
                 )
                 continue
+            # Resume data of a torrent added from a .torrent file lacks the info dictionary: the
+            # file (its source) comes with it.
+            torrent = t.source if t.source and not t.source.startswith(b"magnet:") else None
             try:
-                self._track(self._engine.add(AddRequest(resume=t.resume_data)))
+                self._track(self._engine.add(AddRequest(resume=t.resume_data, torrent=torrent)))
                 n += 1
             except EngineError as e:
                 log.error("restoring torrent failed", extra={"info_hash": t.info_hash, "error": str(e)})
