@@ -35,16 +35,14 @@ from asyncpg.pool import PoolConnectionProxy
 
 from revaer.registry_writes import (
     CATEGORY,
-    COMPLETED,
+    EVENTS,
     INSERT,
     LABELS,
-    NAME_PATH,
     REFUSED_ERRORS,
-    RESUME,
-    STATE,
     TRANSIENT_ERRORS,
     Insert,
     Pending,
+    events_args,
     fold,
     insert_args,
     merge,
@@ -449,18 +447,12 @@ class TorrentRegistry:
             self._refused.pop(h, None)
 
     async def _updates(self, conn: Any, pending: dict[str, Pending]) -> None:
-        for sql, rows in (
-            (RESUME, [(h, p.resume) for h, p in pending.items() if p.resume is not None]),
-            (STATE, [(h, p.state) for h, p in pending.items() if p.state is not None]),
-            (COMPLETED, [(h, p.completed_at) for h, p in pending.items() if p.completed_at is not None]),
-            (NAME_PATH, [(h, *p.name_path) for h, p in pending.items() if p.name_path is not None]),
-            (
-                LABELS,
-                [(h, p.labels[0], list(p.labels[1])) for h, p in pending.items() if p.labels is not None],
-            ),
-        ):
-            if rows:
-                await conn.executemany(sql, rows)
+        events = events_args(pending)
+        if events is not None:
+            await conn.execute(EVENTS, *events)
+        labels = [(h, p.labels[0], list(p.labels[1])) for h, p in pending.items() if p.labels is not None]
+        if labels:
+            await conn.executemany(LABELS, labels)
 
     async def _write_isolated(self, pending: dict[str, Pending], deletes: set[str]) -> None:
         """The batch again, each statement in a savepoint of its own: a refused one is dropped alone."""

@@ -71,6 +71,22 @@ INSERT = """
 RESUME = """UPDATE revaer_runtime.torrents
                 SET resume_data = $2, resume_saved_at = now(), updated_at = now()
               WHERE info_hash = $1"""
+# A batch's engine events in one statement: one new version of each row, whichever of its fields
+# changed (an update per field made one per field: 10,000 adds brought an update each of name and
+# path, state and resume data).
+EVENTS = """
+    UPDATE revaer_runtime.torrents AS t
+       SET resume_data = coalesce(u.resume, t.resume_data),
+           resume_saved_at = CASE WHEN u.resume IS NULL THEN t.resume_saved_at ELSE now() END,
+           state = coalesce(u.state::revaer_runtime.torrent_state, t.state),
+           completed_at = coalesce(to_timestamp(u.completed_at), t.completed_at),
+           name = coalesce(u.name, t.name),
+           save_path = coalesce(u.save_path, t.save_path),
+           updated_at = now()
+      FROM unnest($1::text[], $2::bytea[], $3::text[], $4::float8[], $5::text[], $6::text[])
+           AS u(info_hash, resume, state, completed_at, name, save_path)
+     WHERE t.info_hash = u.info_hash
+"""
 STATE = """UPDATE revaer_runtime.torrents
                SET state = $2::revaer_runtime.torrent_state, updated_at = now()
              WHERE info_hash = $1"""
@@ -117,6 +133,18 @@ def statements(h: str, p: Pending, owner: str) -> list[tuple[str, tuple[Any, ...
     if p.labels is not None:
         out.append((LABELS, (h, p.labels[0], list(p.labels[1]))))
     return out
+
+
+def events_args(pending: dict[str, Pending]) -> tuple[list[Any], ...] | None:
+    """``EVENTS``'s arguments for the torrents of ``pending`` with engine events (None: none has)."""
+    cols: tuple[list[Any], ...] = ([], [], [], [], [], [])
+    for h, p in pending.items():
+        if p.resume is None and p.state is None and p.completed_at is None and p.name_path is None:
+            continue
+        name, save_path = p.name_path or (None, None)
+        for col, value in zip(cols, (h, p.resume, p.state, p.completed_at, name, save_path), strict=True):
+            col.append(value)
+    return cols if cols[0] else None
 
 
 def fold(p: Pending) -> Pending:

@@ -289,6 +289,15 @@ class TorrentService:
             self._registry.deleted(h.lower())
         log.info("torrent removed", extra={"info_hash": h.lower(), "with_data": with_data})
 
+    async def checkpoint(self, hashes: Sequence[str]) -> None:
+        """Start committing ``hashes`` (the adds so far of a request that adds more) and let the loop
+        run: the database writes them while the request adds the rest, and other requests are served
+        meanwhile. Acknowledge only after ``commit()``, which waits for these too."""
+        if self._registry is not None and hashes:
+            early = asyncio.ensure_future(self._registry.commit([h.lower() for h in hashes]))
+            early.add_done_callback(_outcome_logged)
+        await asyncio.sleep(0)
+
     async def commit(self, hashes: Sequence[str] = ()) -> None:
         """Wait until every change made so far is committed to the database (acknowledge after this).
 

@@ -114,3 +114,26 @@ async def test_a_write_whose_connection_dies_is_replayed(
     await registry.flush()
     state = await pool.fetchval("SELECT state::text FROM revaer_runtime.torrents WHERE info_hash = $1", first)
     assert state == "paused"
+
+
+async def test_engine_events_of_a_stored_row_are_one_update(
+    registry: TorrentRegistry, pool: asyncpg.Pool
+) -> None:
+    a, b = _add(registry, 1), _add(registry, 2)
+    await registry.commit([a, b])
+    registry.name_path(a, "renamed", "/elsewhere")
+    registry.state(a, "seeding")
+    registry.completed(a, 1_000_000.0)
+    registry.store_resume(b, b"resume-b")
+    await registry.flush()
+    rows = {
+        r["info_hash"]: tuple(r)[1:]
+        for r in await pool.fetch(
+            "SELECT info_hash, name, save_path, state::text, extract(epoch FROM completed_at)::float8,"
+            " resume_data FROM revaer_runtime.torrents"
+        )
+    }
+    assert rows == {
+        a: ("renamed", "/elsewhere", "seeding", 1_000_000.0, None),
+        b: ("t2", "/d", "queued", None, b"resume-b"),
+    }
