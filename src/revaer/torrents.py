@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
+from typing import TypeVar
 
 from revaer.categories import CategoryError, CategoryStore
 from revaer.db.pool import DatabaseUnavailable
@@ -46,6 +47,8 @@ from revaer.paths import PathNotAllowedError, confine
 from revaer.registry import TorrentNotStored, TorrentRegistry
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 __all__ = [
     "AddOptions",
@@ -555,17 +558,30 @@ class TorrentService:
         """One torrent's row, or None."""
         return self._engine.get(info_hash)
 
-    def files(self, info_hash: str) -> list[FileInfo]:
-        return self._engine.files(info_hash)
+    # One torrent's details are asked of libtorrent's own thread and waited for (~40 ms for 500
+    # trackers, longer for many files or pieces, more while the session is busy): never on the
+    # loop. The real engine releases the GIL around the wait; an engine that does not say its
+    # queries may run on another thread (the FakeEngine) is asked in place.
+    async def _query(self, read: Callable[[str], T], info_hash: str) -> T:
+        if not getattr(self._engine, "threaded_queries", False):
+            return read(info_hash)
+        return await asyncio.get_running_loop().run_in_executor(None, read, info_hash)
 
-    def trackers(self, info_hash: str) -> list[TrackerInfo]:
-        return self._engine.trackers(info_hash)
+    async def files(self, info_hash: str) -> list[FileInfo]:
+        """The torrent's files (empty without metadata), asked off the loop."""
+        return await self._query(self._engine.files, info_hash)
 
-    def piece_states(self, info_hash: str) -> bytes:
-        return self._engine.piece_states(info_hash)
+    async def trackers(self, info_hash: str) -> list[TrackerInfo]:
+        """The torrent's trackers with their status, asked off the loop."""
+        return await self._query(self._engine.trackers, info_hash)
 
-    def piece_hashes(self, info_hash: str) -> list[str]:
-        return self._engine.piece_hashes(info_hash)
+    async def piece_states(self, info_hash: str) -> bytes:
+        """One byte per piece (0 missing, 1 downloading, 2 on disk), asked off the loop."""
+        return await self._query(self._engine.piece_states, info_hash)
+
+    async def piece_hashes(self, info_hash: str) -> list[str]:
+        """The v1 hash of every piece as hex, asked off the loop."""
+        return await self._query(self._engine.piece_hashes, info_hash)
 
     def stats(self) -> SessionStats:
         """Session-wide transfer statistics."""
