@@ -30,7 +30,39 @@ namespace {
 
 std::atomic<std::int64_t> g_live{0};
 
-constexpr auto kResumeFlags = lt::torrent_handle::flush_disk_cache | lt::torrent_handle::save_info_dict;
+// The info dictionary goes into resume data only for a torrent that has no other copy of it (one
+// added from a magnet): the caller keeps the .torrent file a torrent was added from and gives it
+// back with the resume data (Entry::info_elsewhere), so each save is a few hundred bytes, not the
+// whole piece list again.
+lt::resume_data_flags_t resume_flags(const Entry& e) {
+    return e.info_elsewhere ? lt::torrent_handle::flush_disk_cache
+                            : lt::torrent_handle::flush_disk_cache | lt::torrent_handle::save_info_dict;
+}
+
+// Resume data saved without its info dictionary, given back with the .torrent file it came from.
+// The resume data's trackers and web seeds are the torrent's current ones (the user may have
+// changed them), so the file's own lists are dropped.
+bool attach_torrent_file(const AddSpec& spec, lt::add_torrent_params& atp, Error& err) {
+    if (atp.ti) return true;  // the resume data carries its own info dictionary
+    lt::error_code ec;
+    auto ti = std::make_shared<lt::torrent_info>(
+        lt::span<const char>(spec.torrent.data(), static_cast<long>(spec.torrent.size())), ec, lt::from_span);
+    if (ec) {
+        err.set(ERR_INVALID, "invalid torrent file: " + ec.message());
+        return false;
+    }
+    const lt::info_hash_t& want = atp.info_hashes;
+    const lt::info_hash_t& got = ti->info_hashes();
+    if ((want.has_v1() && got.v1 != want.v1) || (want.has_v2() && got.v2 != want.v2) ||
+        (!want.has_v1() && !want.has_v2())) {
+        err.set(ERR_INVALID, "the torrent file is not the one the resume data belongs to");
+        return false;
+    }
+    ti->clear_trackers();
+    ti->set_web_seeds({});
+    atp.ti = std::move(ti);
+    return true;
+}
 
 // At most MAX_TRACKERS trackers. A new magnet or .torrent with more is refused; resume data
 // (a torrent stored before the bound existed) keeps its first MAX_TRACKERS in tier order: a
@@ -52,7 +84,10 @@ bool parse_source(const AddSpec& spec, lt::add_torrent_params& atp, Error& err) 
     lt::error_code ec;
     if (!spec.resume.empty()) {
         atp = lt::read_resume_data({spec.resume.data(), static_cast<long>(spec.resume.size())}, ec);
-        if (ec) err.set(ERR_INVALID, "invalid resume data: " + ec.message());
+        if (ec)
+            err.set(ERR_INVALID, "invalid resume data: " + ec.message());
+        else if (!spec.torrent.empty() && !attach_torrent_file(spec, atp, err))
+            return false;
     } else if (!spec.torrent.empty()) {
         auto ti = std::make_shared<lt::torrent_info>(
             lt::span<const char>(spec.torrent.data(), static_cast<long>(spec.torrent.size())), ec, lt::from_span);
@@ -277,6 +312,7 @@ std::string Core::add(const AddSpec& spec, Error& err) {
     entry->auto_managed = auto_managed;
     entry->was_complete = atp.completed_time > 0;
     entry->user_paused = bool(atp.flags & lt::torrent_flags::paused);
+    entry->info_elsewhere = !spec.torrent.empty();
     table_->insert(key, std::move(entry), row_from_params(atp, key, auto_managed));
     ses_->async_add_torrent(std::move(atp));
     return key;
@@ -374,7 +410,7 @@ void Core::move_storage(const std::string& h, const std::string& path, bool rese
 }
 
 void Core::save_resume(const std::string& h, Error& err) {
-    act(h, err, [](Entry& e) { e.handle.save_resume_data(kResumeFlags); });
+    act(h, err, [](Entry& e) { e.handle.save_resume_data(resume_flags(e)); });
 }
 
 int Core::save_resume_modified(bool downloading_only) {
@@ -384,7 +420,7 @@ int Core::save_resume_modified(bool downloading_only) {
     table_->for_each([&](const std::string&, Entry& e) {
         if (downloading_only && (e.row->is_finished || e.row->paused || !e.row->has_metadata)) return;
         if (e.has_handle && e.row->need_save_resume) {
-            e.handle.save_resume_data(kResumeFlags | lt::torrent_handle::only_if_modified);
+            e.handle.save_resume_data(resume_flags(e) | lt::torrent_handle::only_if_modified);
             ++n;
         }
     });
@@ -485,7 +521,7 @@ std::vector<ResumeItem> Core::shutdown(int timeout_ms) {
     int outstanding = 0;
     table_->for_each([&](const std::string& h, Entry& e) {
         if (!settle_handle(e, h)) return;
-        e.handle.save_resume_data(kResumeFlags);
+        e.handle.save_resume_data(resume_flags(e));
         ++outstanding;
     });
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);

@@ -109,7 +109,7 @@ constexpr std::size_t MAX_TRACKERS = 500;
 
 struct AddSpec {
     std::string magnet;
-    std::string torrent;  // .torrent bytes
+    std::string torrent;  // .torrent bytes (with `resume`: the file it was saved without)
     std::string resume;   // bencoded resume data
     std::string save_path;
     std::string name;

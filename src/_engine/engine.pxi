@@ -108,12 +108,15 @@ cdef class Engine:
         Returns the info-hash at once; the torrent appears in the table
         immediately and an EV_ADDED event follows when libtorrent has it.
         ``paused=None`` keeps the state stored in resume data (started otherwise).
+        Resume data may come with the .torrent bytes it belongs to: a torrent
+        added from (or restored with) its .torrent file saves its resume data
+        without the info dictionary, the caller keeping the file.
         """
         cdef AddSpec spec
         cdef Error err
         cdef string key
         cdef Core* c = self._core()
-        given = (magnet is not None) + (torrent is not None) + (resume is not None)
+        given = (magnet is not None) + (torrent is not None and resume is None) + (resume is not None)
         if given != 1:
             raise InvalidTorrentError("give exactly one of magnet, torrent or resume")
         if magnet is not None:

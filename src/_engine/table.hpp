@@ -30,6 +30,9 @@ struct Entry {
     std::int64_t disk_retry_at_ms = 0;
     std::string disk_error;  // the write error that set disk_full: what the row says meanwhile
     bool user_paused = false;  // paused by pause(), not by libtorrent: a disk retry leaves it paused
+    // Added from (or restored with) its .torrent file, which the caller keeps: resume data is saved
+    // without the info dictionary.
+    bool info_elsewhere = false;
     std::string last_error;  // the last error reported for it (each is reported once, not per block)
     Entry* older = nullptr;     // publication order (StatusTable::oldest_ .. newest_)
     Entry* newer = nullptr;

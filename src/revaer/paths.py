@@ -10,6 +10,7 @@ component by component (``/database`` is not inside ``/data``).
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -30,6 +31,13 @@ def normalize(path: str) -> str:
 
 def confine(path: str, roots: Sequence[Path]) -> str:
     """``path`` normalized, if it is one of ``roots`` or lies below one; else PathNotAllowedError."""
+    # Lexical, so the answer for the same path and roots never changes: an add of 10,000 torrents
+    # into a few save paths asks the same question 10,000 times (~35 µs each).
+    return _confine(path, tuple(roots))
+
+
+@functools.lru_cache(maxsize=1024)
+def _confine(path: str, roots: tuple[Path, ...]) -> str:
     if not path or "\x00" in path:
         raise PathNotAllowedError("save path is empty or invalid")
     if not os.path.isabs(path):

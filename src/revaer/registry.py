@@ -35,16 +35,15 @@ from asyncpg.pool import PoolConnectionProxy
 
 from revaer.registry_writes import (
     CATEGORY,
-    COMPLETED,
+    EVENTS,
     INSERT,
     LABELS,
-    NAME_PATH,
     REFUSED_ERRORS,
-    RESUME,
-    STATE,
     TRANSIENT_ERRORS,
     Insert,
     Pending,
+    events_args,
+    fold,
     insert_args,
     merge,
     statements,
@@ -79,8 +78,9 @@ class StoredTorrent:
     save_path: str
     resume_data: bytes | None
     added_at: float
-    # What the torrent was added from (its .torrent file, or a magnet URI as UTF-8), kept until its
-    # first resume data is stored: a torrent acknowledged before that can still be re-added.
+    # What the torrent was added from (its .torrent file, or a magnet URI as UTF-8): re-adds a torrent
+    # acknowledged before its first resume data, and gives a .torrent's info dictionary back to resume
+    # data saved without it.
     source: bytes | None = None
 
 
@@ -209,7 +209,7 @@ class TorrentRegistry:
         source: bytes | None = None,
         paused: bool = False,
     ) -> None:
-        """Queue a new torrent's row; ``source`` (its .torrent or magnet) re-adds it until resume data."""
+        """Queue a new torrent's row; ``source`` is its .torrent file or magnet (see ``StoredTorrent``)."""
         self._deletes.discard(h)
         self._pending[h] = Pending(
             insert=Insert(
@@ -369,6 +369,7 @@ class TorrentRegistry:
 
     async def _fly(self, pending: dict[str, Pending], deletes: set[str]) -> None:
         """Write one batch; on success, the waiters that needed only these torrents are answered."""
+        pending = {h: fold(p) for h, p in pending.items()}
         written = set(pending) | deletes
         self._busy |= written
         self._flights += 1
@@ -395,7 +396,7 @@ class TorrentRegistry:
             elif not w.fut.done():
                 w.fut.set_result(None)
         self._waiters = still
-        resume_bytes = sum(len(p.resume) for p in pending.values() if p.resume is not None)
+        resume_bytes = sum(len(p.resume or (p.insert and p.insert.resume) or b"") for p in pending.values())
         if resume_bytes > 8 * 1024 * 1024:
             release_memory()
 
@@ -423,23 +424,12 @@ class TorrentRegistry:
         rows = [insert_args(h, i, self.owner) for h, i in inserts]
         # An insert writes its category too; label changes need theirs first (the foreign key).
         categories = sorted({p.labels[0] for p in pending.values() if p.labels and p.labels[0]})
-        only_inserts = (
-            len(inserts) == len(pending)
-            and not deletes
-            and not categories
-            and all(
-                p.resume is None
-                and p.state is None
-                and p.completed_at is None
-                and p.name_path is None
-                and p.labels is None
-                for p in pending.values()
-            )
-        )
+        # Folded (``_fly``), a new torrent's pending writes are its insert alone.
+        only_inserts = len(inserts) == len(pending) and not deletes and not categories
         async with self._connection() as conn:
             if only_inserts:
-                # The acknowledged adds alone (the common group commit): one atomic executemany, its
-                # own transaction, a single round trip.
+                # New torrents alone (the common group commit): one atomic executemany, its own
+                # transaction, a single round trip.
                 await conn.executemany(INSERT, rows)
             else:
                 async with conn.transaction():
@@ -457,18 +447,12 @@ class TorrentRegistry:
             self._refused.pop(h, None)
 
     async def _updates(self, conn: Any, pending: dict[str, Pending]) -> None:
-        for sql, rows in (
-            (RESUME, [(h, p.resume) for h, p in pending.items() if p.resume is not None]),
-            (STATE, [(h, p.state) for h, p in pending.items() if p.state is not None]),
-            (COMPLETED, [(h, p.completed_at) for h, p in pending.items() if p.completed_at is not None]),
-            (NAME_PATH, [(h, *p.name_path) for h, p in pending.items() if p.name_path is not None]),
-            (
-                LABELS,
-                [(h, p.labels[0], list(p.labels[1])) for h, p in pending.items() if p.labels is not None],
-            ),
-        ):
-            if rows:
-                await conn.executemany(sql, rows)
+        events = events_args(pending)
+        if events is not None:
+            await conn.execute(EVENTS, *events)
+        labels = [(h, p.labels[0], list(p.labels[1])) for h, p in pending.items() if p.labels is not None]
+        if labels:
+            await conn.executemany(LABELS, labels)
 
     async def _write_isolated(self, pending: dict[str, Pending], deletes: set[str]) -> None:
         """The batch again, each statement in a savepoint of its own: a refused one is dropped alone."""

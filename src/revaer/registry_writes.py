@@ -6,7 +6,7 @@ this module says what a pending write is and which statements it becomes, apart 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import asyncpg
@@ -33,6 +33,9 @@ class Insert:
     info_hash_v2: str | None
     source: bytes | None = None
     state: str = "queued"
+    # What arrived for the torrent before its row was written (see ``fold``).
+    resume: bytes | None = None
+    completed_at: float | None = None
 
 
 @dataclass(slots=True)
@@ -51,17 +54,39 @@ INSERT = """
         INSERT INTO revaer_runtime.categories (name) SELECT $5 WHERE $5 <> '' ON CONFLICT DO NOTHING
     )
     INSERT INTO revaer_runtime.torrents
-           (info_hash, info_hash_v2, name, save_path, category, tags, added_at, owner, state, source)
-    VALUES ($1, $2, $3, $4, nullif($5, ''), $6, to_timestamp($7), $8, $9::revaer_runtime.torrent_state, $10)
+           (info_hash, info_hash_v2, name, save_path, category, tags, added_at, owner, state, source,
+            resume_data, resume_saved_at, completed_at)
+    VALUES ($1, $2, $3, $4, nullif($5, ''), $6, to_timestamp($7), $8, $9::revaer_runtime.torrent_state, $10,
+            $11, CASE WHEN $11::bytea IS NULL THEN NULL ELSE now() END, to_timestamp($12))
     ON CONFLICT (info_hash) DO UPDATE
        SET name = EXCLUDED.name, save_path = EXCLUDED.save_path,
            category = EXCLUDED.category, tags = EXCLUDED.tags,
            added_at = EXCLUDED.added_at, owner = EXCLUDED.owner, state = EXCLUDED.state,
-           source = EXCLUDED.source, resume_data = NULL, completed_at = NULL, updated_at = now()
+           source = EXCLUDED.source, resume_data = EXCLUDED.resume_data,
+           resume_saved_at = EXCLUDED.resume_saved_at, completed_at = EXCLUDED.completed_at,
+           updated_at = now()
 """
+# The source stays: resume data of a torrent added from a .torrent file lacks the info dictionary,
+# which a restore takes from the source (the engine saves it only for magnets).
 RESUME = """UPDATE revaer_runtime.torrents
-                SET resume_data = $2, resume_saved_at = now(), source = NULL, updated_at = now()
+                SET resume_data = $2, resume_saved_at = now(), updated_at = now()
               WHERE info_hash = $1"""
+# A batch's engine events in one statement: one new version of each row, whichever of its fields
+# changed (an update per field made one per field: 10,000 adds brought an update each of name and
+# path, state and resume data).
+EVENTS = """
+    UPDATE revaer_runtime.torrents AS t
+       SET resume_data = coalesce(u.resume, t.resume_data),
+           resume_saved_at = CASE WHEN u.resume IS NULL THEN t.resume_saved_at ELSE now() END,
+           state = coalesce(u.state::revaer_runtime.torrent_state, t.state),
+           completed_at = coalesce(to_timestamp(u.completed_at), t.completed_at),
+           name = coalesce(u.name, t.name),
+           save_path = coalesce(u.save_path, t.save_path),
+           updated_at = now()
+      FROM unnest($1::text[], $2::bytea[], $3::text[], $4::float8[], $5::text[], $6::text[])
+           AS u(info_hash, resume, state, completed_at, name, save_path)
+     WHERE t.info_hash = u.info_hash
+"""
 STATE = """UPDATE revaer_runtime.torrents
                SET state = $2::revaer_runtime.torrent_state, updated_at = now()
              WHERE info_hash = $1"""
@@ -87,6 +112,8 @@ def insert_args(h: str, i: Insert, owner: str) -> tuple[Any, ...]:
         owner,
         i.state,
         i.source,
+        i.resume,
+        i.completed_at,
     )
 
 
@@ -106,6 +133,41 @@ def statements(h: str, p: Pending, owner: str) -> list[tuple[str, tuple[Any, ...
     if p.labels is not None:
         out.append((LABELS, (h, p.labels[0], list(p.labels[1]))))
     return out
+
+
+def events_args(pending: dict[str, Pending]) -> tuple[list[Any], ...] | None:
+    """``EVENTS``'s arguments for the torrents of ``pending`` with engine events (None: none has)."""
+    cols: tuple[list[Any], ...] = ([], [], [], [], [], [])
+    for h, p in pending.items():
+        if p.resume is None and p.state is None and p.completed_at is None and p.name_path is None:
+            continue
+        name, save_path = p.name_path or (None, None)
+        for col, value in zip(cols, (h, p.resume, p.state, p.completed_at, name, save_path), strict=True):
+            col.append(value)
+    return cols if cols[0] else None
+
+
+def fold(p: Pending) -> Pending:
+    """A new torrent's writes as its one ``INSERT``: what the engine said about it (its name and
+    path, state, resume data) and label changes, all queued before its row was written, go into
+    the row itself instead of updates right behind it in the same batch."""
+    i = p.insert
+    if i is None or not (p.resume or p.state or p.completed_at or p.name_path or p.labels):
+        return p
+    name, save_path = p.name_path or (i.name, i.save_path)
+    category, tags = p.labels or (i.category, i.tags)
+    return Pending(
+        insert=replace(
+            i,
+            name=name,
+            save_path=save_path,
+            category=category,
+            tags=tags,
+            state=p.state or i.state,
+            resume=p.resume if p.resume is not None else i.resume,
+            completed_at=p.completed_at if p.completed_at is not None else i.completed_at,
+        )
+    )
 
 
 def merge(old: Pending, new: Pending) -> Pending:

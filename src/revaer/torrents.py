@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
+from typing import TypeVar
 
 from revaer.categories import CategoryError, CategoryStore
 from revaer.db.pool import DatabaseUnavailable
@@ -46,6 +47,8 @@ from revaer.paths import PathNotAllowedError, confine
 from revaer.registry import TorrentNotStored, TorrentRegistry
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 __all__ = [
     "AddOptions",
@@ -292,6 +295,15 @@ class TorrentService:
             self._registry.deleted(h.lower())
         log.info("torrent removed", extra={"info_hash": h.lower(), "with_data": with_data})
 
+    async def checkpoint(self, hashes: Sequence[str]) -> None:
+        """Start committing ``hashes`` (the adds so far of a request that adds more) and let the loop
+        run: the database writes them while the request adds the rest, and other requests are served
+        meanwhile. Acknowledge only after ``commit()``, which waits for these too."""
+        if self._registry is not None and hashes:
+            early = asyncio.ensure_future(self._registry.commit([h.lower() for h in hashes]))
+            early.add_done_callback(_outcome_logged)
+        await asyncio.sleep(0)
+
     async def commit(self, hashes: Sequence[str] = ()) -> None:
         """Wait until every change made so far is committed to the database (acknowledge after this).
 
@@ -440,7 +452,7 @@ class TorrentService:
 
     # -- restart ----------------------------------------------------------------------------------
     async def restore(self) -> int:
-        """Re-add every stored torrent from its resume data, in its last state."""
+        """Re-add every stored torrent from its resume data (and its .torrent file), in its last state."""
         if self._registry is None:
             return 0
         n = 0
@@ -452,8 +464,11 @@ class TorrentService:
                     "torrent has no resume data yet, cannot restore", extra={"info_hash": t.info_hash}
                 )
                 continue
+            # Resume data of a torrent added from a .torrent file lacks the info dictionary: the
+            # file (its source) comes with it.
+            torrent = t.source if t.source and not t.source.startswith(b"magnet:") else None
             try:
-                self._track(self._engine.add(AddRequest(resume=t.resume_data)))
+                self._track(self._engine.add(AddRequest(resume=t.resume_data, torrent=torrent)))
                 n += 1
             except EngineError as e:
                 log.error("restoring torrent failed", extra={"info_hash": t.info_hash, "error": str(e)})
@@ -546,17 +561,30 @@ class TorrentService:
         """One torrent's row, or None."""
         return self._engine.get(info_hash)
 
-    def files(self, info_hash: str) -> list[FileInfo]:
-        return self._engine.files(info_hash)
+    # One torrent's details are asked of libtorrent's own thread and waited for (~40 ms for 500
+    # trackers, longer for many files or pieces, more while the session is busy): never on the
+    # loop. The real engine releases the GIL around the wait; an engine that does not say its
+    # queries may run on another thread (the FakeEngine) is asked in place.
+    async def _query(self, read: Callable[[str], T], info_hash: str) -> T:
+        if not getattr(self._engine, "threaded_queries", False):
+            return read(info_hash)
+        return await asyncio.get_running_loop().run_in_executor(None, read, info_hash)
 
-    def trackers(self, info_hash: str) -> list[TrackerInfo]:
-        return self._engine.trackers(info_hash)
+    async def files(self, info_hash: str) -> list[FileInfo]:
+        """The torrent's files (empty without metadata), asked off the loop."""
+        return await self._query(self._engine.files, info_hash)
 
-    def piece_states(self, info_hash: str) -> bytes:
-        return self._engine.piece_states(info_hash)
+    async def trackers(self, info_hash: str) -> list[TrackerInfo]:
+        """The torrent's trackers with their status, asked off the loop."""
+        return await self._query(self._engine.trackers, info_hash)
 
-    def piece_hashes(self, info_hash: str) -> list[str]:
-        return self._engine.piece_hashes(info_hash)
+    async def piece_states(self, info_hash: str) -> bytes:
+        """One byte per piece (0 missing, 1 downloading, 2 on disk), asked off the loop."""
+        return await self._query(self._engine.piece_states, info_hash)
+
+    async def piece_hashes(self, info_hash: str) -> list[str]:
+        """The v1 hash of every piece as hex, asked off the loop."""
+        return await self._query(self._engine.piece_hashes, info_hash)
 
     def stats(self) -> SessionStats:
         """Session-wide transfer statistics."""

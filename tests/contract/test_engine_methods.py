@@ -193,6 +193,31 @@ async def test_resume_data_keeps_trackers_and_limits(rig: Rig, seen: Seen, tmp_p
         other.shutdown(5)
 
 
+async def test_resume_data_restores_with_the_torrent_file_it_came_from(
+    rig: Rig, seen: Seen, tmp_path: Path
+) -> None:
+    t = _torrent("with-file")
+    e = rig.engine
+    h = await _added(rig, seen, AddRequest(torrent=t.data, save_path=str(tmp_path), paused=True))
+    e.save_resume(h)
+    saved = await seen.wait(lambda ev: isinstance(ev, ResumeDataSaved) and ev.info_hash == h)
+    assert isinstance(saved, ResumeDataSaved)
+    other = rig.make()
+    try:
+        with pytest.raises(InvalidTorrentError, match="not the one the resume data belongs to"):
+            other.add(AddRequest(resume=saved.data, torrent=_torrent("another").data))
+        assert other.get(h) is None
+        assert other.add(AddRequest(resume=saved.data, torrent=t.data)) == h
+        row = other.get(h)
+        assert row is not None
+        # Its metadata from the file, its trackers from the resume data (each once).
+        assert (row.has_metadata, row.total_size, row.num_pieces) == (True, t.total_size, 16)
+        assert (row.name, row.paused, row.tracker_urls) == ("with-file", True, TRACKERS)
+        assert other.piece_hashes(h) == _piece_hashes(t)
+    finally:
+        other.shutdown(5)
+
+
 async def test_commands_take_effect(rig: Rig, seen: Seen, tmp_path: Path) -> None:
     e = rig.engine
     h = await _added(rig, seen, AddRequest(torrent=_torrent().data, save_path=str(tmp_path), paused=True))

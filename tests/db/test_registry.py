@@ -10,7 +10,8 @@ import asyncpg
 import pytest
 
 from revaer.registry import TorrentRegistry
-from revaer.registry_writes import Pending
+from revaer.registry_writes import INSERT, Pending
+from revaer.registry_writes import statements as statements_of
 
 
 @pytest.fixture
@@ -45,7 +46,35 @@ async def test_commit_returns_once_the_row_is_committed(
     registry.store_resume(h, b"resume")
     await registry.flush()
     (t,) = await registry.load()
-    assert (t.source, t.resume_data) == (None, b"resume")  # the source is dropped once resume data is in
+    # The source stays: a .torrent's resume data is saved without the info dictionary the source holds.
+    assert (t.source, t.resume_data) == (b"x", b"resume")
+
+
+async def test_what_arrives_before_a_new_row_is_written_goes_into_its_insert(
+    registry: TorrentRegistry, pool: asyncpg.Pool
+) -> None:
+    statements: list[str] = []
+    write = registry._write
+
+    async def recording(pending: dict[str, Pending], deletes: set[str]) -> None:
+        statements.extend(sql for h, p in pending.items() for sql, _ in statements_of(h, p, "here"))
+        await write(pending, deletes)
+
+    registry._write = recording  # type: ignore[method-assign]
+    h = _add(registry, 1, category="tv")
+    registry.name_path(h, "renamed", "/elsewhere")
+    registry.state(h, "downloading")
+    registry.store_resume(h, b"resume")
+    registry.labels(h, "films", ("a",))
+    await registry.commit([h])
+    assert statements == [INSERT]  # one statement, no updates behind it
+    row = await pool.fetchrow(
+        "SELECT name, save_path, state::text, category, tags, resume_data,"
+        " resume_saved_at IS NOT NULL AS saved, source FROM revaer_runtime.torrents WHERE info_hash = $1",
+        h,
+    )
+    assert row is not None
+    assert tuple(row) == ("renamed", "/elsewhere", "downloading", "films", ["a"], b"resume", True, b"x")
 
 
 async def test_concurrent_commits_share_flushes(registry: TorrentRegistry, pool: asyncpg.Pool) -> None:
@@ -85,3 +114,26 @@ async def test_a_write_whose_connection_dies_is_replayed(
     await registry.flush()
     state = await pool.fetchval("SELECT state::text FROM revaer_runtime.torrents WHERE info_hash = $1", first)
     assert state == "paused"
+
+
+async def test_engine_events_of_a_stored_row_are_one_update(
+    registry: TorrentRegistry, pool: asyncpg.Pool
+) -> None:
+    a, b = _add(registry, 1), _add(registry, 2)
+    await registry.commit([a, b])
+    registry.name_path(a, "renamed", "/elsewhere")
+    registry.state(a, "seeding")
+    registry.completed(a, 1_000_000.0)
+    registry.store_resume(b, b"resume-b")
+    await registry.flush()
+    rows = {
+        r["info_hash"]: tuple(r)[1:]
+        for r in await pool.fetch(
+            "SELECT info_hash, name, save_path, state::text, extract(epoch FROM completed_at)::float8,"
+            " resume_data FROM revaer_runtime.torrents"
+        )
+    }
+    assert rows == {
+        a: ("renamed", "/elsewhere", "seeding", 1_000_000.0, None),
+        b: ("t2", "/d", "queued", None, b"resume-b"),
+    }

@@ -27,7 +27,8 @@ def _finish(resume: bytes, seeder: Seeder, floor_pieces: int) -> None:
     """Re-add from resume data, check nothing it had is fetched again, and complete the download."""
     engine = loopback_engine()
     try:
-        h = engine.add(AddRequest(resume=resume))
+        # Resume data of a torrent added from its .torrent file comes back with that file.
+        h = engine.add(AddRequest(resume=resume, torrent=seeder.torrent.data))
         assert h == seeder.info_hash
         # Once the resume data is checked, every piece it recorded is still there.
         drive(engine, lambda _: getattr(engine.get(h), "state", None) not in (TorrentState.CHECKING, None))
@@ -115,3 +116,32 @@ def test_sigkill_loses_at_most_what_came_after_the_last_resume_save(
     pieces = _pieces_in(resume)
     assert pieces * PIECE < seeder64.torrent.total_size  # killed mid-download
     _finish(resume, seeder64, pieces)
+
+
+def _saved_resume(seeder: Seeder, request: AddRequest) -> dict[bytes, object]:
+    """The resume data a clean stop saves for ``request`` (a magnet: once its metadata is in)."""
+    engine = loopback_engine()
+    try:
+        h = engine.add(request)
+        if request.magnet is not None:
+            engine.connect_peer(h, "127.0.0.1", seeder.port)
+            drive(engine, lambda _: bool(getattr(engine.get(h), "has_metadata", False)), timeout=30)
+        drive(engine, lambda _: getattr(engine.get(h), "state", None) not in (TorrentState.CHECKING, None))
+    finally:
+        saved = engine.shutdown(5)
+    assert [s.info_hash for s in saved] == [seeder.info_hash]
+    decoded = bdecode(saved[0].data)
+    assert isinstance(decoded, dict)
+    return decoded
+
+
+def test_resume_data_holds_the_info_dictionary_only_when_nothing_else_does(
+    seeder64: Seeder, downloads: Path
+) -> None:
+    # Added from its .torrent file (which the registry keeps): the piece list is not stored twice.
+    from_file = _saved_resume(seeder64, AddRequest(torrent=seeder64.torrent.data, save_path=str(downloads)))
+    assert b"info" not in from_file
+    # From a magnet, the metadata came from a peer: the resume data is its only copy.
+    magnet = f"magnet:?xt=urn:btih:{seeder64.info_hash}&dn=payload.bin"
+    from_magnet = _saved_resume(seeder64, AddRequest(magnet=magnet, save_path=str(downloads / "m")))
+    assert b"info" in from_magnet

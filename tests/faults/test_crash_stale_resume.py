@@ -47,7 +47,7 @@ def test_restore_from_stale_resume_data_finds_the_pieces_on_disk(tmp_path: Path)
     try:
         # Started, not paused: libtorrent checks the files of a started torrent only. Nobody seeds
         # any more, so whatever it has is from disk.
-        assert second.add(AddRequest(resume=old.data, paused=False)) == h
+        assert second.add(AddRequest(resume=old.data, torrent=seeder.torrent.data, paused=False)) == h
 
         def settled(_: list[EngineEvent]) -> bool:
             r = second.get(h)

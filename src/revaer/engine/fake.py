@@ -158,6 +158,21 @@ def _from_torrent(data: bytes) -> _Source:
     )
 
 
+def _with_file(resumed: _Source, file: _Source) -> _Source:
+    """Resume data with the .torrent file it belongs to: the file's metadata, the rest as resumed
+    (the real engine's resume data of such a torrent lacks the info dictionary)."""
+    if file.info_hash != resumed.info_hash:
+        raise InvalidTorrentError("the torrent file is not the one the resume data belongs to")
+    return dataclasses.replace(
+        resumed,
+        size=file.size,
+        files=file.files,
+        has_meta=True,
+        piece_length=file.piece_length,
+        hashes=file.hashes,
+    )
+
+
 def _from_resume(blob: bytes) -> _Source:
     try:
         saved = orjson.loads(blob)
@@ -308,16 +323,18 @@ class FakeEngine:
     def add(self, request: AddRequest) -> str:
         self._check_open()
         r = request
-        given = sum(x is not None for x in (r.magnet, r.torrent, r.resume))
+        given = sum(x is not None for x in (r.magnet, r.torrent if r.resume is None else None, r.resume))
         if given != 1:
             raise InvalidTorrentError("give exactly one of magnet, torrent or resume")
         if r.magnet is not None:
             p = _from_magnet(r.magnet)
-        elif r.torrent is not None:
-            p = _from_torrent(r.torrent)
-        else:
-            assert r.resume is not None
+        elif r.resume is not None:
             p = _from_resume(r.resume)
+            if r.torrent is not None:
+                p = _with_file(p, _from_torrent(r.torrent))
+        else:
+            assert r.torrent is not None
+            p = _from_torrent(r.torrent)
         h, name, size, done, has_meta = p.info_hash, p.name, p.size, p.done, p.has_meta
         trackers, piece_length, hashes = p.trackers, p.piece_length, p.hashes
         save_path = r.save_path or p.save_path

@@ -147,6 +147,10 @@ class LibtorrentEngine:
 
     __slots__ = ("_native", "_wanted_ports")
 
+    # files(), trackers(), piece_states() and piece_hashes() wait for libtorrent's thread with the
+    # GIL released and touch nothing of the loop's: callers may run them on a worker thread.
+    threaded_queries = True
+
     def __init__(self, settings: Mapping[str, SettingValue] | None = None) -> None:
         merged = dict(DEFAULT_SETTINGS)
         merged.update(settings or {})

@@ -53,7 +53,11 @@ class QueueMove(enum.IntEnum):
 
 @dataclass(frozen=True, slots=True)
 class AddRequest:
-    """What to add: exactly one of ``magnet``, ``torrent`` (.torrent bytes) or ``resume`` (resume data)."""
+    """What to add: exactly one of ``magnet``, ``torrent`` (.torrent bytes) or ``resume`` (resume data).
+
+    ``resume`` may come with ``torrent``, the .torrent file it belongs to: resume data of a torrent
+    added from a .torrent file is saved without the info dictionary (the registry keeps the file).
+    """
 
     magnet: str | None = None
     torrent: bytes | None = None

@@ -369,7 +369,7 @@ async def file_prio(request: web.Request) -> web.Response:
     row = one(torrents, p)
     if not row.has_metadata:
         raise QbError(409, "Torrent's metadata has not yet downloaded")
-    ids = _file_ids(p["id"], len(torrents.files(row.info_hash)))
+    ids = _file_ids(p["id"], len(await torrents.files(row.info_hash)))
     torrents.set_file_priorities(row.info_hash, dict.fromkeys(ids, QB_FILE_PRIORITIES[priority]))
     return text_response(OK)
 

@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 MAX_URLS = 100
 FETCH_TIMEOUT = 30.0
 MAX_REDIRECTS = 5
+# Adds between two checkpoints of one request: the database commits those while the rest are added.
+COMMIT_CHUNK = 50
 
 # ---- is it a torrent? ---------------------------------------------------------------------------
 
@@ -304,7 +306,9 @@ async def add(request: web.Request) -> web.Response:
     sources: list[tuple[str | None, bytes | None]] = [(None, data) for _, data in files]
     sources += await _resolve(urls, request.config_dict[API_OPTIONS].max_upload)
     added: list[str] = []
-    for magnet, blob in sources:
+    for i, (magnet, blob) in enumerate(sources):
+        if i and i % COMMIT_CHUNK == 0:
+            await torrents.checkpoint(added[-COMMIT_CHUNK:])
         try:
             h = torrents.add(magnet=magnet, torrent=blob, options=options)
         except (EngineError, PathNotAllowedError, CategoryError) as e:

@@ -7,7 +7,7 @@ A missing ``hash`` is 400 ``Bad Request``; an unknown or malformed one is 404
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -23,10 +23,10 @@ from revaer.engine.protocol import TorrentSummary
 T = TypeVar("T")
 
 
-def _or_not_found(read: Callable[[str], T], row: TorrentSummary) -> T:
-    """``read(info_hash)``; a torrent removed meanwhile is 404."""
+async def _or_not_found(read: Callable[[str], Awaitable[T]], row: TorrentSummary) -> T:
+    """``await read(info_hash)``; a torrent removed meanwhile is 404."""
     try:
-        return read(row.info_hash)
+        return await read(row.info_hash)
     except EngineError:
         raise NOT_FOUND from None
 
@@ -98,7 +98,7 @@ async def torrent_files(request: web.Request) -> web.Response:
     p, row = await named_torrent(request)
     if not row.has_metadata:
         return json_response([])
-    files = _or_not_found(request.config_dict[TORRENTS].files, row)
+    files = await _or_not_found(request.config_dict[TORRENTS].files, row)
     wanted: set[int] | None = None
     if "indexes" in p:
         wanted = set()
@@ -162,7 +162,7 @@ async def torrent_trackers(request: web.Request) -> web.Response:
         _pseudo("** [PeX] **", pex, row.is_private),
         _pseudo("** [LSD] **", lsd, row.is_private),
     ]
-    trackers = _or_not_found(request.config_dict[TORRENTS].trackers, row)
+    trackers = await _or_not_found(request.config_dict[TORRENTS].trackers, row)
     out.extend(
         {
             "msg": t.message,
@@ -186,9 +186,9 @@ async def torrent_webseeds(request: web.Request) -> web.Response:
 
 async def torrent_piece_states(request: web.Request) -> web.Response:
     _, row = await named_torrent(request)
-    return json_response(list(_or_not_found(request.config_dict[TORRENTS].piece_states, row)))
+    return json_response(list(await _or_not_found(request.config_dict[TORRENTS].piece_states, row)))
 
 
 async def torrent_piece_hashes(request: web.Request) -> web.Response:
     _, row = await named_torrent(request)
-    return json_response(_or_not_found(request.config_dict[TORRENTS].piece_hashes, row))
+    return json_response(await _or_not_found(request.config_dict[TORRENTS].piece_hashes, row))

@@ -203,11 +203,11 @@ async def get_torrent(request: web.Request) -> web.Response:
     body = torrent_json(_row(torrents, h), torrents.labels_of(h))
     body["files"] = [
         {"index": f.index, "path": f.path, "size": f.size, "progress": f.progress, "priority": f.priority}
-        for f in torrents.files(h)
+        for f in await torrents.files(h)
     ]
     body["trackers"] = [
         {"url": t.url, "tier": t.tier, "status": t.status.name.lower(), "message": t.message}
-        for t in torrents.trackers(h)
+        for t in await torrents.trackers(h)
     ]
     return json_response(body)
 
