@@ -7,7 +7,7 @@ PIP := $(PY) -m pip
 BUILD_DIR := build/editable
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: dev system venv install run test lint typecheck stubtest pytest faults bench clean generate asan
+.PHONY: dev system venv install run test lint typecheck stubtest pytest faults bench clean generate asan compat
 
 dev: system install
 
@@ -67,6 +67,12 @@ faults: dev
 	$(PY) -m pytest -q -p no:cacheprovider tests/faults
 
 test: lint typecheck stubtest pytest
+
+# The qbittorrent-api library's own test suite (its PyPI sdist, run offline) against a fresh Revaer and a
+# fresh qbittorrent-nox; prints and writes build/compat/differential.txt (~15 min; not part of `test`).
+# COMPAT_ARGS="--cached tests/test_torrents.py" runs a subset against Revaer only.
+compat: dev
+	$(PY) -m tests.compat $(COMPAT_ARGS)
 
 # Hot paths in isolation (pytest-benchmark), then Revaer beside qbittorrent-nox at 1,000 and 10,000
 # torrents; the side-by-side table is written to docs/performance.md.
