@@ -276,7 +276,7 @@ def _engine(options: ServeOptions, engine_factory: EngineFactory) -> Part:
                 return Path(cfg.download_root) if cfg.download_root else options.data_dir / "downloads"
 
             def extra_roots(cfg: Config) -> list[Path]:
-                return category_roots(cfg.category_rules.values())
+                return [*map(Path, cfg.allowed_roots), *category_roots(cfg.category_rules.values())]
 
             download_root(config).mkdir(parents=True, exist_ok=True)
             torrents = TorrentService(

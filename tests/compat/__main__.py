@@ -67,7 +67,8 @@ async def revaer(work: Path) -> AsyncIterator[suite.Target]:
     server = ServerProcess(home / "data", url)
     try:
         await migrate_dsn(url)
-        await write_config(url, LOOPBACK_CONFIG)
+        # qBittorrent saves anywhere; the suite uses /tmp for category and move paths.
+        await write_config(url, {**LOOPBACK_CONFIG, "paths.allowed_roots": ["/tmp"]})
         await server.start()
         async with aiohttp.ClientSession() as http:
             await claim(http, server)

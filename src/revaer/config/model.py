@@ -157,6 +157,12 @@ def _download_root(key: str, value: Json) -> Json:
     return _absolute_path(key, value, allow_empty=True)
 
 
+def _allowed_roots(key: str, value: Json) -> Json:
+    if not isinstance(value, list):
+        raise ConfigValidationError(key, f"expected an array of absolute paths, got {_kind(value)}")
+    return [_absolute_path(f"{key}[{i}]", path, allow_empty=False) for i, path in enumerate(value)]
+
+
 _PLACEHOLDERS = frozenset({"name", "category", "hash"})
 
 
@@ -309,6 +315,12 @@ SPECS: Mapping[str, SettingSpec] = MappingProxyType(
             SettingSpec(
                 "paths.download_root", "", _download_root, "where payloads go; empty: <data-dir>/downloads"
             ),
+            SettingSpec(
+                "paths.allowed_roots",
+                [],
+                _allowed_roots,
+                "more directories clients may save to (save paths, categories, moves)",
+            ),
             SettingSpec("paths.rules", {"categories": {}}, _rules, "destination template per category"),
             SettingSpec(
                 "torrent.defaults", dict(_TORRENT_DEFAULTS), _torrent_defaults, "per-torrent defaults"
@@ -395,6 +407,7 @@ class Config:
 
     bind: Bind
     download_root: str
+    allowed_roots: tuple[str, ...]
     category_rules: Mapping[str, str]
     torrent_defaults: TorrentDefaults
     engine: EngineConfig
@@ -423,6 +436,7 @@ class Config:
         return cls(
             bind=parse_bind("server.bind", v["server.bind"]),
             download_root=v["paths.download_root"],
+            allowed_roots=tuple(v["paths.allowed_roots"]),
             category_rules=MappingProxyType(dict(v["paths.rules"]["categories"])),
             torrent_defaults=TorrentDefaults(td["max_conns"], td["upload_limit"], td["download_limit"]),
             engine=EngineConfig(
