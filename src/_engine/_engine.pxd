@@ -105,6 +105,12 @@ cdef extern from "core.hpp" namespace "revaer" nogil:
         int downloaded
         string message
 
+    cdef cppclass TorrentMeta:
+        string comment
+        string creator
+        int64_t creation_date
+        vector[string] web_seeds
+
     cdef cppclass SessionStats:
         int64_t download_rate
         int64_t upload_rate
@@ -154,6 +160,10 @@ cdef extern from "core.hpp" namespace "revaer" nogil:
         vector[TrackerEntry] trackers(const string& h, Error& err) except +
         string piece_states(const string& h, Error& err) except +
         vector[string] piece_hashes(const string& h, Error& err) except +
+        void replace_trackers(const string& h, const vector[pair[string, int]]& trackers, Error& err) except +
+        void rename_file(const string& h, int index, const string& path, Error& err) except +
+        string torrent_file(const string& h, Error& err) except +
+        TorrentMeta torrent_meta(const string& h, Error& err) except +
         SessionStats stats() except +
         void post_updates() except +
         void drain(vector[Event]& out) except +

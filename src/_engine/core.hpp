@@ -128,6 +128,14 @@ struct TrackerEntry {
     std::string message;
 };
 
+// What a torrent's .torrent says beyond the info dictionary the row carries.
+struct TorrentMeta {
+    std::string comment;
+    std::string creator;
+    std::int64_t creation_date = -1;  // epoch seconds, -1 unknown
+    std::vector<std::string> web_seeds;  // the .torrent's and any added since
+};
+
 struct SessionStats {
     std::int64_t download_rate = 0;  // payload bytes/s
     std::int64_t upload_rate = 0;
@@ -195,6 +203,15 @@ public:
     std::string piece_states(const std::string& h, Error& err);
     // The v1 SHA-1 hash of every piece, 40 hex each; empty without metadata or for v2-only torrents.
     std::vector<std::string> piece_hashes(const std::string& h, Error& err);
+    // Edits and reads of one torrent (edits.cpp).
+    // The whole tracker list (url, tier) in order; the row's tracker fields at once.
+    void replace_trackers(const std::string& h, const std::vector<std::pair<std::string, int>>& trackers,
+                          Error& err);
+    // Renames (or moves, within the torrent) file `index` to the relative `path`, in the background.
+    void rename_file(const std::string& h, int index, const std::string& path, Error& err);
+    // The .torrent file (its info dictionary as added, the current trackers and web seeds).
+    std::string torrent_file(const std::string& h, Error& err);
+    TorrentMeta torrent_meta(const std::string& h, Error& err);
     SessionStats stats();
 
     void post_updates();

@@ -301,6 +301,52 @@ cdef class Engine:
         _check(err)
         return [x.decode("ascii") for x in v]
 
+    def replace_trackers(self, info_hash: str, trackers: list) -> None:
+        """Set the torrent's whole tracker list, (url, tier) pairs in order."""
+        cdef string h = _hash(info_hash)
+        cdef Error err
+        cdef vector[pair[string, int]] v
+        for url, tier in trackers:
+            v.push_back(pair[string, int](_bytes(url), tier))
+        cdef Core* c = self._core()
+        with nogil:
+            c.replace_trackers(h, v, err)
+        _check(err)
+
+    def rename_file(self, info_hash: str, index: int, path: str) -> None:
+        """Rename file ``index`` to ``path`` (relative to the save path; libtorrent renames it on disk
+        in the background, ``files()`` shows the new path once it has)."""
+        cdef string h = _hash(info_hash)
+        cdef string p = _bytes(path)
+        cdef int i = index
+        cdef Error err
+        cdef Core* c = self._core()
+        with nogil:
+            c.rename_file(h, i, p, err)
+        _check(err)
+
+    def torrent_file(self, info_hash: str) -> bytes:
+        """The torrent's .torrent file (current trackers and web seeds)."""
+        cdef string h = _hash(info_hash)
+        cdef Error err
+        cdef string v
+        cdef Core* c = self._core()
+        with nogil:
+            v = c.torrent_file(h, err)
+        _check(err)
+        return bytes(v)
+
+    def torrent_meta(self, info_hash: str) -> tuple:
+        """(comment, creator, creation date or -1, web seed URLs) of the torrent's .torrent."""
+        cdef string h = _hash(info_hash)
+        cdef Error err
+        cdef TorrentMeta m
+        cdef Core* c = self._core()
+        with nogil:
+            m = c.torrent_meta(h, err)
+        _check(err)
+        return _str(m.comment), _str(m.creator), m.creation_date, list(_strs(m.web_seeds))
+
     def stats(self) -> dict:
         """Session-wide counters (as of the last post_updates())."""
         cdef SessionStats s

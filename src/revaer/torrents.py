@@ -36,6 +36,7 @@ from revaer.engine.protocol import (
     StorageMoved,
     TorrentAdded,
     TorrentCompleted,
+    TorrentMeta,
     TorrentRemoved,
     TorrentStateChanged,
     TorrentSummary,
@@ -554,6 +555,23 @@ class TorrentService:
 
     def piece_hashes(self, info_hash: str) -> list[str]:
         return self._engine.piece_hashes(info_hash)
+
+    def torrent_file(self, info_hash: str) -> bytes:
+        return self._engine.torrent_file(info_hash)
+
+    def torrent_meta(self, info_hash: str) -> TorrentMeta:
+        return self._engine.torrent_meta(info_hash)
+
+    def replace_trackers(self, h: str, trackers: Sequence[tuple[str, int]]) -> None:
+        self._engine.replace_trackers(h, trackers)
+        log.info("torrent trackers set", extra={"info_hash": h, "trackers": len(trackers)})
+
+    def rename_file(self, h: str, index: int, path: str) -> None:
+        self._engine.rename_file(h, index, path)
+        log.info("torrent file renamed", extra={"info_hash": h, "file": index, "path": path})
+
+    def connect_peer(self, h: str, ip: str, port: int) -> None:
+        self._engine.connect_peer(h, ip, port)
 
     def stats(self) -> SessionStats:
         """Session-wide transfer statistics."""

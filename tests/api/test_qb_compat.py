@@ -6,6 +6,7 @@ being tested (its own contract tests hold it to the real engine).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ import pytest
 from revaer.engine.fake import FakeEngine, ManualClock
 from tests.api.conftest import Api, serving
 from tests.api.test_qb_write import post
-from tests.support.torrents import synthetic_torrent
+from tests.support.torrents import bdecode, bencode, synthetic_torrent
 
 
 @pytest.fixture
@@ -77,3 +78,104 @@ async def test_an_add_may_save_under_an_allowed_root(qb: Api, library: Path) -> 
     await add_torrent(qb, made.data, savepath=str(library / "in"), paused="true")
     (item,) = await get_json(qb, "torrents/info")
     assert item["save_path"] == str(library / "in")
+
+
+# ---- one torrent's edits ----------------------------------------------------------------------
+
+
+async def _one(qb: Api, *, files: int = 1) -> str:
+    made = synthetic_torrent(name="edited", size=256 * 1024, piece_length=64 * 1024, files=files)
+    meta = bdecode(made.data)
+    assert isinstance(meta, dict)
+    meta[b"comment"], meta[b"created by"], meta[b"creation date"] = b"hello", b"maker 1.0", 1_700_000_000
+    meta[b"url-list"] = [b"http://127.0.0.1:9/seed/"]
+    out: Any = meta
+    await add_torrent(qb, bencode(out), paused="true")
+    return made.info_hash
+
+
+async def _tracker_urls(qb: Api, h: str) -> list[str]:
+    rows = await get_json(qb, "torrents/trackers", hash=h)
+    return [t["url"] for t in rows if not t["url"].startswith("** [")]
+
+
+async def test_trackers_are_added_edited_and_removed(qb: Api) -> None:
+    h = await _one(qb)
+    c = qb.client
+    a, b = "http://127.0.0.1:7001/announce", "http://127.0.0.1:7002/announce"
+    assert await post(c, "torrents/addTrackers", {"hash": h, "urls": f"{a}\n{b}\n{a}"}) == (200, "")
+    assert await _tracker_urls(qb, h) == [a, b]
+    (item,) = await get_json(qb, "torrents/info")
+    assert item["trackers_count"] == 2
+    edited = "http://127.0.0.1:7003/announce"
+    assert await post(c, "torrents/editTracker", {"hash": h, "origUrl": a, "newUrl": edited}) == (200, "")
+    assert await _tracker_urls(qb, h) == [edited, b]
+    assert await post(c, "torrents/editTracker", {"hash": h, "origUrl": a, "newUrl": a}) == (
+        409,
+        "Tracker not found",
+    )
+    assert await post(c, "torrents/editTracker", {"hash": h, "origUrl": b, "newUrl": edited}) == (
+        409,
+        "New tracker URL already exists",
+    )
+    assert await post(c, "torrents/removeTrackers", {"hash": h, "urls": f"{edited}|{b}"}) == (200, "")
+    assert await _tracker_urls(qb, h) == []
+    assert await post(c, "torrents/addTrackers", {"hash": "0" * 40, "urls": a}) == (404, "Not Found")
+    assert await post(c, "torrents/addTrackers", {"hash": h}) == (400, "Bad Request")
+
+
+async def test_add_peers_needs_a_port(qb: Api) -> None:
+    h = await _one(qb)
+    assert await post(qb.client, "torrents/addPeers", {"hashes": h, "peers": "127.0.0.1"}) == (
+        400,
+        "No valid peers were specified",
+    )
+    r = await qb.client.post(
+        "/api/v2/torrents/addPeers", data={"hashes": h, "peers": "127.0.0.1:5000|[::1]:6"}
+    )
+    assert r.status == 200
+    assert orjson.loads(await r.read()) == {h: {"added": 2, "failed": 0}}
+
+
+async def test_rename_file_and_folder(qb: Api) -> None:
+    h = await _one(qb, files=2)
+    c = qb.client
+    paths = [f["name"] for f in await get_json(qb, "torrents/files", hash=h)]
+    assert len(paths) == 2
+    assert all(path.startswith("edited/") for path in paths)
+    moved = {"hash": h, "oldPath": paths[0], "newPath": "edited/sub/first.bin"}
+    assert await post(c, "torrents/renameFile", moved) == (200, "")
+    assert await post(c, "torrents/renameFile", {"hash": h, "oldPath": "nope", "newPath": "x"}) == (
+        409,
+        "No such file or folder",
+    )
+    assert await post(c, "torrents/renameFile", {"hash": h, "id": "10", "name": "x"}) == (
+        409,
+        "ID is not valid",
+    )
+    assert await post(
+        c, "torrents/renameFolder", {"hash": h, "oldPath": "edited/sub", "newPath": "edited/b"}
+    ) == (
+        200,
+        "",
+    )
+    names = [f["name"] for f in await get_json(qb, "torrents/files", hash=h)]
+    assert names == ["edited/b/first.bin", paths[1]]
+
+
+async def test_export_properties_webseeds_and_count(qb: Api) -> None:
+    h = await _one(qb)
+    r = await qb.client.post("/api/v2/torrents/export", data={"hash": h})
+    assert (r.status, r.content_type) == (200, "application/x-bittorrent")
+    exported = bdecode(await r.read())
+    assert isinstance(exported, dict)
+    assert hashlib.sha1(bencode(exported[b"info"])).hexdigest() == h
+    props = await get_json(qb, "torrents/properties", hash=h)
+    assert (props["comment"], props["created_by"], props["creation_date"]) == (
+        "hello",
+        "maker 1.0",
+        1_700_000_000,
+    )
+    assert await get_json(qb, "torrents/webseeds", hash=h) == [{"url": "http://127.0.0.1:9/seed/"}]
+    r = await qb.client.get("/api/v2/torrents/count")
+    assert (r.status, await r.text()) == (200, "1")

@@ -110,6 +110,16 @@ class TrackerInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class TorrentMeta:
+    """What a torrent's .torrent says beyond the status row: empty (and -1) without metadata."""
+
+    comment: str = ""
+    creator: str = ""
+    creation_date: int = -1
+    web_seeds: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class SessionStats:
     """Session-wide counters: rates in bytes/s, byte counts since the session started."""
 
@@ -343,6 +353,30 @@ class Engine(Protocol):
 
     def piece_states(self, info_hash: str) -> bytes:
         """One byte per piece: 0 missing, 1 being downloaded, 2 on disk; empty without metadata."""
+        ...
+
+    def connect_peer(self, info_hash: str, ip: str, port: int) -> None:
+        """Connect the torrent to the peer at ``ip``:``port``; a bad address or port is a usage error."""
+        ...
+
+    def replace_trackers(self, info_hash: str, trackers: Sequence[tuple[str, int]]) -> None:
+        """Set the torrent's whole tracker list, (url, tier) in order; the row shows it at once.
+
+        An empty URL or more than ``MAX_TRACKERS`` is a usage error.
+        """
+        ...
+
+    def rename_file(self, info_hash: str, index: int, path: str) -> None:
+        """Rename (or move within the torrent) file ``index`` to the relative ``path``; ``files()``
+        shows it once done. A bad index or an empty path is a usage error; no metadata: refused."""
+        ...
+
+    def torrent_file(self, info_hash: str) -> bytes:
+        """The torrent's .torrent (its info dictionary as added, its trackers); no metadata: refused."""
+        ...
+
+    def torrent_meta(self, info_hash: str) -> TorrentMeta:
+        """The .torrent's comment, creator, creation date and web seeds."""
         ...
 
     def piece_hashes(self, info_hash: str) -> list[str]:

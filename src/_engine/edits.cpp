@@ -1,0 +1,85 @@
+// Edits of one torrent beyond the commands (its tracker list, a file's path) and what qBittorrent's
+// API reads from its .torrent (the file itself, its comment, creator and date). Each runs for one
+// torrent on request, never in a loop over torrents.
+#include <libtorrent/announce_entry.hpp>
+#include <libtorrent/torrent_handle.hpp>
+#include <libtorrent/write_resume_data.hpp>
+
+#include <algorithm>
+
+#include "lt_util.hpp"
+#include "table.hpp"
+
+namespace revaer {
+
+void Core::replace_trackers(const std::string& h, const std::vector<std::pair<std::string, int>>& trackers,
+                            Error& err) {
+    if (trackers.size() > MAX_TRACKERS) return err.set(ERR_INVALID, "too many trackers");
+    for (const auto& t : trackers)
+        if (t.first.empty()) return err.set(ERR_INVALID, "a tracker URL is empty");
+    std::lock_guard<std::mutex> lock(mu_);
+    if (Entry* found = find(h, err)) {
+        Entry& e = *found;
+        std::vector<lt::announce_entry> list;
+        Row row = *e.row;
+        row.tracker_urls.clear();
+        for (const auto& t : trackers) {
+            lt::announce_entry ae(t.first);
+            ae.tier = static_cast<std::uint8_t>(std::clamp(t.second, 0, 255));
+            list.push_back(std::move(ae));
+            auto& urls = row.tracker_urls;
+            if (std::find(urls.begin(), urls.end(), t.first) == urls.end()) urls.push_back(t.first);
+        }
+        row.num_trackers = static_cast<int>(row.tracker_urls.size());
+        if (std::find(row.tracker_urls.begin(), row.tracker_urls.end(), row.current_tracker) ==
+            row.tracker_urls.end())
+            row.current_tracker.clear();
+        e.handle.replace_trackers(list);
+        table_->publish(e, std::move(row));
+    }
+}
+
+void Core::rename_file(const std::string& h, int index, const std::string& path, Error& err) {
+    lt::torrent_handle th;
+    if (!copy_handle(h, err, th)) return;
+    auto ti = th.torrent_file();
+    if (!ti) return err.set(ERR_FAILED, "the torrent has no metadata yet");
+    if (index < 0 || index >= ti->num_files()) return err.set(ERR_INVALID, "file index out of range");
+    if (path.empty()) return err.set(ERR_INVALID, "the new path is empty");
+    th.rename_file(lt::file_index_t(index), path);
+}
+
+std::string Core::torrent_file(const std::string& h, Error& err) {
+    lt::torrent_handle th;
+    if (!copy_handle(h, err, th)) return {};
+    lt::add_torrent_params atp;
+    atp.ti = th.torrent_file_with_hashes();
+    if (!atp.ti) {
+        err.set(ERR_FAILED, "the torrent has no metadata yet");
+        return {};
+    }
+    for (const auto& ae : th.trackers()) {
+        atp.trackers.push_back(ae.url);
+        atp.tracker_tiers.push_back(ae.tier);
+    }
+    for (const auto& url : th.url_seeds()) atp.url_seeds.push_back(url);
+    std::vector<char> out = lt::write_torrent_file_buf(atp, lt::write_flags::allow_missing_piece_layer);
+    return std::string(out.begin(), out.end());
+}
+
+TorrentMeta Core::torrent_meta(const std::string& h, Error& err) {
+    TorrentMeta m;
+    lt::torrent_handle th;
+    if (!copy_handle(h, err, th)) return m;
+    auto ti = th.torrent_file();
+    if (!ti) return m;
+    m.comment = ti->comment();
+    m.creator = ti->creator();
+    m.creation_date = ti->creation_date() > 0 ? static_cast<std::int64_t>(ti->creation_date()) : -1;
+    for (const auto& ws : ti->web_seeds()) m.web_seeds.push_back(ws.url);
+    for (const auto& url : th.url_seeds())
+        if (std::find(m.web_seeds.begin(), m.web_seeds.end(), url) == m.web_seeds.end()) m.web_seeds.push_back(url);
+    return m;
+}
+
+}  // namespace revaer
