@@ -179,3 +179,47 @@ async def test_export_properties_webseeds_and_count(qb: Api) -> None:
     assert await get_json(qb, "torrents/webseeds", hash=h) == [{"url": "http://127.0.0.1:9/seed/"}]
     r = await qb.client.get("/api/v2/torrents/count")
     assert (r.status, await r.text()) == (200, "1")
+
+
+# ---- app and transfer ---------------------------------------------------------------------------
+
+
+async def test_network_interfaces_and_their_addresses(qb: Api) -> None:
+    names = await get_json(qb, "app/networkInterfaceList")
+    assert {"name": "lo", "value": "lo"} in names
+    assert "127.0.0.1" in await get_json(qb, "app/networkInterfaceAddressList", iface="lo")
+    assert "127.0.0.1" in await get_json(qb, "app/networkInterfaceAddressList")
+
+
+async def _mode(qb: Api) -> str:
+    r = await qb.client.get("/api/v2/transfer/speedLimitsMode")
+    assert r.status == 200
+    return await r.text()
+
+
+async def test_alternative_speed_limits_apply_to_the_session(qb: Api) -> None:
+    engine = qb.engine
+    c = qb.client
+    prefs = {"dl_limit": 500_000, "up_limit": 400_000, "alt_dl_limit": 20_000, "alt_up_limit": 10_000}
+    assert await post(c, "app/setPreferences", {"json": orjson.dumps(prefs).decode()}) == (200, "")
+    assert await _mode(qb) == "0"
+    assert (engine.settings["download_rate_limit"], engine.settings["upload_rate_limit"]) == (
+        500_000,
+        400_000,
+    )
+
+    assert await post(c, "transfer/toggleSpeedLimitsMode") == (200, "")
+    assert await _mode(qb) == "1"
+    assert (engine.settings["download_rate_limit"], engine.settings["upload_rate_limit"]) == (20_000, 10_000)
+    r = await c.get("/api/v2/transfer/downloadLimit")
+    assert await r.text() == "20000"
+    # While they are on, setDownloadLimit sets the alternative limit (as qBittorrent).
+    assert await post(c, "transfer/setDownloadLimit", {"limit": "30000"}) == (200, "")
+    assert engine.settings["download_rate_limit"] == 30_000
+    assert (await get_json(qb, "app/preferences"))["alt_dl_limit"] == 30_000
+    assert (await get_json(qb, "sync/maindata"))["server_state"]["use_alt_speed_limits"] is True
+
+    assert await post(c, "transfer/toggleSpeedLimitsMode") == (200, "")
+    assert await _mode(qb) == "0"
+    assert engine.settings["download_rate_limit"] == 500_000
+    assert (await get_json(qb, "app/preferences"))["dl_limit"] == 500_000

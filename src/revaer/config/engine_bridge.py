@@ -31,11 +31,12 @@ def engine_settings(config: Config) -> dict[str, SettingValue]:
     """The libtorrent settings (by name) that ``config`` asks for."""
     e = config.engine
     out: dict[str, SettingValue] = dict(e.settings)
+    download, upload = e.effective_limits
     out.update(
         listen_interfaces=e.listen_interfaces,
         enable_dht=e.dht,
-        download_rate_limit=e.download_limit,
-        upload_rate_limit=e.upload_limit,
+        download_rate_limit=download,
+        upload_rate_limit=upload,
         connections_limit=e.connections_limit,
     )
     return out

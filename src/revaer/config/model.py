@@ -209,6 +209,8 @@ def _listen_interfaces(key: str, value: Json) -> Json:
 
 
 _ENGINE_LIMITS = {"download": 0, "upload": 0, "connections": 800}
+# qBittorrent's alternative speed limits (its defaults: 10 KiB/s each way), off until turned on.
+_ALT_LIMITS = {"enabled": False, "download": 10240, "upload": 10240}
 
 
 def _engine_limits(key: str, value: Json) -> Json:
@@ -216,6 +218,14 @@ def _engine_limits(key: str, value: Json) -> Json:
     _expect_int(f"{key}.download", obj["download"], minimum=0)
     _expect_int(f"{key}.upload", obj["upload"], minimum=0)
     _expect_int(f"{key}.connections", obj["connections"], minimum=1)
+    return obj
+
+
+def _alt_limits(key: str, value: Json) -> Json:
+    obj = _expect_object(key, value, _ALT_LIMITS)
+    _expect_bool(f"{key}.enabled", obj["enabled"])
+    _expect_int(f"{key}.download", obj["download"], minimum=0)
+    _expect_int(f"{key}.upload", obj["upload"], minimum=0)
     return obj
 
 
@@ -333,6 +343,12 @@ SPECS: Mapping[str, SettingSpec] = MappingProxyType(
             ),
             SettingSpec("engine.dht", True, lambda k, v: _expect_bool(k, v), "the DHT"),
             SettingSpec("engine.limits", dict(_ENGINE_LIMITS), _engine_limits, "session-wide limits"),
+            SettingSpec(
+                "engine.alt_limits",
+                dict(_ALT_LIMITS),
+                _alt_limits,
+                "alternative session rate limits, in force instead of engine.limits while enabled",
+            ),
             SettingSpec("engine.settings", {}, _engine_settings, "libtorrent settings by name"),
             SettingSpec(
                 "compat.qbittorrent",
@@ -386,6 +402,16 @@ class EngineConfig:
     upload_limit: int
     connections_limit: int
     settings: Mapping[str, bool | int | str]
+    alt_enabled: bool = False
+    alt_download_limit: int = 10240
+    alt_upload_limit: int = 10240
+
+    @property
+    def effective_limits(self) -> tuple[int, int]:
+        """(download, upload) in force: the alternative limits while they are enabled."""
+        if self.alt_enabled:
+            return self.alt_download_limit, self.alt_upload_limit
+        return self.download_limit, self.upload_limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -431,6 +457,7 @@ class Config:
             v[key] = validate(key, value)
         td = v["torrent.defaults"]
         lim = v["engine.limits"]
+        alt = v["engine.alt_limits"]
         qb = v["compat.qbittorrent"]
         tel = v["telemetry"]
         return cls(
@@ -446,6 +473,9 @@ class Config:
                 upload_limit=lim["upload"],
                 connections_limit=lim["connections"],
                 settings=MappingProxyType(dict(v["engine.settings"])),
+                alt_enabled=alt["enabled"],
+                alt_download_limit=alt["download"],
+                alt_upload_limit=alt["upload"],
             ),
             qbittorrent=QbittorrentCompat(qb["enabled"], qb["bypass_localhost"]),
             cors_origins=tuple(v["api.cors_origins"]),

@@ -22,6 +22,7 @@ from revaer.api.qbittorrent import (
     details,
     edits,
     info,
+    network,
     preferences_write,
     sync,
     transfer,
@@ -39,6 +40,8 @@ READS: Final[Mapping[str, Handler]] = {
     "/app/buildInfo": app_routes.build_info,
     "/app/preferences": app_routes.app_preferences,
     "/app/defaultSavePath": app_routes.app_default_save_path,
+    "/app/networkInterfaceList": network.network_interface_list,
+    "/app/networkInterfaceAddressList": network.network_interface_address_list,
     "/torrents/info": info.torrents_info,
     "/torrents/properties": details.torrent_properties,
     "/torrents/files": details.torrent_files,
@@ -57,6 +60,7 @@ READS: Final[Mapping[str, Handler]] = {
     "/transfer/info": transfer.transfer_info,
     "/transfer/downloadLimit": transfer.download_limit,
     "/transfer/uploadLimit": transfer.upload_limit,
+    "/transfer/speedLimitsMode": transfer.speed_limits_mode,
 }
 
 ACTIONS: Final[Mapping[str, Handler]] = {
@@ -101,6 +105,7 @@ ACTIONS: Final[Mapping[str, Handler]] = {
     "/torrents/removeTags": categories.remove_tags,
     "/transfer/setDownloadLimit": transfer.set_download_limit,
     "/transfer/setUploadLimit": transfer.set_upload_limit,
+    "/transfer/toggleSpeedLimitsMode": transfer.toggle_speed_limits_mode,
 }
 
 

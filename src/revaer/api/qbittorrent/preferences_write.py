@@ -4,7 +4,8 @@ A preference Revaer has a setting for is written to the config store (one
 transaction for the whole request) and applied live by the config hot reload,
 like any other config change: ``save_path`` → ``paths.download_root``, ``dht``
 → ``engine.dht``, ``dl_limit``/``up_limit``/``max_connec`` →
-``engine.limits``, ``max_connec_per_torrent`` → ``torrent.defaults``,
+``engine.limits``, ``alt_dl_limit``/``alt_up_limit`` → ``engine.alt_limits``,
+``max_connec_per_torrent`` → ``torrent.defaults``,
 ``listen_port`` → the port of ``engine.listen_interfaces``,
 ``bypass_local_auth`` → ``compat.qbittorrent.bypass_localhost``, and a few
 session switches → ``engine.settings`` (see ``ENGINE_SETTINGS``). Any other
@@ -157,6 +158,8 @@ _MAPPED: Mapping[str, Callable[[_Changes, str, Json], None]] = {
     "dht": lambda ch, k, v: ch.set("engine.dht", _bool(k, v)),
     "dl_limit": lambda ch, k, v: ch.field("engine.limits", "download", max(_int(k, v), 0)),
     "up_limit": lambda ch, k, v: ch.field("engine.limits", "upload", max(_int(k, v), 0)),
+    "alt_dl_limit": lambda ch, k, v: ch.field("engine.alt_limits", "download", max(_int(k, v), 0)),
+    "alt_up_limit": lambda ch, k, v: ch.field("engine.alt_limits", "upload", max(_int(k, v), 0)),
     "max_connec": _max_connec,
     "max_connec_per_torrent": lambda ch, k, v: ch.field("torrent.defaults", "max_conns", max(_int(k, v), 0)),
     "listen_port": _listen_port,
@@ -187,6 +190,8 @@ def from_config(config: Config, download_root: Path) -> dict[str, Json]:
         "dht": e.dht,
         "dl_limit": e.download_limit,
         "up_limit": e.upload_limit,
+        "alt_dl_limit": e.alt_download_limit,
+        "alt_up_limit": e.alt_upload_limit,
         "max_connec": -1 if e.connections_limit >= UNLIMITED_CONNECTIONS else e.connections_limit,
         "max_connec_per_torrent": config.torrent_defaults.max_conns or -1,
         "bypass_local_auth": config.qbittorrent.bypass_localhost,

@@ -1,4 +1,6 @@
-"""``transfer/*``: session totals and the global rate limits (``engine.limits`` in the config)."""
+"""``transfer/*``: session totals and the global rate limits (``engine.limits`` in the config), and
+the alternative speed limits (``engine.alt_limits``): while they are on, libtorrent's session
+limits are theirs, and ``setDownloadLimit``/``setUploadLimit`` set them, as in qBittorrent."""
 
 from __future__ import annotations
 
@@ -17,8 +19,7 @@ def _limits(request: web.Request) -> tuple[int, int]:
     listener = request.config_dict.get(CONFIG)
     if listener is None:
         return 0, 0
-    e = listener.config.engine
-    return e.download_limit, e.upload_limit
+    return listener.config.engine.effective_limits
 
 
 async def transfer_info(request: web.Request) -> web.Response:
@@ -55,14 +56,36 @@ async def _set_limit(request: web.Request, which: str) -> web.Response:
     value = min(value, 2**31 - 1)
     app = request.config_dict
     app[TORRENTS].apply_session_settings({f"{which}_rate_limit": value})
+    listener = app.get(CONFIG)
+    if listener is not None:
+        key = "engine.alt_limits" if listener.config.engine.alt_enabled else "engine.limits"
+        await _patch(request, key, {which: value})
+    return text_response("")
+
+
+async def _patch(request: web.Request, key: str, fields: dict[str, object]) -> None:
+    """Set ``fields`` of the object setting ``key`` and wait until the hot reload has it
+    (read-your-writes: the next read sees the new value)."""
+    app = request.config_dict
     store, listener = app.get(CONFIG_STORE), app.get(CONFIG)
-    if store is not None and listener is not None:
-        e = listener.config.engine
-        limits = {"download": e.download_limit, "upload": e.upload_limit, "connections": e.connections_limit}
-        limits[which] = value
-        versions = await store.patch({"engine.limits": limits})
-        # Read-your-writes: the next uploadLimit/downloadLimit sees the new value.
-        await asyncio.wait_for(listener.wait_for("engine.limits", versions["engine.limits"]), 5)
+    if store is None or listener is None:
+        return
+    versions = await store.patch({key: {**listener.config.values[key], **fields}})
+    await asyncio.wait_for(listener.wait_for(key, versions[key]), 5)
+
+
+def _alt_enabled(request: web.Request) -> bool:
+    listener = request.config_dict.get(CONFIG)
+    return listener is not None and listener.config.engine.alt_enabled
+
+
+async def speed_limits_mode(request: web.Request) -> web.Response:
+    """``1`` while the alternative speed limits are in force, else ``0``."""
+    return text_response("1" if _alt_enabled(request) else "0")
+
+
+async def toggle_speed_limits_mode(request: web.Request) -> web.Response:
+    await _patch(request, "engine.alt_limits", {"enabled": not _alt_enabled(request)})
     return text_response("")
 
 
