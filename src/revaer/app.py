@@ -57,7 +57,8 @@ from revaer.api.keys import (
     ApiOptions,
     AuthState,
 )
-from revaer.api.qbittorrent import build_qbittorrent
+from revaer.api.qbittorrent import build_qbittorrent, share_limits
+from revaer.api.qbittorrent.share_limits import INTERVAL
 from revaer.api.v1 import build_v1
 from revaer.api.v1.events import close_streams
 from revaer.categories import CategoryStore
@@ -155,6 +156,8 @@ def build_app(
             _setup_gate(options),
             _engine(options, engine_factory),
             _postprocessing,
+            # No timer when the pump has none either (tests step both by hand).
+            share_limits.watcher(qb, INTERVAL if options.update_interval is not None else None),
             _http_state(options),
         ]
     )

@@ -16,9 +16,11 @@ import asyncpg
 import orjson
 import pytest
 
+from revaer.api.qbittorrent import share_limits
+from revaer.api.qbittorrent.extras import EXTRAS
 from revaer.engine.fake import FakeEngine, ManualClock
 from tests.api.conftest import Api, serving
-from tests.api.test_qb_write import post
+from tests.api.test_qb_write import facade, post
 from tests.support.torrents import bdecode, bencode, synthetic_torrent
 
 
@@ -33,7 +35,7 @@ async def library(tmp_path: Path) -> Path:
 @pytest.fixture
 async def qb(db_url: str, pool: asyncpg.Pool, tmp_path: Path, library: Path) -> AsyncIterator[Api]:
     """The app over a FakeEngine, set up and logged in to the façade; ``library`` is an allowed root."""
-    engine = FakeEngine(rate=0, clock=ManualClock())
+    engine = FakeEngine(rate=1 << 20, clock=ManualClock())  # moves only when a test steps the clock
     config = {"paths.allowed_roots": [str(library)]}
     async with serving(engine, db_url, pool, tmp_path / "data", update_interval=None, config=config) as api:
         await api.set_up()
@@ -223,3 +225,51 @@ async def test_alternative_speed_limits_apply_to_the_session(qb: Api) -> None:
     assert await _mode(qb) == "0"
     assert engine.settings["download_rate_limit"] == 500_000
     assert (await get_json(qb, "app/preferences"))["dl_limit"] == 500_000
+
+
+# ---- share limits -----------------------------------------------------------------------------
+
+
+def _enforce(qb: Api) -> list[str]:
+    share = qb.listener.config.share_limits
+    return share_limits.enforce(qb.torrents, facade(qb)[EXTRAS], share)
+
+
+async def _seeding(qb: Api, name: str) -> str:
+    made = synthetic_torrent(name=name, size=256 * 1024, piece_length=64 * 1024)
+    await add_torrent(qb, made.data)
+    qb.step(1.0)  # the FakeEngine downloads it in this second
+    qb.step(1.0)
+    (item,) = [i for i in await get_json(qb, "torrents/info") if i["hash"] == made.info_hash]
+    assert item["state"] in ("uploading", "stalledUP")
+    return made.info_hash
+
+
+async def test_set_share_limits_reads_back_and_pauses_at_the_limit(qb: Api) -> None:
+    h = await _seeding(qb, "limited")
+    limits = {"hashes": h, "ratioLimit": "2", "seedingTimeLimit": "5", "inactiveSeedingTimeLimit": "8"}
+    assert await post(qb.client, "torrents/setShareLimits", limits) == (200, "")
+    (item,) = await get_json(qb, "torrents/info")
+    assert (item["max_ratio"], item["max_seeding_time"], item["max_inactive_seeding_time"]) == (2, 5, 8)
+    assert (item["ratio_limit"], item["seeding_time_limit"]) == (2, 5)
+    assert _enforce(qb) == []  # ratio 0, seeded for seconds: no limit reached
+
+    limits.update(ratioLimit="0")  # a ratio of 0 is reached as soon as the torrent seeds
+    assert await post(qb.client, "torrents/setShareLimits", limits) == (200, "")
+    assert _enforce(qb) == [h]
+    qb.step()
+    (item,) = await get_json(qb, "torrents/info")
+    assert item["state"] == "pausedUP"
+    assert _enforce(qb) == []  # paused: nothing more to do
+
+
+async def test_the_global_limit_and_its_action_remove(qb: Api) -> None:
+    h = await _seeding(qb, "global")
+    prefs = {"max_ratio_enabled": True, "max_ratio": 0, "max_ratio_act": 1}
+    assert await post(qb.client, "app/setPreferences", {"json": orjson.dumps(prefs).decode()}) == (200, "")
+    got = await get_json(qb, "app/preferences")
+    assert (got["max_ratio_enabled"], got["max_ratio"], got["max_ratio_act"]) == (True, 0, 1)
+    assert qb.listener.config.share_limits.action == "remove"
+    assert _enforce(qb) == [h]
+    await qb.torrents.commit()
+    assert await get_json(qb, "torrents/info") == []

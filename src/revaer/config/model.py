@@ -229,6 +229,30 @@ def _alt_limits(key: str, value: Json) -> Json:
     return obj
 
 
+# Global share limits (qBittorrent's max_ratio, max_seeding_time, max_inactive_seeding_time and
+# max_ratio_act): -1 is none; a torrent whose own limit is "use global" (-2) is held to these.
+_SHARE_LIMITS = {"ratio": -1, "seeding_minutes": -1, "inactive_minutes": -1, "action": "pause"}
+SHARE_ACTIONS = ("pause", "remove", "super_seeding", "remove_with_data")  # qBittorrent's 0..3
+
+
+def _share_limits(key: str, value: Json) -> Json:
+    obj = _expect_object(key, value, _SHARE_LIMITS)
+    ratio = obj["ratio"]
+    if (
+        isinstance(ratio, bool)
+        or not isinstance(ratio, int | float)
+        or not (ratio == -1 or 0 <= ratio <= 9999)
+    ):
+        raise ConfigValidationError(
+            f"{key}.ratio", f"expected -1 or a number from 0 to 9999, got {_show(ratio)}"
+        )
+    for name in ("seeding_minutes", "inactive_minutes"):
+        _expect_int(f"{key}.{name}", obj[name], minimum=-1, maximum=525600)
+    if obj["action"] not in SHARE_ACTIONS:
+        raise ConfigValidationError(f"{key}.action", f"expected one of {', '.join(SHARE_ACTIONS)}")
+    return obj
+
+
 # Settings Revaer drives itself: through a typed key, or because the engine depends on them.
 _ENGINE_RESERVED = {
     "listen_interfaces": "use engine.listen_interfaces",
@@ -349,6 +373,12 @@ SPECS: Mapping[str, SettingSpec] = MappingProxyType(
                 _alt_limits,
                 "alternative session rate limits, in force instead of engine.limits while enabled",
             ),
+            SettingSpec(
+                "torrent.share_limits",
+                dict(_SHARE_LIMITS),
+                _share_limits,
+                "global share limits and what happens when a torrent reaches one",
+            ),
             SettingSpec("engine.settings", {}, _engine_settings, "libtorrent settings by name"),
             SettingSpec(
                 "compat.qbittorrent",
@@ -381,6 +411,16 @@ def defaults() -> dict[str, Json]:
 
 
 # ---- the typed view ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ShareLimits:
+    """Global share limits: ratio, seeding and inactive seeding minutes (-1 none), and the action."""
+
+    ratio: float = -1
+    seeding_minutes: int = -1
+    inactive_minutes: int = -1
+    action: str = "pause"
 
 
 @dataclass(frozen=True, slots=True)
@@ -436,6 +476,7 @@ class Config:
     allowed_roots: tuple[str, ...]
     category_rules: Mapping[str, str]
     torrent_defaults: TorrentDefaults
+    share_limits: ShareLimits
     engine: EngineConfig
     qbittorrent: QbittorrentCompat
     cors_origins: tuple[str, ...]
@@ -466,6 +507,7 @@ class Config:
             allowed_roots=tuple(v["paths.allowed_roots"]),
             category_rules=MappingProxyType(dict(v["paths.rules"]["categories"])),
             torrent_defaults=TorrentDefaults(td["max_conns"], td["upload_limit"], td["download_limit"]),
+            share_limits=ShareLimits(**v["torrent.share_limits"]),
             engine=EngineConfig(
                 listen_interfaces=v["engine.listen_interfaces"],
                 dht=v["engine.dht"],

@@ -247,9 +247,10 @@ def build_item(
         "infohash_v2": row.info_hash_v2,
         "last_activity": last_activity,
         "magnet_uri": magnet_uri(row, trackers),
-        "max_inactive_seeding_time": -1,
-        "max_ratio": -1,
-        "max_seeding_time": -1,
+        # The torrent's own limits (those it takes from the global ones read in app/preferences).
+        "max_inactive_seeding_time": max(extras.inactive_seeding_time_limit, -1),
+        "max_ratio": number(extras.ratio_limit) if extras.ratio_limit >= 0 else -1,
+        "max_seeding_time": max(extras.seeding_time_limit, -1),
         "name": extras.name or row.name,
         "num_complete": row.num_complete if row.num_complete > -1 else row.list_seeds,
         "num_incomplete": (

@@ -31,7 +31,7 @@ from aiohttp import web
 
 from revaer.api.keys import CONFIG, CONFIG_STORE
 from revaer.api.qbittorrent.errors import QbError, bad_request, text_response
-from revaer.config.model import Config, ConfigValidationError
+from revaer.config.model import SHARE_ACTIONS, Config, ConfigValidationError
 
 log = logging.getLogger(__name__)
 
@@ -168,11 +168,51 @@ _MAPPED: Mapping[str, Callable[[_Changes, str, Json], None]] = {
 }
 
 
+# qBittorrent's global share-limit preferences -> the field of torrent.share_limits, and the value an
+# enabled limit takes when the request gives none (qBittorrent's own defaults).
+_SHARE_PREFS: Mapping[str, tuple[str, float]] = {
+    "max_ratio": ("ratio", 1.0),
+    "max_seeding_time": ("seeding_minutes", 1440),
+    "max_inactive_seeding_time": ("inactive_minutes", 1440),
+}
+SHARE_PREF_KEYS = frozenset([*_SHARE_PREFS, *(f"{k}_enabled" for k in _SHARE_PREFS), "max_ratio_act"])
+
+
+def _share_limits(ch: _Changes, prefs: Mapping[str, Json]) -> None:
+    """``max_ratio(_enabled)``, ``max_seeding_time(_enabled)``, ``max_inactive_seeding_time(_enabled)``
+    and ``max_ratio_act`` → ``torrent.share_limits`` (a disabled limit is stored as -1)."""
+    current = ch.config.share_limits
+    for pref, (name, default) in _SHARE_PREFS.items():
+        enabled, value = prefs.get(f"{pref}_enabled"), prefs.get(pref)
+        if enabled is None and value is None:
+            continue
+        was = getattr(current, name)
+        on = was >= 0 if enabled is None else _bool(f"{pref}_enabled", enabled)
+        if value is None:
+            value = was if was >= 0 else default
+        elif name == "ratio":
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise bad_request(f"'{pref}' must be a number")
+        else:
+            value = _int(pref, value)
+        if value < 0:  # qBittorrent: a negative limit is no limit
+            on = False
+        ch.field("torrent.share_limits", name, min(value, 9999 if name == "ratio" else 525600) if on else -1)
+    if "max_ratio_act" in prefs:
+        act = _int("max_ratio_act", prefs["max_ratio_act"])
+        if not 0 <= act < len(SHARE_ACTIONS):
+            raise bad_request("'max_ratio_act' must be 0 to 3")
+        ch.field("torrent.share_limits", "action", SHARE_ACTIONS[act])
+
+
 def plan(prefs: Mapping[str, Json], config: Config) -> tuple[dict[str, Json], dict[str, Json]]:
     """``(config changes, preferences to keep)`` for a ``setPreferences`` object; 400 on a wrong type."""
     changes = _Changes(config)
     kept: dict[str, Json] = {}
+    _share_limits(changes, prefs)
     for k, v in prefs.items():
+        if k in SHARE_PREF_KEYS:
+            continue
         apply = _MAPPED.get(k)
         if apply is not None:
             apply(changes, k, v)
@@ -196,6 +236,12 @@ def from_config(config: Config, download_root: Path) -> dict[str, Json]:
         "max_connec_per_torrent": config.torrent_defaults.max_conns or -1,
         "bypass_local_auth": config.qbittorrent.bypass_localhost,
     }
+    share = config.share_limits
+    for pref, (name, _) in _SHARE_PREFS.items():
+        value = getattr(share, name)
+        out[f"{pref}_enabled"] = value >= 0
+        out[pref] = value if value >= 0 else -1
+    out["max_ratio_act"] = SHARE_ACTIONS.index(share.action)
     if ports:
         out["listen_port"] = int(ports[0])
     for qb, (name, _) in ENGINE_SETTINGS.items():
