@@ -49,6 +49,7 @@ from revaer.api.keys import (
     CONFIG_STORE,
     DATABASE,
     ENGINE,
+    POSTPROCESSOR,
     PUMP,
     REGISTRY,
     SETUP,
@@ -331,7 +332,8 @@ async def _postprocessing(app: web.Application) -> AsyncIterator[None]:
         listener=app[CONFIG],
         torrents=app[TORRENTS],
         registry=app[REGISTRY],
-    ):
+    ) as worker:
+        app[POSTPROCESSOR] = worker
         yield
 
 

@@ -6,6 +6,7 @@ being tested (its own contract tests hold it to the real engine).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -273,3 +274,70 @@ async def test_the_global_limit_and_its_action_remove(qb: Api) -> None:
     assert _enforce(qb) == [h]
     await qb.torrents.commit()
     assert await get_json(qb, "torrents/info") == []
+
+
+# ---- save and download paths --------------------------------------------------------------------
+
+
+async def _item(qb: Api, h: str) -> dict[str, Any]:
+    qb.step()
+    (item,) = [i for i in await get_json(qb, "torrents/info") if i["hash"] == h]
+    return item
+
+
+async def test_set_save_path_answers_as_qbittorrent(qb: Api, library: Path) -> None:
+    made = synthetic_torrent(name="nodata", size=64 * 1024)
+    await add_torrent(qb, made.data, paused="true")
+    h = made.info_hash
+    c = qb.client
+    assert await post(c, "torrents/setSavePath", {"id": h, "path": "/etc/"}) == (
+        403,
+        "Cannot write to directory",
+    )
+    assert await post(c, "torrents/setSavePath", {"id": h, "path": "/etc/asdf"}) == (
+        409,
+        "Cannot create target directory",
+    )
+    assert await post(c, "torrents/setSavePath", {"id": h}) == (400, "Bad Request")
+    target = library / "saved"
+    assert await post(c, "torrents/setSavePath", {"id": h, "path": str(target)}) == (200, "")
+    assert (await _item(qb, h))["save_path"] == str(target)
+
+
+async def test_set_save_path_moves_the_payload_through_the_worker(qb: Api, library: Path) -> None:
+    h = await _seeding(qb, "payload")
+    row = qb.torrents.get(h)
+    assert row is not None
+    source = Path(row.save_path) / "payload"
+    source.parent.mkdir(parents=True, exist_ok=True)
+    source.write_bytes(b"x" * 1000)  # the FakeEngine writes no files: the payload it "downloaded"
+    target = library / "moved"
+    assert await post(qb.client, "torrents/setSavePath", {"id": h, "path": str(target)}) == (200, "")
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 20
+    while (await _item(qb, h))["save_path"] != str(target):
+        assert loop.time() < deadline, "the move did not finish"
+        await asyncio.sleep(0.02)
+    assert (target / "payload").read_bytes() == b"x" * 1000
+    assert not source.exists()
+    jobs = await qb.database.pool.fetch("SELECT status::text, requested FROM revaer_runtime.fs_jobs")
+    assert [(j["status"], j["requested"]) for j in jobs] == [("moved", True)]
+
+
+async def test_set_download_path_and_auto_management(qb: Api, library: Path) -> None:
+    made = synthetic_torrent(name="unfinished", size=64 * 1024)
+    await add_torrent(qb, made.data, paused="true")
+    h = made.info_hash
+    incomplete = library / "incomplete"
+    assert await post(qb.client, "torrents/setDownloadPath", {"id": h, "path": str(incomplete)}) == (200, "")
+    item = await _item(qb, h)
+    assert (item["download_path"], item["save_path"]) == (str(incomplete), str(incomplete))
+    assert (await get_json(qb, "torrents/properties", hash=h))["download_path"] == str(incomplete)
+    assert await post(qb.client, "torrents/setDownloadPath", {"id": h, "path": "/etc/x"}) == (
+        409,
+        "Cannot create target directory",
+    )
+
+    assert (await _item(qb, h))["auto_tmm"] is False
+    assert await post(qb.client, "torrents/setAutoManagement", {"hashes": h, "enable": "true"}) == (200, "")
+    assert (await _item(qb, h))["auto_tmm"] is True

@@ -32,7 +32,10 @@ async def _tables(conn: asyncpg.Connection) -> set[str]:
 
 def test_shipped_migrations_are_found_and_numbered() -> None:
     assert default_directory().is_dir()
-    assert [m.version for m in SHIPPED] == list(range(1, len(SHIPPED) + 1))
+    # Unique and increasing from 1; numbers may be reserved by work not merged yet (gaps are fine).
+    versions = [m.version for m in SHIPPED]
+    assert versions[0] == 1
+    assert versions == sorted(set(versions))
 
 
 async def test_from_empty_then_rerun(empty_db_url: str) -> None:

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from revaer.config.store import ConfigStore
     from revaer.db.pool import Database
     from revaer.engine.pump import EnginePump
+    from revaer.fsops.worker import PostProcessor
     from revaer.registry import TorrentRegistry
 
 
@@ -62,6 +63,7 @@ SETUP: web.AppKey[Setup] = web.AppKey("setup")
 ENGINE: web.AppKey[Engine] = web.AppKey("engine")
 PUMP: web.AppKey[EnginePump] = web.AppKey("pump")
 REGISTRY: web.AppKey[TorrentRegistry] = web.AppKey("registry")
+POSTPROCESSOR: web.AppKey[PostProcessor] = web.AppKey("postprocessor")  # moves run as fs_jobs
 # ---- HTTP-layer state ----------------------------------------------------------------------------
 API_OPTIONS = web.AppKey("api_options", ApiOptions)
 AUTH_STATE = web.AppKey("auth_state", AuthState)

@@ -15,6 +15,7 @@ from aiohttp import web
 from revaer.api.keys import CONFIG, TORRENTS
 from revaer.api.params import parse_int
 from revaer.api.qbittorrent.errors import NOT_FOUND, QbError
+from revaer.api.qbittorrent.extras import EXTRAS
 from revaer.api.qbittorrent.items import MAX_RATIO, eta, is_seed, number, real_ratio, v1_hash
 from revaer.api.qbittorrent.reading import json_response, named_torrent
 from revaer.engine.errors import EngineError
@@ -31,7 +32,7 @@ def _or_not_found(read: Callable[[str], T], row: TorrentSummary) -> T:
         raise NOT_FOUND from None
 
 
-def properties(row: TorrentSummary, meta_info: TorrentMeta) -> dict[str, Any]:
+def properties(row: TorrentSummary, meta_info: TorrentMeta, download_path: str = "") -> dict[str, Any]:
     """``torrents/properties`` (qBittorrent's ``propertiesAction``)."""
     meta = row.has_metadata
     active = row.active_duration
@@ -46,7 +47,7 @@ def properties(row: TorrentSummary, meta_info: TorrentMeta) -> dict[str, Any]:
         "dl_limit": row.download_limit if row.download_limit > 0 else -1,
         "dl_speed": row.download_rate,
         "dl_speed_avg": row.downloaded_total // dl_duration if dl_duration > 0 else -row.downloaded_total,
-        "download_path": "",
+        "download_path": download_path,
         "eta": eta(row),
         "hash": row.info_hash,
         "infohash_v1": v1_hash(row),
@@ -85,7 +86,7 @@ def properties(row: TorrentSummary, meta_info: TorrentMeta) -> dict[str, Any]:
 async def torrent_properties(request: web.Request) -> web.Response:
     _, row = await named_torrent(request)
     meta_info = _or_not_found(request.config_dict[TORRENTS].torrent_meta, row)
-    return json_response(properties(row, meta_info))
+    return json_response(properties(row, meta_info, request.app[EXTRAS].get(row.info_hash).download_path))
 
 
 def _qb_priority(lt_priority: int) -> int:

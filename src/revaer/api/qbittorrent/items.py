@@ -235,7 +235,7 @@ def build_item(
         "content_path": content_path(row),
         "dl_limit": limit(row.download_limit),
         "dlspeed": row.download_rate,
-        "download_path": "",
+        "download_path": extras.download_path,
         "downloaded": row.downloaded_total,
         "downloaded_session": row.downloaded_session,
         "eta": eta(row),
