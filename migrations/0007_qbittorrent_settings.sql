@@ -18,3 +18,6 @@ CREATE TABLE revaer_runtime.qb_torrent_settings (
 );
 
 ALTER TABLE revaer_runtime.fs_jobs ADD COLUMN requested boolean NOT NULL DEFAULT false;
+
+-- A category's download path (qBittorrent's "downloadPath"): NULL none given, '' explicitly off.
+ALTER TABLE revaer_runtime.categories ADD COLUMN download_path text;

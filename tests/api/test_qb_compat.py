@@ -341,3 +341,27 @@ async def test_set_download_path_and_auto_management(qb: Api, library: Path) -> 
     assert (await _item(qb, h))["auto_tmm"] is False
     assert await post(qb.client, "torrents/setAutoManagement", {"hashes": h, "enable": "true"}) == (200, "")
     assert (await _item(qb, h))["auto_tmm"] is True
+
+
+async def test_a_category_keeps_its_download_path(qb: Api, library: Path) -> None:
+    c = qb.client
+    down = str(library / "incoming")
+    form = {
+        "category": "tv",
+        "savePath": str(library / "tv"),
+        "downloadPath": down,
+        "downloadPathEnabled": "true",
+    }
+    assert await post(c, "torrents/createCategory", form) == (200, "")
+    assert (await get_json(qb, "torrents/categories"))["tv"] == {
+        "name": "tv",
+        "savePath": str(library / "tv"),
+        "download_path": down,
+    }
+    off = {"category": "tv", "savePath": str(library / "tv"), "downloadPathEnabled": "false"}
+    assert await post(c, "torrents/editCategory", off) == (200, "")
+    assert (await get_json(qb, "torrents/categories"))["tv"]["download_path"] is False
+    outside = {"category": "tv", "savePath": str(library / "tv"), "downloadPath": "/srv/x"}
+    assert await post(c, "torrents/editCategory", outside) == (409, "Unable to edit category")
+    await qb.torrents.categories.load()  # what the database holds
+    assert qb.torrents.categories.categories["tv"].download_path == ""
