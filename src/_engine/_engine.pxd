@@ -86,6 +86,7 @@ cdef extern from "core.hpp" namespace "revaer" nogil:
         int upload_limit
         int download_limit
         int max_connections
+        vector[pair[int, string]] renamed_files
 
     cdef cppclass FileEntry:
         int index

@@ -106,6 +106,8 @@ struct AddSpec {
     int upload_limit = UNLIMITED;
     int download_limit = UNLIMITED;
     int max_connections = UNLIMITED;
+    // Files laid out under other paths than the .torrent's (index, path relative to the save path).
+    std::vector<std::pair<int, std::string>> renamed_files;
 };
 
 struct FileEntry {

@@ -102,7 +102,7 @@ cdef class Engine:
             paused: bool | None = None, auto_managed: bool = False,
             sequential: bool | None = None, seed_mode: bool = False,
             upload_limit: int = UNLIMITED, download_limit: int = UNLIMITED,
-            max_connections: int = UNLIMITED) -> str:
+            max_connections: int = UNLIMITED, renamed_files: tuple = ()) -> str:
         """Add a torrent from a magnet link, .torrent bytes or resume data.
 
         Returns the info-hash at once; the torrent appears in the table
@@ -137,6 +137,8 @@ cdef class Engine:
         spec.upload_limit = upload_limit
         spec.download_limit = download_limit
         spec.max_connections = max_connections
+        for index, path in renamed_files:
+            spec.renamed_files.push_back(pair[int, string](index, _bytes(path)))
         with nogil:
             key = c.add(spec, err)
         _check(err)

@@ -82,6 +82,7 @@ class AddOptions:
     upload_limit: int = -1
     download_limit: int = -1
     name: str = ""
+    renamed_files: tuple[tuple[int, str], ...] = ()  # (file index, path): a content layout
 
 
 # How long an acknowledgement may wait for the database (answered 503 ``no_database`` after it).
@@ -258,6 +259,7 @@ class TorrentService:
             seed_mode=o.seed_mode,
             upload_limit=o.upload_limit,
             download_limit=o.download_limit,
+            renamed_files=o.renamed_files,
         )
         if self._add_defaults is not None:
             request = self._add_defaults(request)

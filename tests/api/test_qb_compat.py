@@ -365,3 +365,26 @@ async def test_a_category_keeps_its_download_path(qb: Api, library: Path) -> Non
     assert await post(c, "torrents/editCategory", outside) == (409, "Unable to edit category")
     await qb.torrents.categories.load()  # what the database holds
     assert qb.torrents.categories.categories["tv"].download_path == ""
+
+
+# ---- contentLayout ----------------------------------------------------------------------------
+
+
+async def test_content_layout_on_add(qb: Api) -> None:
+    multi = synthetic_torrent(name="multi", size=128 * 1024, piece_length=64 * 1024, files=2)
+    single = synthetic_torrent(name="single.iso", size=64 * 1024)
+    original = synthetic_torrent(name="kept", size=128 * 1024, piece_length=64 * 1024, files=2)
+    await add_torrent(qb, multi.data, paused="true", contentLayout="NoSubfolder")
+    await add_torrent(qb, single.data, paused="true", contentLayout="Subfolder")
+    await add_torrent(qb, original.data, paused="true", root_folder="true")
+
+    def names(files: list[dict[str, Any]]) -> list[str]:
+        return [f["name"] for f in files]
+
+    multi_files = names(await get_json(qb, "torrents/files", hash=multi.info_hash))
+    assert len(multi_files) == 2
+    assert not any(n.startswith("multi/") for n in multi_files)
+    assert names(await get_json(qb, "torrents/files", hash=single.info_hash)) == ["single/single.iso"]
+    assert all(
+        n.startswith("kept/") for n in names(await get_json(qb, "torrents/files", hash=original.info_hash))
+    )

@@ -93,3 +93,15 @@ async def test_torrent_file_and_meta(rig: Rig, seen: Seen, tmp_path: Path) -> No
         e.torrent_file(m)
     with pytest.raises(EngineRefusedError):
         e.rename_file(m, 0, "x")
+
+
+async def test_renamed_files_on_add_lay_the_files_out(rig: Rig, seen: Seen, tmp_path: Path) -> None:
+    data = _described("laid", files=2)
+    request = AddRequest(
+        torrent=data,
+        save_path=str(tmp_path),
+        paused=True,
+        renamed_files=((0, "first.bin"), (1, "x/second.bin")),
+    )
+    h = await _added(rig, seen, request)
+    assert [f.path for f in rig.engine.files(h)] == ["first.bin", "x/second.bin"]

@@ -356,6 +356,8 @@ class FakeEngine(FakeEdits):
         self._rows[h] = row
         if r.torrent is not None:
             self._sources[h] = r.torrent
+        if r.renamed_files:
+            self._renamed[h] = dict(r.renamed_files)
         self._emit(TorrentAdded(h, name))
         return h
 

@@ -67,6 +67,8 @@ class AddRequest:
     upload_limit: int = UNLIMITED
     download_limit: int = UNLIMITED
     max_connections: int = UNLIMITED
+    # Files laid out under other paths than the .torrent's: (index, path relative to the save path).
+    renamed_files: tuple[tuple[int, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,7 @@ from revaer import bencode
 from revaer.api.keys import API_OPTIONS, TORRENTS
 from revaer.api.params import is_base32_info_hash, is_info_hash, parse_bool, parse_float, parse_int
 from revaer.api.qbittorrent.actions import clamp_minutes, clamp_ratio
+from revaer.api.qbittorrent.content_layout import layout_of, renamed_files
 from revaer.api.qbittorrent.errors import QbError, text_response
 from revaer.api.qbittorrent.extras import EXTRAS, USE_GLOBAL, Extras
 from revaer.api.qbittorrent.preferences_write import PREFERENCES
@@ -277,9 +278,13 @@ async def add(request: web.Request) -> web.Response:
     sources: list[tuple[str | None, bytes | None]] = [(None, data) for _, data in files]
     sources += await _resolve(urls, request.config_dict[API_OPTIONS].max_upload)
     added: list[str] = []
+    layout = layout_of(fields)
     for magnet, blob in sources:
+        laid_out = (
+            dataclasses.replace(options, renamed_files=renamed_files(blob, layout)) if blob else options
+        )
         try:
-            h = torrents.add(magnet=magnet, torrent=blob, options=options)
+            h = torrents.add(magnet=magnet, torrent=blob, options=laid_out)
         except (EngineError, PathNotAllowedError, CategoryError) as e:
             log.info("add failed", extra={"error": str(e)})
             continue
