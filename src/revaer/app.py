@@ -58,7 +58,7 @@ from revaer.api.keys import (
     ApiOptions,
     AuthState,
 )
-from revaer.api.qbittorrent import build_qbittorrent, share_limits
+from revaer.api.qbittorrent import build_qbittorrent, download_paths, share_limits
 from revaer.api.qbittorrent.share_limits import INTERVAL
 from revaer.api.v1 import build_v1
 from revaer.api.v1.events import close_streams
@@ -156,7 +156,7 @@ def build_app(
             _config(options),
             _setup_gate(options),
             _engine(options, engine_factory),
-            _postprocessing,
+            _postprocessing(qb),
             # No timer when the pump has none either (tests step both by hand).
             share_limits.watcher(qb, INTERVAL if options.update_interval is not None else None),
             _http_state(options),
@@ -323,18 +323,23 @@ def _engine(options: ServeOptions, engine_factory: EngineFactory) -> Part:
     return engine_part
 
 
-async def _postprocessing(app: web.Application) -> AsyncIterator[None]:
-    async with postprocessing(
-        pool=app[DATABASE].pool,
-        engine=app[ENGINE],
-        bus=app[BUS],
-        pump=app[PUMP],
-        listener=app[CONFIG],
-        torrents=app[TORRENTS],
-        registry=app[REGISTRY],
-    ) as worker:
-        app[POSTPROCESSOR] = worker
-        yield
+def _postprocessing(qb: web.Application) -> Part:
+    async def postprocessing_part(app: web.Application) -> AsyncIterator[None]:
+        async with postprocessing(
+            pool=app[DATABASE].pool,
+            engine=app[ENGINE],
+            bus=app[BUS],
+            pump=app[PUMP],
+            listener=app[CONFIG],
+            torrents=app[TORRENTS],
+            registry=app[REGISTRY],
+        ) as worker:
+            app[POSTPROCESSOR] = worker
+            # Torrents that downloaded in a download path move to their save path (the façade's).
+            app[PUMP].listeners.append(download_paths.mover(qb, app[TORRENTS], worker))
+            yield
+
+    return postprocessing_part
 
 
 def _http_state(options: ServeOptions) -> Part:

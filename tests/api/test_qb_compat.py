@@ -388,3 +388,36 @@ async def test_content_layout_on_add(qb: Api) -> None:
     assert all(
         n.startswith("kept/") for n in names(await get_json(qb, "torrents/files", hash=original.info_hash))
     )
+
+
+async def test_a_download_path_on_add_then_the_save_path_once_finished(qb: Api, library: Path) -> None:
+    made = synthetic_torrent(name="staged", size=256 * 1024, piece_length=64 * 1024)
+    incoming, final = library / "incoming", library / "final"
+    fields = {
+        "savepath": str(final),
+        "downloadPath": str(incoming),
+        "useDownloadPath": "true",
+        "paused": "true",
+    }
+    await add_torrent(qb, made.data, **fields)
+    h = made.info_hash
+    item = await _item(qb, h)
+    assert (item["download_path"], item["save_path"]) == (str(incoming), str(final))
+    row = qb.torrents.get(h)
+    assert row is not None
+    assert row.save_path == str(incoming)  # the engine downloads into the download path
+    (incoming / "staged").parent.mkdir(parents=True, exist_ok=True)
+    (incoming / "staged").write_bytes(b"y" * 100)  # the payload the FakeEngine "downloads"
+    assert await post(qb.client, "torrents/resume", {"hashes": h}) == (200, "")
+    qb.step(1.0)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 20
+    while (row := qb.torrents.get(h)) is None or row.save_path != str(final):
+        assert loop.time() < deadline, "the finished torrent did not move to its save path"
+        qb.step()
+        await asyncio.sleep(0.02)
+    assert (final / "staged").read_bytes() == b"y" * 100
+
+    unused = synthetic_torrent(name="direct", size=64 * 1024)
+    await add_torrent(qb, unused.data, downloadPath=str(incoming), useDownloadPath="false", paused="true")
+    assert (await _item(qb, unused.info_hash))["download_path"] == ""

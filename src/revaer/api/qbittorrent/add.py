@@ -148,23 +148,32 @@ def _options(
     save_path: str | None = None
     raw = f.get("savepath", "").strip()
     if not valid_path(raw):
-        log.info("add refused: save path is not storable text", extra={"length": len(raw)})
+        log.warning("add refused: save path is not storable text", extra={"length": len(raw)})
         return None
     if raw and not auto_tmm:
         try:
             save_path = torrents.confine(raw)
         except PathNotAllowedError:
-            log.info("add refused: save path outside the roots", extra={"save_path": raw})
+            log.warning("add refused: save path outside the roots", extra={"save_path": raw})
             return None
     stopped = parse_bool(f.get("stopped"))
     paused = parse_bool(f.get("paused")) if stopped is None else stopped
     up = parse_int(f.get("upLimit"), default=-1, strict=False)
     down = parse_int(f.get("dlLimit"), default=-1, strict=False)
     name = f.get("rename", "").strip()
+    download_path = ""
+    raw_download = f.get("downloadPath", "").strip()
+    if raw_download and parse_bool(f.get("useDownloadPath")) is not False:
+        try:
+            download_path = torrents.confine(raw_download)
+        except PathNotAllowedError:
+            log.warning("add refused: download path outside the roots", extra={"download_path": raw_download})
+            return None
+    final = save_path or torrents.save_path_for(None, f.get("category", "")) if download_path else ""
     options = AddOptions(
         category=f.get("category", ""),
         tags=tuple(split_tags(f.get("tags", ""))),
-        save_path=save_path,
+        save_path=download_path or save_path,
         paused=start_paused if paused is None else paused,
         sequential=parse_bool(f.get("sequentialDownload")) or False,
         seed_mode=parse_bool(f.get("skip_checking")) or False,
@@ -183,6 +192,8 @@ def _options(
         ),
         auto_tmm=auto_tmm,
         name=name,
+        download_path=download_path,
+        save_path=final,
     )
     return options, extras
 

@@ -262,7 +262,7 @@ def build_item(
         "progress": number(row.progress) if row.has_metadata else 0,
         "ratio": ratio_value(row),
         "ratio_limit": number(extras.ratio_limit),
-        "save_path": row.save_path,
+        "save_path": extras.save_path or row.save_path,
         "seeding_time": row.seeding_duration,
         "seeding_time_limit": extras.seeding_time_limit,
         "seen_complete": row.last_seen_complete,
