@@ -165,6 +165,8 @@ cdef extern from "core.hpp" namespace "revaer" nogil:
         void rename_file(const string& h, int index, const string& path, Error& err) except +
         string torrent_file(const string& h, Error& err) except +
         TorrentMeta torrent_meta(const string& h, Error& err) except +
+        void set_super_seeding(const string& h, cbool on, Error& err) except +
+        void set_first_last_priority(const string& h, cbool on, Error& err) except +
         SessionStats stats() except +
         void post_updates() except +
         void drain(vector[Event]& out) except +

@@ -214,6 +214,9 @@ public:
     // The .torrent file (its info dictionary as added, the current trackers and web seeds).
     std::string torrent_file(const std::string& h, Error& err);
     TorrentMeta torrent_meta(const std::string& h, Error& err);
+    void set_super_seeding(const std::string& h, bool on, Error& err);
+    // The first and last piece of each wanted file at the top priority (qBittorrent's option).
+    void set_first_last_priority(const std::string& h, bool on, Error& err);
     SessionStats stats();
 
     void post_updates();

@@ -67,6 +67,43 @@ std::string Core::torrent_file(const std::string& h, Error& err) {
     return std::string(out.begin(), out.end());
 }
 
+void Core::set_super_seeding(const std::string& h, bool on, Error& err) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (Entry* e = find(h, err)) {
+        if (on)
+            e->handle.set_flags(lt::torrent_flags::super_seeding);
+        else
+            e->handle.unset_flags(lt::torrent_flags::super_seeding);
+        Row row = *e->row;
+        row.super_seeding = on;
+        table_->publish(*e, std::move(row));
+    }
+}
+
+void Core::set_first_last_priority(const std::string& h, bool on, Error& err) {
+    lt::torrent_handle th;
+    if (!copy_handle(h, err, th)) return;
+    auto ti = th.torrent_file();
+    if (!ti) return err.set(ERR_FAILED, "the torrent has no metadata yet");
+    // As qBittorrent: the first and last piece of every wanted file at the top priority (7), or
+    // back to the file's own priority.
+    const lt::file_storage& fs = ti->files();
+    auto file_prios = th.get_file_priorities();
+    std::vector<std::pair<lt::piece_index_t, lt::download_priority_t>> pieces;
+    for (lt::file_index_t i : fs.file_range()) {
+        if (fs.pad_file_at(i) || fs.file_size(i) == 0) continue;
+        auto k = static_cast<std::size_t>(static_cast<int>(i));
+        lt::download_priority_t own = k < file_prios.size() ? file_prios[k] : lt::default_priority;
+        if (own == lt::dont_download) continue;
+        lt::download_priority_t prio = on ? lt::top_priority : own;
+        lt::piece_index_t first = fs.map_file(i, 0, 0).piece;
+        lt::piece_index_t last = fs.map_file(i, std::max<std::int64_t>(0, fs.file_size(i) - 1), 0).piece;
+        pieces.emplace_back(first, prio);
+        if (last != first) pieces.emplace_back(last, prio);
+    }
+    th.prioritize_pieces(pieces);
+}
+
 TorrentMeta Core::torrent_meta(const std::string& h, Error& err) {
     TorrentMeta m;
     lt::torrent_handle th;

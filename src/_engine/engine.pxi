@@ -338,6 +338,26 @@ cdef class Engine:
         _check(err)
         return bytes(v)
 
+    def set_super_seeding(self, info_hash: str, on: bool) -> None:
+        """Super seeding (BEP 16) on or off; the row shows it at once."""
+        cdef string h = _hash(info_hash)
+        cdef cbool o = on
+        cdef Error err
+        cdef Core* c = self._core()
+        with nogil:
+            c.set_super_seeding(h, o, err)
+        _check(err)
+
+    def set_first_last_priority(self, info_hash: str, on: bool) -> None:
+        """The first and last piece of each wanted file first (or back to the file's priority)."""
+        cdef string h = _hash(info_hash)
+        cdef cbool o = on
+        cdef Error err
+        cdef Core* c = self._core()
+        with nogil:
+            c.set_first_last_priority(h, o, err)
+        _check(err)
+
     def torrent_meta(self, info_hash: str) -> tuple:
         """(comment, creator, creation date or -1, web seed URLs) of the torrent's .torrent."""
         cdef string h = _hash(info_hash)

@@ -58,7 +58,7 @@ from revaer.api.keys import (
     ApiOptions,
     AuthState,
 )
-from revaer.api.qbittorrent import build_qbittorrent, download_paths, share_limits
+from revaer.api.qbittorrent import build_qbittorrent, download_paths, extras_store, share_limits
 from revaer.api.qbittorrent.share_limits import INTERVAL
 from revaer.api.v1 import build_v1
 from revaer.api.v1.events import close_streams
@@ -157,6 +157,7 @@ def build_app(
             _setup_gate(options),
             _engine(options, engine_factory),
             _postprocessing(qb),
+            extras_store.keeper(qb),  # after the engine restored the torrents
             # No timer when the pump has none either (tests step both by hand).
             share_limits.watcher(qb, INTERVAL if options.update_interval is not None else None),
             _http_state(options),

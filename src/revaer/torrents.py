@@ -575,6 +575,12 @@ class TorrentService:
     def connect_peer(self, h: str, ip: str, port: int) -> None:
         self._engine.connect_peer(h, ip, port)
 
+    def set_super_seeding(self, h: str, on: bool) -> None:
+        self._engine.set_super_seeding(h, on)
+
+    def set_first_last_priority(self, h: str, on: bool) -> None:
+        self._engine.set_first_last_priority(h, on)
+
     def stats(self) -> SessionStats:
         """Session-wide transfer statistics."""
         return self._engine.stats()

@@ -282,7 +282,8 @@ async def test_the_global_limit_and_its_action_remove(qb: Api) -> None:
 async def _item(qb: Api, h: str) -> dict[str, Any]:
     qb.step()
     (item,) = [i for i in await get_json(qb, "torrents/info") if i["hash"] == h]
-    return item
+    found: dict[str, Any] = item
+    return found
 
 
 async def test_set_save_path_answers_as_qbittorrent(qb: Api, library: Path) -> None:
@@ -421,3 +422,49 @@ async def test_a_download_path_on_add_then_the_save_path_once_finished(qb: Api, 
     unused = synthetic_torrent(name="direct", size=64 * 1024)
     await add_torrent(qb, unused.data, downloadPath=str(incoming), useDownloadPath="false", paused="true")
     assert (await _item(qb, unused.info_hash))["download_path"] == ""
+
+
+# ---- qBittorrent's per-torrent settings survive a restart ---------------------------------------
+
+
+async def test_qbittorrent_settings_are_stored_and_applied_again_after_a_restart(
+    db_url: str, pool: asyncpg.Pool, tmp_path: Path, library: Path
+) -> None:
+    made = synthetic_torrent(name="kept", size=128 * 1024, piece_length=64 * 1024)
+    h = made.info_hash
+    login = {"username": "admin", "password": "correct horse"}
+    config = {"paths.allowed_roots": [str(library)]}
+    first = FakeEngine(rate=0, clock=ManualClock())
+    async with serving(first, db_url, pool, tmp_path / "data", update_interval=None, config=config) as api:
+        await api.set_up()
+        assert await (await api.client.post("/api/v2/auth/login", data=login)).text() == "Ok."
+        await add_torrent(api, made.data, paused="true", firstLastPiecePrio="true")
+        c = api.client
+        limits = {
+            "hashes": h,
+            "ratioLimit": "1.5",
+            "seedingTimeLimit": "60",
+            "inactiveSeedingTimeLimit": "-1",
+        }
+        assert await post(c, "torrents/setShareLimits", limits) == (200, "")
+        assert await post(c, "torrents/setSuperSeeding", {"hashes": h, "value": "true"}) == (200, "")
+        assert await post(c, "torrents/rename", {"hash": h, "name": "a better name"}) == (200, "")
+        row = first.get(h)
+        assert row is not None
+        assert row.super_seeding is True
+        api.step()
+    second = FakeEngine(rate=0, clock=ManualClock())
+    async with serving(second, db_url, pool, tmp_path / "data", update_interval=None, config=config) as api:
+        assert await (await api.client.post("/api/v2/auth/login", data=login)).text() == "Ok."
+        api.step()
+        (item,) = await get_json(api, "torrents/info")
+        assert (item["hash"], item["name"], item["ratio_limit"], item["seeding_time_limit"]) == (
+            h,
+            "a better name",
+            1.5,
+            60,
+        )
+        assert (item["super_seeding"], item["f_l_piece_prio"]) == (True, True)
+        row = second.get(h)
+        assert row is not None
+        assert row.super_seeding is True  # told to the new engine again

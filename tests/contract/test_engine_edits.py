@@ -105,3 +105,20 @@ async def test_renamed_files_on_add_lay_the_files_out(rig: Rig, seen: Seen, tmp_
     )
     h = await _added(rig, seen, request)
     assert [f.path for f in rig.engine.files(h)] == ["first.bin", "x/second.bin"]
+
+
+async def test_super_seeding_and_first_last_piece_priority(rig: Rig, seen: Seen, tmp_path: Path) -> None:
+    e = rig.engine
+    h = await _added(
+        rig, seen, AddRequest(torrent=_described("seeded"), save_path=str(tmp_path), paused=True)
+    )
+    e.set_super_seeding(h, True)
+    assert _row(rig, h).super_seeding is True
+    e.set_super_seeding(h, False)
+    assert _row(rig, h).super_seeding is False
+    e.set_first_last_priority(h, True)
+    e.set_first_last_priority(h, False)
+    t = synthetic_torrent("prioless", size=64 * 1024, piece_length=16 * 1024)
+    m = await _added(rig, seen, AddRequest(magnet=t.magnet(), save_path=str(tmp_path), paused=True))
+    with pytest.raises(EngineRefusedError):
+        e.set_first_last_priority(m, True)

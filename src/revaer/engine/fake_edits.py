@@ -68,6 +68,14 @@ class FakeEdits:
             raise InvalidTorrentError("the new path is empty")
         self._renamed.setdefault(row.info_hash, {})[index] = path
 
+    def set_super_seeding(self: _Host, info_hash: str, on: bool) -> None:
+        self._publish(self._row(info_hash), super_seeding=on)
+
+    def set_first_last_priority(self: _Host, info_hash: str, on: bool) -> None:
+        """The fake downloads in order anyway: only the refusal without metadata is simulated."""
+        if not self._row(info_hash).has_metadata:
+            raise EngineRefusedError("the torrent has no metadata yet")
+
     def torrent_file(self: _Host, info_hash: str) -> bytes:
         """The .torrent the fake was added with (the fake does not rewrite its trackers)."""
         row = self._row(info_hash)

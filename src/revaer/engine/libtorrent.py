@@ -188,6 +188,12 @@ class LibtorrentEngine:
         comment, creator, date, seeds = self._native.torrent_meta(info_hash)
         return TorrentMeta(comment, creator, date, tuple(seeds))
 
+    def set_super_seeding(self, info_hash: str, on: bool) -> None:
+        self._native.set_super_seeding(info_hash, on)
+
+    def set_first_last_priority(self, info_hash: str, on: bool) -> None:
+        self._native.set_first_last_priority(info_hash, on)
+
     def files(self, info_hash: str) -> list[FileInfo]:
         return [FileInfo(*f) for f in self._native.files(info_hash)]
 

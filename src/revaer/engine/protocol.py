@@ -381,6 +381,14 @@ class Engine(Protocol):
         """The .torrent's comment, creator, creation date and web seeds."""
         ...
 
+    def set_super_seeding(self, info_hash: str, on: bool) -> None:
+        """Super seeding (BEP 16) on or off; the row's ``super_seeding`` shows it at once."""
+        ...
+
+    def set_first_last_priority(self, info_hash: str, on: bool) -> None:
+        """The first and last piece of each wanted file downloaded first (or not); no metadata: refused."""
+        ...
+
     def piece_hashes(self, info_hash: str) -> list[str]:
         """The v1 SHA-1 hash of every piece, 40 hex each; empty without metadata."""
         ...

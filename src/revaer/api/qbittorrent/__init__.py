@@ -29,6 +29,7 @@ from revaer.api.qbittorrent import (
     transfer,
 )
 from revaer.api.qbittorrent.extras import EXTRAS, TorrentExtras
+from revaer.api.qbittorrent.extras_store import persist
 from revaer.api.qbittorrent.keys import SESSIONS
 from revaer.api.qbittorrent.listing import Listing
 from revaer.api.qbittorrent.preferences_write import PREFERENCES, QbPreferences
@@ -122,7 +123,7 @@ def build_qbittorrent(
     with ``sync/maindata`` and its response cache, the qBittorrent-only per-torrent settings and
     the preferences kept for clients.
     """
-    app = web.Application(middlewares=[auth.qb_guard], client_max_size=client_max_size)
+    app = web.Application(middlewares=[auth.qb_guard, persist], client_max_size=client_max_size)
     app[SESSIONS] = sessions or Sessions()
     app[RESPONSES] = info.ResponseCache()
     app[LISTING] = Listing()

@@ -299,6 +299,7 @@ async def add(request: web.Request) -> web.Response:
         except (EngineError, PathNotAllowedError, CategoryError) as e:
             log.info("add failed", extra={"error": str(e)})
             continue
+        # firstLastPiecePrio reaches libtorrent once it has the torrent (extras_store.applier).
         request.app[EXTRAS].put(h, dataclasses.replace(extras))
         added.append(h)
     # "Ok." only once the rows are committed (concurrent adds share the commit).

@@ -76,6 +76,7 @@ def enforce(
             if share.action == "pause":
                 torrents.pause(h)
             elif share.action == "super_seeding":
+                torrents.set_super_seeding(h, True)
                 extras.edit(h).super_seeding = True
             else:
                 torrents.remove(h, with_data=share.action == "remove_with_data")
