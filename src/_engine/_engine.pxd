@@ -166,6 +166,7 @@ cdef extern from "core.hpp" namespace "revaer" nogil:
         string torrent_file(const string& h, Error& err) except +
         TorrentMeta torrent_meta(const string& h, Error& err) except +
         void set_super_seeding(const string& h, cbool on, Error& err) except +
+        void set_banned(const vector[string]& addresses, Error& err) except +
         void set_first_last_priority(const string& h, cbool on, Error& err) except +
         SessionStats stats() except +
         void post_updates() except +

@@ -215,6 +215,8 @@ public:
     std::string torrent_file(const std::string& h, Error& err);
     TorrentMeta torrent_meta(const std::string& h, Error& err);
     void set_super_seeding(const std::string& h, bool on, Error& err);
+    // The session's IP filter: exactly these addresses blocked (their connections closed).
+    void set_banned(const std::vector<std::string>& addresses, Error& err);
     // The first and last piece of each wanted file at the top priority (qBittorrent's option).
     void set_first_last_priority(const std::string& h, bool on, Error& err);
     SessionStats stats();

@@ -2,6 +2,8 @@
 // API reads from its .torrent (the file itself, its comment, creator and date). Each runs for one
 // torrent on request, never in a loop over torrents.
 #include <libtorrent/announce_entry.hpp>
+#include <libtorrent/ip_filter.hpp>
+#include <libtorrent/session.hpp>
 #include <libtorrent/torrent_handle.hpp>
 #include <libtorrent/write_resume_data.hpp>
 
@@ -102,6 +104,19 @@ void Core::set_first_last_priority(const std::string& h, bool on, Error& err) {
         if (last != first) pieces.emplace_back(last, prio);
     }
     th.prioritize_pieces(pieces);
+}
+
+void Core::set_banned(const std::vector<std::string>& addresses, Error& err) {
+    lt::ip_filter filter;
+    for (const auto& text : addresses) {
+        lt::error_code ec;
+        auto addr = lt::make_address(text, ec);
+        if (ec) return err.set(ERR_INVALID, "invalid address: " + text);
+        filter.add_rule(addr, addr, lt::ip_filter::blocked);
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!ses_) return err.set(ERR_CLOSED, "engine is closed");
+    ses_->set_ip_filter(std::move(filter));
 }
 
 TorrentMeta Core::torrent_meta(const std::string& h, Error& err) {

@@ -338,6 +338,17 @@ cdef class Engine:
         _check(err)
         return bytes(v)
 
+    def set_banned(self, addresses: list) -> None:
+        """Block exactly these peer addresses (the session's IP filter)."""
+        cdef vector[string] v
+        for a in addresses:
+            v.push_back(_bytes(a))
+        cdef Error err
+        cdef Core* c = self._core()
+        with nogil:
+            c.set_banned(v, err)
+        _check(err, InvalidSettingError)
+
     def set_super_seeding(self, info_hash: str, on: bool) -> None:
         """Super seeding (BEP 16) on or off; the row shows it at once."""
         cdef string h = _hash(info_hash)

@@ -225,6 +225,11 @@ async def test_alternative_speed_limits_apply_to_the_session(qb: Api) -> None:
     assert await post(c, "transfer/toggleSpeedLimitsMode") == (200, "")
     assert await _mode(qb) == "0"
     assert engine.settings["download_rate_limit"] == 500_000
+    assert await post(c, "transfer/setSpeedLimitsMode", {"mode": "1"}) == (200, "")
+    assert await _mode(qb) == "1"
+    assert await post(c, "transfer/setSpeedLimitsMode", {"mode": "0"}) == (200, "")
+    assert await _mode(qb) == "0"
+    assert await post(c, "transfer/setSpeedLimitsMode", {"mode": "on"}) == (400, "Bad Request")
     assert (await get_json(qb, "app/preferences"))["dl_limit"] == 500_000
 
 
@@ -468,3 +473,18 @@ async def test_qbittorrent_settings_are_stored_and_applied_again_after_a_restart
         row = second.get(h)
         assert row is not None
         assert row.super_seeding is True  # told to the new engine again
+
+
+async def test_ban_peers_blocks_their_addresses(qb: Api) -> None:
+    c = qb.client
+    assert await post(c, "transfer/banPeers", {"peers": "1.1.1.1:8080|[2001:db8::1]:6881|junk"}) == (200, "")
+    assert (await get_json(qb, "app/preferences"))["banned_IPs"] == "1.1.1.1\n2001:db8::1"
+    assert qb.engine.banned == ("1.1.1.1", "2001:db8::1")
+    assert await post(
+        c, "app/setPreferences", {"json": orjson.dumps({"banned_IPs": "1.1.1.2"}).decode()}
+    ) == (
+        200,
+        "",
+    )
+    assert qb.engine.banned == ("1.1.1.2",)
+    assert await post(c, "transfer/banPeers") == (400, "Bad Request")

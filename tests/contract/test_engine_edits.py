@@ -9,7 +9,12 @@ from typing import Any
 
 import pytest
 
-from revaer.engine.errors import EngineRefusedError, InvalidTorrentError, TorrentNotFoundError
+from revaer.engine.errors import (
+    EngineRefusedError,
+    InvalidSettingError,
+    InvalidTorrentError,
+    TorrentNotFoundError,
+)
 from revaer.engine.protocol import AddRequest, TorrentMeta
 from tests.contract.conftest import Rig
 from tests.contract.test_engine_methods import TRACKERS, UNKNOWN, Seen, _added, _row, seen
@@ -122,3 +127,10 @@ async def test_super_seeding_and_first_last_piece_priority(rig: Rig, seen: Seen,
     m = await _added(rig, seen, AddRequest(magnet=t.magnet(), save_path=str(tmp_path), paused=True))
     with pytest.raises(EngineRefusedError):
         e.set_first_last_priority(m, True)
+
+
+async def test_set_banned_checks_the_addresses(rig: Rig) -> None:
+    rig.engine.set_banned(["127.0.0.2", "::2"])
+    rig.engine.set_banned([])
+    with pytest.raises(InvalidSettingError):
+        rig.engine.set_banned(["not-an-address"])

@@ -221,6 +221,18 @@ def _engine_limits(key: str, value: Json) -> Json:
     return obj
 
 
+def _banned_ips(key: str, value: Json) -> Json:
+    if not isinstance(value, list):
+        raise ConfigValidationError(key, f"expected an array of IP addresses, got {_kind(value)}")
+    out = []
+    for i, text in enumerate(value):
+        try:
+            out.append(str(ipaddress.ip_address(_expect_str(f"{key}[{i}]", text).strip())))
+        except ValueError:
+            raise ConfigValidationError(f"{key}[{i}]", f"expected an IP address, got {_show(text)}") from None
+    return sorted(set(out))
+
+
 def _alt_limits(key: str, value: Json) -> Json:
     obj = _expect_object(key, value, _ALT_LIMITS)
     _expect_bool(f"{key}.enabled", obj["enabled"])
@@ -379,6 +391,7 @@ SPECS: Mapping[str, SettingSpec] = MappingProxyType(
                 _share_limits,
                 "global share limits and what happens when a torrent reaches one",
             ),
+            SettingSpec("engine.banned_ips", [], _banned_ips, "peer addresses never connected to"),
             SettingSpec("engine.settings", {}, _engine_settings, "libtorrent settings by name"),
             SettingSpec(
                 "compat.qbittorrent",
@@ -442,6 +455,7 @@ class EngineConfig:
     upload_limit: int
     connections_limit: int
     settings: Mapping[str, bool | int | str]
+    banned_ips: tuple[str, ...] = ()
     alt_enabled: bool = False
     alt_download_limit: int = 10240
     alt_upload_limit: int = 10240
@@ -515,6 +529,7 @@ class Config:
                 upload_limit=lim["upload"],
                 connections_limit=lim["connections"],
                 settings=MappingProxyType(dict(v["engine.settings"])),
+                banned_ips=tuple(v["engine.banned_ips"]),
                 alt_enabled=alt["enabled"],
                 alt_download_limit=alt["download"],
                 alt_upload_limit=alt["upload"],

@@ -251,6 +251,8 @@ class FakeEngine(FakeEdits):
         self._sources: dict[str, bytes] = {}  # the .torrent of each torrent added from one
         self._tiers: dict[str, list[int]] = {}  # tracker tiers set by replace_trackers()
         self._renamed: dict[str, dict[int, str]] = {}  # file paths set by rename_file()
+        #: The addresses ``set_banned()`` blocks.
+        self.banned: tuple[str, ...] = ()
         self.apply_settings(dict(settings or {}))
 
     # -- plumbing ---------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from revaer import bencode
-from revaer.engine.errors import EngineRefusedError, InvalidTorrentError
+from revaer.engine.errors import EngineRefusedError, InvalidSettingError, InvalidTorrentError
 from revaer.engine.protocol import MAX_TRACKERS, TorrentMeta
 
 if TYPE_CHECKING:
@@ -22,6 +22,7 @@ class _Host(Protocol):
     _sources: dict[str, bytes]
     _tiers: dict[str, list[int]]
     _renamed: dict[str, dict[int, str]]
+    banned: tuple[str, ...]
 
     def _row(self, info_hash: str) -> FakeSummary: ...
     def _publish(self, row: FakeSummary, **changes: object) -> FakeSummary: ...
@@ -67,6 +68,12 @@ class FakeEdits:
         if not path:
             raise InvalidTorrentError("the new path is empty")
         self._renamed.setdefault(row.info_hash, {})[index] = path
+
+    def set_banned(self: _Host, addresses: Sequence[str]) -> None:
+        try:
+            self.banned = tuple(str(ipaddress.ip_address(a)) for a in addresses)
+        except ValueError as e:
+            raise InvalidSettingError(f"invalid address: {e}") from None
 
     def set_super_seeding(self: _Host, info_hash: str, on: bool) -> None:
         self._publish(self._row(info_hash), super_seeding=on)

@@ -188,6 +188,9 @@ class LibtorrentEngine:
         comment, creator, date, seeds = self._native.torrent_meta(info_hash)
         return TorrentMeta(comment, creator, date, tuple(seeds))
 
+    def set_banned(self, addresses: Sequence[str]) -> None:
+        self._native.set_banned(list(addresses))
+
     def set_super_seeding(self, info_hash: str, on: bool) -> None:
         self._native.set_super_seeding(info_hash, on)
 

@@ -381,6 +381,10 @@ class Engine(Protocol):
         """The .torrent's comment, creator, creation date and web seeds."""
         ...
 
+    def set_banned(self, addresses: Sequence[str]) -> None:
+        """Block exactly these peer IP addresses; a malformed one is ``InvalidSettingError``."""
+        ...
+
     def set_super_seeding(self, info_hash: str, on: bool) -> None:
         """Super seeding (BEP 16) on or off; the row's ``super_seeding`` shows it at once."""
         ...

@@ -111,6 +111,8 @@ ACTIONS: Final[Mapping[str, Handler]] = {
     "/transfer/setDownloadLimit": transfer.set_download_limit,
     "/transfer/setUploadLimit": transfer.set_upload_limit,
     "/transfer/toggleSpeedLimitsMode": transfer.toggle_speed_limits_mode,
+    "/transfer/setSpeedLimitsMode": transfer.set_speed_limits_mode,
+    "/transfer/banPeers": transfer.ban_peers,
 }
 
 

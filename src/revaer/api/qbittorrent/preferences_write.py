@@ -164,6 +164,9 @@ _MAPPED: Mapping[str, Callable[[_Changes, str, Json], None]] = {
     "max_connec_per_torrent": lambda ch, k, v: ch.field("torrent.defaults", "max_conns", max(_int(k, v), 0)),
     "listen_port": _listen_port,
     "bypass_local_auth": lambda ch, k, v: ch.field("compat.qbittorrent", "bypass_localhost", _bool(k, v)),
+    "banned_IPs": lambda ch, k, v: ch.set(
+        "engine.banned_ips", [a.strip() for a in _str(k, v).split("\n") if a.strip()]
+    ),
     **dict.fromkeys(ENGINE_SETTINGS, _engine_setting),
 }
 
@@ -235,6 +238,7 @@ def from_config(config: Config, download_root: Path) -> dict[str, Json]:
         "max_connec": -1 if e.connections_limit >= UNLIMITED_CONNECTIONS else e.connections_limit,
         "max_connec_per_torrent": config.torrent_defaults.max_conns or -1,
         "bypass_local_auth": config.qbittorrent.bypass_localhost,
+        "banned_IPs": "\n".join(e.banned_ips),
     }
     share = config.share_limits
     for pref, (name, _) in _SHARE_PREFS.items():

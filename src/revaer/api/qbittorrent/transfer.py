@@ -5,6 +5,7 @@ limits are theirs, and ``setDownloadLimit``/``setUploadLimit`` set them, as in q
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 
 from aiohttp import web
 
@@ -95,3 +96,39 @@ async def set_download_limit(request: web.Request) -> web.Response:
 
 async def set_upload_limit(request: web.Request) -> web.Response:
     return await _set_limit(request, "upload")
+
+
+async def set_speed_limits_mode(request: web.Request) -> web.Response:
+    """``mode`` 1 turns the alternative speed limits on, 0 off (WebAPI 2.8.14)."""
+    p = await params(request)
+    if p.get("mode") not in ("0", "1"):
+        raise bad_request()
+    await _patch(request, "engine.alt_limits", {"enabled": p["mode"] == "1"})
+    return text_response("")
+
+
+def _address(peer: str) -> str | None:
+    """The IP of ``host:port`` or ``[v6]:port`` (the port is ignored, as qBittorrent bans an IP)."""
+    host, sep, _ = peer.strip().rpartition(":")
+    text = (host if sep else peer.strip()).removeprefix("[").removesuffix("]")
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        return None
+
+
+async def ban_peers(request: web.Request) -> web.Response:
+    """``peers`` ``|``-separated ``host:port``: their IPs join ``engine.banned_ips`` (the preference
+    ``banned_IPs``), blocked by the engine from now on; what does not parse is skipped."""
+    p = await params(request)
+    if "peers" not in p:
+        raise bad_request()
+    found = [a for a in map(_address, p["peers"].split("|")) if a is not None]
+    listener = request.config_dict.get(CONFIG)
+    if found and listener is not None:
+        banned = sorted({*listener.config.engine.banned_ips, *found})
+        store = request.config_dict.get(CONFIG_STORE)
+        if store is not None:
+            versions = await store.patch({"engine.banned_ips": banned})
+            await asyncio.wait_for(listener.wait_for("engine.banned_ips", versions["engine.banned_ips"]), 5)
+    return text_response("")
