@@ -488,3 +488,16 @@ async def test_ban_peers_blocks_their_addresses(qb: Api) -> None:
     )
     assert qb.engine.banned == ("1.1.1.2",)
     assert await post(c, "transfer/banPeers") == (400, "Bad Request")
+
+
+async def test_search_answers_as_a_qbittorrent_without_python(qb: Api) -> None:
+    c = qb.client
+    assert await get_json(qb, "search/plugins") == []
+    start = {"pattern": "ubuntu", "category": "all", "plugins": "all"}
+    assert await post(c, "search/start", start) == (409, "Python must be installed to use the Search Engine.")
+    assert await get_json(qb, "search/status") == []
+    assert await post(c, "search/status", {"id": "5"}) == (404, "Not Found")
+    assert await post(c, "search/results", {"id": "5"}) == (404, "Not Found")
+    assert await post(c, "search/stop") == (400, "Bad Request")
+    assert await post(c, "search/installPlugin", {"sources": "http://127.0.0.1:9/x.py"}) == (200, "")
+    assert await get_json(qb, "search/plugins") == []

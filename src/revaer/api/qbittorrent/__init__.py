@@ -25,6 +25,7 @@ from revaer.api.qbittorrent import (
     locations,
     network,
     preferences_write,
+    search,
     sync,
     transfer,
 )
@@ -63,6 +64,9 @@ READS: Final[Mapping[str, Handler]] = {
     "/transfer/downloadLimit": transfer.download_limit,
     "/transfer/uploadLimit": transfer.upload_limit,
     "/transfer/speedLimitsMode": transfer.speed_limits_mode,
+    "/search/status": search.status,
+    "/search/results": search.by_id,
+    "/search/plugins": search.plugins,
 }
 
 ACTIONS: Final[Mapping[str, Handler]] = {
@@ -113,6 +117,13 @@ ACTIONS: Final[Mapping[str, Handler]] = {
     "/transfer/toggleSpeedLimitsMode": transfer.toggle_speed_limits_mode,
     "/transfer/setSpeedLimitsMode": transfer.set_speed_limits_mode,
     "/transfer/banPeers": transfer.ban_peers,
+    "/search/start": search.start,
+    "/search/stop": search.by_id,
+    "/search/delete": search.by_id,
+    "/search/installPlugin": search.manage_plugins,
+    "/search/uninstallPlugin": search.manage_plugins,
+    "/search/enablePlugin": search.manage_plugins,
+    "/search/updatePlugins": search.manage_plugins,
 }
 
 
