@@ -112,6 +112,18 @@ cdef extern from "core.hpp" namespace "revaer" nogil:
         int64_t creation_date
         vector[string] web_seeds
 
+    cdef cppclass PeerEntry:
+        string ip
+        int port
+        string client
+        string flags
+        cbool utp
+        double progress
+        int64_t download_rate
+        int64_t upload_rate
+        int64_t downloaded
+        int64_t uploaded
+
     cdef cppclass SessionStats:
         int64_t download_rate
         int64_t upload_rate
@@ -165,6 +177,7 @@ cdef extern from "core.hpp" namespace "revaer" nogil:
         void rename_file(const string& h, int index, const string& path, Error& err) except +
         string torrent_file(const string& h, Error& err) except +
         TorrentMeta torrent_meta(const string& h, Error& err) except +
+        vector[PeerEntry] peers(const string& h, Error& err) except +
         void set_super_seeding(const string& h, cbool on, Error& err) except +
         void set_banned(const vector[string]& addresses, Error& err) except +
         void set_first_last_priority(const string& h, cbool on, Error& err) except +

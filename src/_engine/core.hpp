@@ -138,6 +138,20 @@ struct TorrentMeta {
     std::vector<std::string> web_seeds;  // the .torrent's and any added since
 };
 
+// One connected peer of a torrent (qBittorrent's sync/torrentPeers entry).
+struct PeerEntry {
+    std::string ip;
+    int port = 0;
+    std::string client;
+    std::string flags;  // qBittorrent's letters
+    bool utp = false;
+    double progress = 0;
+    std::int64_t download_rate = 0;  // payload bytes/s
+    std::int64_t upload_rate = 0;
+    std::int64_t downloaded = 0;
+    std::int64_t uploaded = 0;
+};
+
 struct SessionStats {
     std::int64_t download_rate = 0;  // payload bytes/s
     std::int64_t upload_rate = 0;
@@ -214,6 +228,7 @@ public:
     // The .torrent file (its info dictionary as added, the current trackers and web seeds).
     std::string torrent_file(const std::string& h, Error& err);
     TorrentMeta torrent_meta(const std::string& h, Error& err);
+    std::vector<PeerEntry> peers(const std::string& h, Error& err);
     void set_super_seeding(const std::string& h, bool on, Error& err);
     // The session's IP filter: exactly these addresses blocked (their connections closed).
     void set_banned(const std::vector<std::string>& addresses, Error& err);

@@ -3,6 +3,7 @@
 // torrent on request, never in a loop over torrents.
 #include <libtorrent/announce_entry.hpp>
 #include <libtorrent/ip_filter.hpp>
+#include <libtorrent/peer_info.hpp>
 #include <libtorrent/session.hpp>
 #include <libtorrent/torrent_handle.hpp>
 #include <libtorrent/write_resume_data.hpp>
@@ -117,6 +118,55 @@ void Core::set_banned(const std::vector<std::string>& addresses, Error& err) {
     std::lock_guard<std::mutex> lock(mu_);
     if (!ses_) return err.set(ERR_CLOSED, "engine is closed");
     ses_->set_ip_filter(std::move(filter));
+}
+
+namespace {
+
+// qBittorrent's peer flags (PeerInfo::flags): what each side wants and where the peer came from.
+std::string peer_flags(const lt::peer_info& p) {
+    using pi = lt::peer_info;
+    auto has = [&](lt::peer_flags_t f) { return bool(p.flags & f); };
+    std::string out;
+    if (has(pi::interesting)) out += has(pi::remote_choked) ? 'd' : 'D';
+    if (has(pi::remote_interested)) out += has(pi::choked) ? 'u' : 'U';
+    if (!has(pi::remote_choked) && !has(pi::interesting)) out += 'K';
+    if (!has(pi::choked) && !has(pi::remote_interested)) out += '?';
+    if (has(pi::snubbed)) out += 'S';
+    if (!has(pi::local_connection)) out += 'I';
+    if (has(pi::optimistic_unchoke)) out += 'O';
+    if (has(pi::rc4_encrypted)) out += 'E';
+    else if (has(pi::plaintext_encrypted)) out += 'e';
+    if (has(pi::utp_socket)) out += 'P';
+    if (p.source & pi::dht) out += 'H';
+    if (p.source & pi::pex) out += 'X';
+    if (p.source & pi::lsd) out += 'L';
+    return out;
+}
+
+}  // namespace
+
+std::vector<PeerEntry> Core::peers(const std::string& h, Error& err) {
+    std::vector<PeerEntry> out;
+    lt::torrent_handle th;
+    if (!copy_handle(h, err, th)) return out;
+    std::vector<lt::peer_info> infos;
+    th.get_peer_info(infos);
+    for (const auto& p : infos) {
+        if (p.flags & (lt::peer_info::handshake | lt::peer_info::connecting)) continue;
+        PeerEntry e;
+        e.ip = p.ip.address().to_string();
+        e.port = p.ip.port();
+        e.client = p.client;
+        e.flags = peer_flags(p);
+        e.utp = bool(p.flags & lt::peer_info::utp_socket);
+        e.progress = p.progress;
+        e.download_rate = p.payload_down_speed;
+        e.upload_rate = p.payload_up_speed;
+        e.downloaded = p.total_download;
+        e.uploaded = p.total_upload;
+        out.push_back(std::move(e));
+    }
+    return out;
 }
 
 TorrentMeta Core::torrent_meta(const std::string& h, Error& err) {

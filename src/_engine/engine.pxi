@@ -338,6 +338,18 @@ cdef class Engine:
         _check(err)
         return bytes(v)
 
+    def peers(self, info_hash: str) -> list:
+        """(ip, port, client, flags, utp, progress, down rate, up rate, downloaded, uploaded) per peer."""
+        cdef string h = _hash(info_hash)
+        cdef Error err
+        cdef vector[PeerEntry] v
+        cdef Core* c = self._core()
+        with nogil:
+            v = c.peers(h, err)
+        _check(err)
+        return [(_str(p.ip), p.port, _str(p.client), _str(p.flags), p.utp, p.progress, p.download_rate,
+                 p.upload_rate, p.downloaded, p.uploaded) for p in v]
+
     def set_banned(self, addresses: list) -> None:
         """Block exactly these peer addresses (the session's IP filter)."""
         cdef vector[string] v

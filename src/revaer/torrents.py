@@ -30,6 +30,7 @@ from revaer.engine.protocol import (
     EngineEvent,
     FileInfo,
     MetadataReceived,
+    PeerInfo,
     QueueMove,
     ResumeDataSaved,
     SessionStats,
@@ -574,6 +575,9 @@ class TorrentService:
 
     def connect_peer(self, h: str, ip: str, port: int) -> None:
         self._engine.connect_peer(h, ip, port)
+
+    def peers(self, h: str) -> list[PeerInfo]:
+        return self._engine.peers(h)
 
     def set_super_seeding(self, h: str, on: bool) -> None:
         self._engine.set_super_seeding(h, on)

@@ -134,3 +134,10 @@ async def test_set_banned_checks_the_addresses(rig: Rig) -> None:
     rig.engine.set_banned([])
     with pytest.raises(InvalidSettingError):
         rig.engine.set_banned(["not-an-address"])
+
+
+async def test_a_paused_torrent_has_no_peers(rig: Rig, seen: Seen, tmp_path: Path) -> None:
+    h = await _added(rig, seen, AddRequest(torrent=_described("alone"), save_path=str(tmp_path), paused=True))
+    assert rig.engine.peers(h) == []
+    with pytest.raises(TorrentNotFoundError):
+        rig.engine.peers(UNKNOWN)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from revaer import bencode
 from revaer.engine.errors import EngineRefusedError, InvalidSettingError, InvalidTorrentError
-from revaer.engine.protocol import MAX_TRACKERS, TorrentMeta
+from revaer.engine.protocol import MAX_TRACKERS, PeerInfo, TorrentMeta
 
 if TYPE_CHECKING:
     from revaer.engine.fake import FakeSummary
@@ -68,6 +68,11 @@ class FakeEdits:
         if not path:
             raise InvalidTorrentError("the new path is empty")
         self._renamed.setdefault(row.info_hash, {})[index] = path
+
+    def peers(self: _Host, info_hash: str) -> list[PeerInfo]:
+        """The simulation has no swarm: no peers."""
+        self._row(info_hash)
+        return []
 
     def set_banned(self: _Host, addresses: Sequence[str]) -> None:
         try:

@@ -15,6 +15,7 @@ from revaer.engine.protocol import (
     FileInfo,
     ListenFailed,
     MetadataReceived,
+    PeerInfo,
     QueueMove,
     ResumeDataSaved,
     SessionStats,
@@ -187,6 +188,9 @@ class LibtorrentEngine:
     def torrent_meta(self, info_hash: str) -> TorrentMeta:
         comment, creator, date, seeds = self._native.torrent_meta(info_hash)
         return TorrentMeta(comment, creator, date, tuple(seeds))
+
+    def peers(self, info_hash: str) -> list[PeerInfo]:
+        return [PeerInfo(*p) for p in self._native.peers(info_hash)]
 
     def set_banned(self, addresses: Sequence[str]) -> None:
         self._native.set_banned(list(addresses))

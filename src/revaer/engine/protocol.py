@@ -112,6 +112,23 @@ class TrackerInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class PeerInfo:
+    """One connected peer: address, client name, qBittorrent's flag letters, over uTP or TCP, its
+    progress 0..1, payload rates in bytes/s and bytes exchanged."""
+
+    ip: str
+    port: int
+    client: str
+    flags: str
+    utp: bool
+    progress: float
+    download_rate: int
+    upload_rate: int
+    downloaded: int
+    uploaded: int
+
+
+@dataclass(frozen=True, slots=True)
 class TorrentMeta:
     """What a torrent's .torrent says beyond the status row: empty (and -1) without metadata."""
 
@@ -379,6 +396,10 @@ class Engine(Protocol):
 
     def torrent_meta(self, info_hash: str) -> TorrentMeta:
         """The .torrent's comment, creator, creation date and web seeds."""
+        ...
+
+    def peers(self, info_hash: str) -> list[PeerInfo]:
+        """The torrent's connected peers (one torrent's query; not for listings)."""
         ...
 
     def set_banned(self, addresses: Sequence[str]) -> None:

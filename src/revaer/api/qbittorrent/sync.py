@@ -21,13 +21,14 @@ from aiohttp import web
 from revaer.api.keys import CONFIG, TORRENTS
 from revaer.api.params import parse_int
 from revaer.api.qbittorrent.auth import session_of
-from revaer.api.qbittorrent.errors import HEADERS
+from revaer.api.qbittorrent.errors import HEADERS, NOT_FOUND
 from revaer.api.qbittorrent.items import Item, without_hash
 from revaer.api.qbittorrent.listing import Listing, listing_of
 from revaer.api.qbittorrent.reading import json_response, named_torrent, params
 from revaer.categories import CategoryStore
 from revaer.config.model import Config
-from revaer.engine.protocol import SessionStats
+from revaer.engine.errors import EngineError
+from revaer.engine.protocol import PeerInfo, SessionStats
 
 MAX_RID = 1_000_000
 
@@ -269,11 +270,38 @@ async def maindata(request: web.Request) -> web.Response:
     return web.Response(body=body, content_type="application/json", headers=HEADERS)
 
 
+def peer_item(p: PeerInfo) -> dict[str, Any]:
+    """One peer as qBittorrent 4.6 lists it (no country: Revaer resolves none, as qBittorrent with
+    ``Connection\\ResolvePeerCountries`` off)."""
+    return {
+        "client": p.client,
+        "connection": "μTP" if p.utp else "BT",
+        "country": "",
+        "country_code": "",
+        "dl_speed": p.download_rate,
+        "downloaded": p.downloaded,
+        "files": "",
+        "flags": " ".join(p.flags),
+        "flags_desc": "",
+        "ip": p.ip,
+        "port": p.port,
+        "progress": p.progress,
+        "relevance": 0,
+        "up_speed": p.upload_rate,
+        "uploaded": p.uploaded,
+    }
+
+
 async def torrent_peers(request: web.Request) -> web.Response:
-    """Peers of one torrent. The engine does not list peers yet: always a full update with none."""
+    """The torrent's connected peers, from the engine: a full update each time (keyed "ip:port")."""
     _, row = await named_torrent(request)
     session = session_of(request)
     rids: dict[str, int] = session.sync.setdefault("peers", {})
     rid = rids.get(row.info_hash, 0) % MAX_RID + 1
     rids[row.info_hash] = rid
-    return json_response({"full_update": True, "peers": {}, "rid": rid, "show_flags": True})
+    try:
+        found = request.config_dict[TORRENTS].peers(row.info_hash)
+    except EngineError:
+        raise NOT_FOUND from None
+    peers = {(f"[{p.ip}]:{p.port}" if ":" in p.ip else f"{p.ip}:{p.port}"): peer_item(p) for p in found}
+    return json_response({"full_update": True, "peers": peers, "rid": rid, "show_flags": True})
