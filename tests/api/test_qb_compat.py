@@ -321,13 +321,14 @@ async def test_set_save_path_moves_the_payload_through_the_worker(qb: Api, libra
     assert await post(qb.client, "torrents/setSavePath", {"id": h, "path": str(target)}) == (200, "")
     loop = asyncio.get_running_loop()
     deadline = loop.time() + 20
-    while (await _item(qb, h))["save_path"] != str(target):
+    query = "SELECT status::text AS status, requested FROM revaer_runtime.fs_jobs"
+    while [(j["status"], j["requested"]) for j in await qb.database.pool.fetch(query)] != [("moved", True)]:
         assert loop.time() < deadline, "the move did not finish"
+        qb.step()
         await asyncio.sleep(0.02)
+    assert (await _item(qb, h))["save_path"] == str(target)
     assert (target / "payload").read_bytes() == b"x" * 1000
     assert not source.exists()
-    jobs = await qb.database.pool.fetch("SELECT status::text, requested FROM revaer_runtime.fs_jobs")
-    assert [(j["status"], j["requested"]) for j in jobs] == [("moved", True)]
 
 
 async def test_set_download_path_and_auto_management(qb: Api, library: Path) -> None:
