@@ -480,14 +480,16 @@ async def test_ban_peers_blocks_their_addresses(qb: Api) -> None:
     c = qb.client
     assert await post(c, "transfer/banPeers", {"peers": "1.1.1.1:8080|[2001:db8::1]:6881|junk"}) == (200, "")
     assert (await get_json(qb, "app/preferences"))["banned_IPs"] == "1.1.1.1\n2001:db8::1"
-    assert qb.engine.banned == ("1.1.1.1", "2001:db8::1")
+    banned: tuple[str, ...] = qb.engine.banned
+    assert banned == ("1.1.1.1", "2001:db8::1")
     assert await post(
         c, "app/setPreferences", {"json": orjson.dumps({"banned_IPs": "1.1.1.2"}).decode()}
     ) == (
         200,
         "",
     )
-    assert qb.engine.banned == ("1.1.1.2",)
+    banned = qb.engine.banned
+    assert banned == ("1.1.1.2",)
     assert await post(c, "transfer/banPeers") == (400, "Bad Request")
 
 
