@@ -67,8 +67,10 @@ async def revaer(work: Path) -> AsyncIterator[suite.Target]:
     server = ServerProcess(home / "data", url)
     try:
         await migrate_dsn(url)
-        # qBittorrent saves anywhere; the suite uses /tmp for category and move paths.
-        await write_config(url, {**LOOPBACK_CONFIG, "paths.allowed_roots": ["/tmp"]})
+        # qBittorrent saves anywhere; the suite's category and move paths are under /tmp and (relative
+        # paths it makes absolute) under its own directory: the admin allows both.
+        allowed = ["/tmp", str(work / "qbittorrent-api")]
+        await write_config(url, {**LOOPBACK_CONFIG, "paths.allowed_roots": allowed})
         await server.start()
         async with aiohttp.ClientSession() as http:
             await claim(http, server)
