@@ -9,6 +9,7 @@ it applies itself (super seeding, first/last piece priority).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -142,7 +143,12 @@ def keeper(qb: web.Application) -> Callable[[web.Application], AsyncIterator[Non
         log.info("qBittorrent torrent settings loaded", extra={"count": n})
         qb[EXTRAS_STORE] = store
         yield
-        await store.flush(extras)
+        # Every write request flushed already; this is a last try, never a hang at shutdown.
+        try:
+            async with asyncio.timeout(5):
+                await store.flush(extras)
+        except (asyncpg.PostgresError, OSError, TimeoutError) as e:
+            log.warning("qBittorrent torrent settings not flushed at shutdown", extra={"error": str(e)})
 
     return keep
 
