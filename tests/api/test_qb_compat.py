@@ -504,3 +504,30 @@ async def test_search_answers_as_a_qbittorrent_without_python(qb: Api) -> None:
     assert await post(c, "search/stop") == (400, "Bad Request")
     assert await post(c, "search/installPlugin", {"sources": "http://127.0.0.1:9/x.py"}) == (200, "")
     assert await get_json(qb, "search/plugins") == []
+
+
+async def test_preferences_revaer_cannot_honour_are_refused(qb: Api) -> None:
+    c = qb.client
+    for bad in (
+        {"use_https": True},
+        {"scheduler_enabled": True},
+        {"proxy_type": "SOCKS5"},
+        {"autorun_enabled": 1},
+    ):
+        got = await post(c, "app/setPreferences", {"json": orjson.dumps({"dht": False, **bad}).decode()})
+        assert got == (400, f"Unsupported preference: {next(iter(bad))}"), bad
+    assert qb.listener.config.engine.dht is True  # nothing written
+    # Every preference as read back (what clients send to restore them) is accepted.
+    prefs = await get_json(qb, "app/preferences")
+    assert await post(c, "app/setPreferences", {"json": orjson.dumps(prefs).decode()}) == (200, "")
+
+
+async def test_a_refused_add_says_why_at_warning_level(qb: Api, caplog: pytest.LogCaptureFixture) -> None:
+    made = synthetic_torrent(name="elsewhere", size=64 * 1024)
+    form = aiohttp.FormData()
+    form.add_field("savepath", "/srv/not-allowed")
+    form.add_field("torrents", made.data, filename="t.torrent", content_type="application/x-bittorrent")
+    with caplog.at_level("WARNING", logger="revaer.api.qbittorrent.add"):
+        assert await post(qb.client, "torrents/add", form) == (200, "Fails.")
+    assert any("outside the roots" in r.getMessage() and r.levelname == "WARNING" for r in caplog.records)
+    assert await get_json(qb, "torrents/info") == []

@@ -14,7 +14,8 @@ preference is kept as given in ``QbPreferences`` (in memory) and returned by
 which turns the queue actions on (409 without it, as qBittorrent answers).
 
 qBittorrent ignores what it cannot parse; Revaer refuses a wrong-typed value
-of a preference it stores in the config with 400 and writes nothing.
+of a preference it stores in the config with 400 and writes nothing, and a
+preference asking for something it does not do (``UNHONOURED``) likewise.
 """
 
 from __future__ import annotations
@@ -208,8 +209,36 @@ def _share_limits(ch: _Changes, prefs: Mapping[str, Json]) -> None:
         ch.field("torrent.share_limits", "action", SHARE_ACTIONS[act])
 
 
+# Preferences for things Revaer does not do (serve HTTPS itself, schedule speed limits, reach peers through
+# a proxy, update a dynamic DNS name, send mail, run programs, copy .torrent files, watch folders,
+# serve another web UI, use I2P, a global temporary path): the value that leaves them off is accepted,
+# any other is refused rather than kept as if it were honoured.
+UNHONOURED: Mapping[str, tuple[Json, ...]] = {
+    "use_https": (False,),
+    "scheduler_enabled": (False,),
+    "proxy_type": (0, -1, "None"),
+    "dyndns_enabled": (False,),
+    "mail_notification_enabled": (False,),
+    "autorun_enabled": (False,),
+    "autorun_on_torrent_added_enabled": (False,),
+    "export_dir": ("",),
+    "export_dir_fin": ("",),
+    "scan_dirs": ({},),
+    "alternative_webui_enabled": (False,),
+    "i2p_enabled": (False,),
+    "temp_path_enabled": (False,),
+}
+
+
+def _refuse_unhonoured(prefs: Mapping[str, Json]) -> None:
+    for k, allowed in UNHONOURED.items():
+        if k in prefs and not any(prefs[k] == a and type(prefs[k]) is type(a) for a in allowed):
+            raise bad_request(f"Unsupported preference: {k}")
+
+
 def plan(prefs: Mapping[str, Json], config: Config) -> tuple[dict[str, Json], dict[str, Json]]:
     """``(config changes, preferences to keep)`` for a ``setPreferences`` object; 400 on a wrong type."""
+    _refuse_unhonoured(prefs)
     changes = _Changes(config)
     kept: dict[str, Json] = {}
     _share_limits(changes, prefs)
