@@ -40,6 +40,18 @@ cdef extern from "core.hpp" namespace "revaer" nogil:
         EV_STORAGE_MOVE_FAILED
         EV_LISTEN
         EV_LISTEN_FAILED
+        EV_PEER_REFUSED
+
+    cpdef enum PeerRefusal:
+        REFUSED_BANNED
+        REFUSED_IP_FILTER
+        REFUSED_PORT_FILTER
+        REFUSED_I2P_MIXED
+        REFUSED_PRIVILEGED_PORT
+        REFUSED_UTP_DISABLED
+        REFUSED_TCP_DISABLED
+        REFUSED_LOCAL_INTERFACE
+        REFUSED_SSRF
 
     cpdef enum QueueOp:
         QUEUE_TOP

@@ -79,6 +79,8 @@ struct Alerts {
             case lt::listen_succeeded_alert::alert_type: return on(*static_cast<lt::listen_succeeded_alert*>(a));
             case lt::listen_failed_alert::alert_type: return on(*static_cast<lt::listen_failed_alert*>(a));
             case lt::session_stats_alert::alert_type: return on(*static_cast<lt::session_stats_alert*>(a));
+            case lt::peer_blocked_alert::alert_type: return on(*static_cast<lt::peer_blocked_alert*>(a));
+            case lt::peer_ban_alert::alert_type: return on(*static_cast<lt::peer_ban_alert*>(a));
             default:
                 break;
         }
@@ -222,6 +224,28 @@ struct Alerts {
     void on(const lt::listen_failed_alert& lf) {
         emit(EV_LISTEN_FAILED, {}, lf.address.to_string() + ":" + std::to_string(lf.port) + ": " + lf.error.message());
     }
+
+    void refused(const lt::tcp::endpoint& peer, PeerRefusal why) {
+        emit(EV_PEER_REFUSED, {}, peer.address().to_string(), peer.port(), why);
+    }
+
+    void on(const lt::peer_blocked_alert& pb) {
+        PeerRefusal why = REFUSED_IP_FILTER;
+        switch (pb.reason) {
+            case lt::peer_blocked_alert::ip_filter: why = REFUSED_IP_FILTER; break;
+            case lt::peer_blocked_alert::port_filter: why = REFUSED_PORT_FILTER; break;
+            case lt::peer_blocked_alert::i2p_mixed: why = REFUSED_I2P_MIXED; break;
+            case lt::peer_blocked_alert::privileged_ports: why = REFUSED_PRIVILEGED_PORT; break;
+            case lt::peer_blocked_alert::utp_disabled: why = REFUSED_UTP_DISABLED; break;
+            case lt::peer_blocked_alert::tcp_disabled: why = REFUSED_TCP_DISABLED; break;
+            case lt::peer_blocked_alert::invalid_local_interface: why = REFUSED_LOCAL_INTERFACE; break;
+            case lt::peer_blocked_alert::ssrf_mitigation: why = REFUSED_SSRF; break;
+            default: break;
+        }
+        refused(pb.endpoint, why);
+    }
+
+    void on(const lt::peer_ban_alert& pb) { refused(pb.endpoint, REFUSED_BANNED); }
 
     void on(const lt::session_stats_alert& ss) {
         auto c = ss.counters();

@@ -3,6 +3,7 @@
 // drain()/shutdown() (alerts.cpp), no torrent_handle::status() in a loop (the
 // table is fed by state_update_alert), and every method is called with the GIL
 // released.
+#include <libtorrent/ip_filter.hpp>
 #include <libtorrent/magnet_uri.hpp>
 #include <libtorrent/read_resume_data.hpp>
 #include <libtorrent/session.hpp>
@@ -111,6 +112,44 @@ Counted::~Counted() { --g_live; }
 
 std::string libtorrent_version() { return lt::version(); }
 
+namespace {
+
+// Revaer's own session setting, not a libtorrent name: whether the session-wide rate limits also
+// hold peers on the local network (qBittorrent's "apply rate limit to peers on LAN").
+const char* const LIMIT_LAN_PEERS = "limit_lan_peers";
+
+// libtorrent puts local addresses in its local peer class, which the session's rate limits leave
+// alone; limited, every address is in the global class.
+lt::ip_filter peer_class_filter(bool limit_lan) {
+    const std::uint32_t global = 1u << static_cast<std::uint32_t>(lt::session::global_peer_class_id);
+    const std::uint32_t local = 1u << static_cast<std::uint32_t>(lt::session::local_peer_class_id);
+    lt::ip_filter f;
+    f.add_rule(lt::make_address("0.0.0.0"), lt::make_address("255.255.255.255"), global);
+    f.add_rule(lt::make_address("::"), lt::make_address("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"), global);
+    if (limit_lan) return f;
+    static const char* const ranges[][2] = {
+        {"10.0.0.0", "10.255.255.255"},   {"172.16.0.0", "172.31.255.255"},
+        {"192.168.0.0", "192.168.255.255"}, {"169.254.0.0", "169.254.255.255"},
+        {"127.0.0.0", "127.255.255.255"}, {"fe80::", "febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff"},
+        {"::1", "::1"},
+    };
+    for (const auto& r : ranges) f.add_rule(lt::make_address(r[0]), lt::make_address(r[1]), local);
+    return f;
+}
+
+// ``settings`` without Revaer's own; ``limit_lan`` set when they name it.
+std::vector<Setting> take_own(const std::vector<Setting>& settings, int& limit_lan) {
+    std::vector<Setting> rest;
+    rest.reserve(settings.size());
+    for (const auto& s : settings) {
+        if (s.name == LIMIT_LAN_PEERS) limit_lan = s.i != 0 ? 1 : 0;
+        else rest.push_back(s);
+    }
+    return rest;
+}
+
+}  // namespace
+
 Core::Core() : table_(std::make_unique<StatusTable>()) { ++g_live; }
 
 Core::~Core() {
@@ -126,14 +165,17 @@ Core::~Core() {
 void Core::start(const std::vector<Setting>& settings, Error& err) {
     lt::settings_pack pack;
     // Defaults that make thousands of torrents fine; the caller's settings win.
+    // ip_block and peer: the peers refused (blocked, banned) for log/peers.
     pack.set_int(lt::settings_pack::alert_mask, lt::alert_category::error | lt::alert_category::status |
-                                                    lt::alert_category::storage);
+                                                    lt::alert_category::storage | lt::alert_category::ip_block |
+                                                    lt::alert_category::peer);
     pack.set_int(lt::settings_pack::alert_queue_size, 1000000);
     for (int name : {lt::settings_pack::active_downloads, lt::settings_pack::active_seeds,
                      lt::settings_pack::active_limit, lt::settings_pack::active_tracker_limit,
                      lt::settings_pack::active_dht_limit, lt::settings_pack::active_lsd_limit})
         pack.set_int(name, -1);
-    fill_pack(pack, settings, err);
+    int limit_lan = -1;
+    fill_pack(pack, take_own(settings, limit_lan), err);
     if (err.code) return;
     fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (fd_ < 0) return err.set(ERR_FAILED, std::string("eventfd: ") + std::strerror(errno));
@@ -143,6 +185,7 @@ void Core::start(const std::vector<Setting>& settings, Error& err) {
     } catch (const std::exception& e) {
         return err.set(ERR_FAILED, e.what());
     }
+    if (limit_lan == 1) ses_->set_peer_class_filter(peer_class_filter(true));
     int fd = fd_;
     // Runs on libtorrent's thread when the queue goes from empty to non-empty:
     // touch nothing but the eventfd.
@@ -163,9 +206,11 @@ void Core::apply_settings(const std::vector<Setting>& settings, Error& err) {
     std::lock_guard<std::mutex> lock(mu_);
     if (!ses_) return err.set(ERR_CLOSED, "engine is closed");
     lt::settings_pack pack;
-    fill_pack(pack, settings, err);
+    int limit_lan = -1;
+    fill_pack(pack, take_own(settings, limit_lan), err);
     if (err.code) return;
     ses_->apply_settings(std::move(pack));
+    if (limit_lan >= 0) ses_->set_peer_class_filter(peer_class_filter(limit_lan == 1));
 }
 
 int Core::listen_port(Error& err) {

@@ -57,6 +57,20 @@ enum EventKind : int {
     EV_STORAGE_MOVE_FAILED = 12,
     EV_LISTEN = 13,
     EV_LISTEN_FAILED = 14,
+    EV_PEER_REFUSED = 15,  // text: the peer's address, a: its port, b: a PeerRefusal
+};
+
+// Why a peer was refused (EV_PEER_REFUSED): banned for bad data, or blocked before connecting.
+enum PeerRefusal : int {
+    REFUSED_BANNED = 0,
+    REFUSED_IP_FILTER = 1,
+    REFUSED_PORT_FILTER = 2,
+    REFUSED_I2P_MIXED = 3,
+    REFUSED_PRIVILEGED_PORT = 4,
+    REFUSED_UTP_DISABLED = 5,
+    REFUSED_TCP_DISABLED = 6,
+    REFUSED_LOCAL_INTERFACE = 7,
+    REFUSED_SSRF = 8,
 };
 
 // How queue() moves a torrent.

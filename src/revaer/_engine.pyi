@@ -29,6 +29,18 @@ class EventKind(enum.IntEnum):
     EV_STORAGE_MOVE_FAILED = 12
     EV_LISTEN = 13
     EV_LISTEN_FAILED = 14
+    EV_PEER_REFUSED = 15
+
+class PeerRefusal(enum.IntEnum):
+    REFUSED_BANNED = 0
+    REFUSED_IP_FILTER = 1
+    REFUSED_PORT_FILTER = 2
+    REFUSED_I2P_MIXED = 3
+    REFUSED_PRIVILEGED_PORT = 4
+    REFUSED_UTP_DISABLED = 5
+    REFUSED_TCP_DISABLED = 6
+    REFUSED_LOCAL_INTERFACE = 7
+    REFUSED_SSRF = 8
 
 class QueueOp(enum.IntEnum):
     QUEUE_TOP = 0

@@ -49,17 +49,24 @@ from revaer.api.keys import (
     CONFIG_STORE,
     DATABASE,
     ENGINE,
+    LISTENING,
+    LOGBOOK,
+    PEER_LOG,
     POSTPROCESSOR,
     PUMP,
     REGISTRY,
+    RSS,
     SETUP,
     STREAMS,
     TORRENTS,
     ApiOptions,
     AuthState,
+    Listening,
 )
 from revaer.api.qbittorrent import build_qbittorrent, download_paths, extras_store, share_limits
+from revaer.api.qbittorrent.add import resolve_links
 from revaer.api.qbittorrent.share_limits import INTERVAL
+from revaer.api.statuspage import add_status_page
 from revaer.api.v1 import build_v1
 from revaer.api.v1.events import close_streams
 from revaer.categories import CategoryStore
@@ -74,13 +81,23 @@ from revaer.db.pool import Database, open_database
 from revaer.db.pool import data_dir as resolve_data_dir
 from revaer.db.supervisor import EmbeddedSupervisor
 from revaer.engine.libtorrent import LibtorrentEngine
-from revaer.engine.protocol import Engine
+from revaer.engine.protocol import Engine, EngineEvent, PeerRefused
 from revaer.engine.pump import EnginePump, PumpIntervals
 from revaer.events import EventBus
 from revaer.fsops import postprocessing
-from revaer.paths import category_roots
+from revaer.logbook import LogBook, PeerLog
+from revaer.paths import category_roots, is_system_dir
 from revaer.registry import TorrentRegistry
-from revaer.telemetry import configure_logging, configure_tracing, loop_monitor, tracing_middleware
+from revaer.rss import RssService, RssSettings
+from revaer.rss.download import RuleDownloader
+from revaer.rss.store import RssStore
+from revaer.telemetry import (
+    apply_log_settings,
+    configure_logging,
+    configure_tracing,
+    loop_monitor,
+    tracing_middleware,
+)
 from revaer.torrents import TorrentService
 
 log = logging.getLogger(__name__)
@@ -95,7 +112,8 @@ class ServeOptions:
     data_dir: Path
     bind: str | None = None
     database_url: str | None = None
-    log_format: str = "json"
+    # None: ``telemetry.log_format`` (live); given on the command line, it wins over the setting.
+    log_format: str | None = None
     log_level: str = "INFO"
     # How often the engine is asked for fresh rows; None: never by itself (the caller steps the pump).
     update_interval: float | None = 0.5
@@ -148,7 +166,8 @@ def build_app(
     qb = build_qbittorrent(client_max_size)
     app.cleanup_ctx.extend(
         [
-            loop_monitor,  # first: it also watches the other parts start (stored torrents restored)
+            _logbook,  # first: log/main has every record of the start
+            loop_monitor,  # it also watches the other parts start (stored torrents restored)
             _event_bus,
             _database(options, database),
             _node_lock(options, own=database is None),
@@ -156,20 +175,35 @@ def build_app(
             _config(options),
             _setup_gate(options),
             _engine(options, engine_factory),
+            _peer_log,
             _postprocessing(qb),
             extras_store.keeper(qb),  # after the engine restored the torrents
             # No timer when the pump has none either (tests step both by hand).
             share_limits.watcher(qb, INTERVAL if options.update_interval is not None else None),
+            _rss(options),
             _http_state(options),
         ]
     )
     app.add_subapp("/v1", v1)
     app.add_subapp("/api/v2", qb)
+    add_status_page(app)
     app.on_shutdown.append(close_streams)
     return app
 
 
 Part = Callable[[web.Application], AsyncIterator[None]]
+
+
+async def _logbook(app: web.Application) -> AsyncIterator[None]:
+    # The records of this app, as long as it runs (log/main); the peers the engine refused (log/peers).
+    app[LOGBOOK] = book = LogBook()
+    app[PEER_LOG] = PeerLog()
+    root = logging.getLogger()
+    root.addHandler(book)
+    try:
+        yield
+    finally:
+        root.removeHandler(book)
 
 
 async def _event_bus(app: web.Application) -> AsyncIterator[None]:
@@ -283,6 +317,12 @@ def _engine(options: ServeOptions, engine_factory: EngineFactory) -> Part:
             def extra_roots(cfg: Config) -> list[Path]:
                 return [*map(Path, cfg.allowed_roots), *category_roots(cfg.category_rules.values())]
 
+            def warn_system_roots(cfg: Config) -> None:
+                for root in extra_roots(cfg):
+                    if is_system_dir(str(root)):
+                        # Allowed explicitly (paths.rules.allow_system_roots), yet worth saying.
+                        log.warning("a category rule owns a system directory", extra={"root": str(root)})
+
             download_root(config).mkdir(parents=True, exist_ok=True)
             torrents = TorrentService(
                 engine,
@@ -297,6 +337,10 @@ def _engine(options: ServeOptions, engine_factory: EngineFactory) -> Part:
             def follow_paths(cfg: Config, changed: Iterable[str] | None = None) -> None:
                 # New adds go to the new download root at once; torrents already added stay where they are.
                 torrents.set_roots(download_root(cfg), extra_roots(cfg))
+                if changed is None or "paths.rules" in changed:
+                    warn_system_roots(cfg)
+
+            warn_system_roots(config)
 
             listener.add_hook(follow_paths)
             pump = EnginePump(
@@ -324,6 +368,18 @@ def _engine(options: ServeOptions, engine_factory: EngineFactory) -> Part:
     return engine_part
 
 
+async def _peer_log(app: web.Application) -> AsyncIterator[None]:
+    # The peers the engine refuses go to log/peers.
+    peers = app[PEER_LOG]
+
+    def record(ev: EngineEvent) -> None:
+        if isinstance(ev, PeerRefused):
+            peers.add(ev.ip, blocked=ev.blocked, reason=ev.reason)
+
+    app[PUMP].listeners.append(record)
+    yield
+
+
 def _postprocessing(qb: web.Application) -> Part:
     async def postprocessing_part(app: web.Application) -> AsyncIterator[None]:
         async with postprocessing(
@@ -343,17 +399,75 @@ def _postprocessing(qb: web.Application) -> Part:
     return postprocessing_part
 
 
+def _rss(options: ServeOptions) -> Part:
+    async def rss(app: web.Application) -> AsyncIterator[None]:
+        listener = app[CONFIG]
+        download = RuleDownloader(app[TORRENTS], resolve_links, max_size=options.max_upload)
+        service = RssService(
+            RssStore(app[DATABASE].pool), RssSettings.from_config(listener.config), download=download
+        )
+
+        def follow(cfg: Config, changed: Iterable[str] | None = None) -> None:
+            service.apply_settings(RssSettings.from_config(cfg))
+
+        listener.add_hook(follow)
+        await service.start()
+        app[RSS] = service
+        try:
+            yield
+        finally:
+            await service.close()
+
+    return rss
+
+
 def _http_state(options: ServeOptions) -> Part:
     async def http_state(app: web.Application) -> AsyncIterator[None]:
         app[API_OPTIONS] = ApiOptions(
             data_dir=options.data_dir,
+            bind=parse_bind("--bind", options.bind) if options.bind else None,
             sse_update_interval=options.sse_update_interval,
             max_upload=options.max_upload,
         )
         app[STREAMS] = weakref.WeakSet[web.StreamResponse]()
+        app[LISTENING] = Listening()
         yield
 
     return http_state
+
+
+def _note_restart_settings(app: web.Application, listening: str) -> None:
+    """Say in the log when ``server.bind`` changes: the HTTP address applies after a restart."""
+
+    def note(cfg: Config, changed: Iterable[str] | None = None) -> None:
+        if changed is not None and "server.bind" in changed and str(cfg.bind) != listening:
+            log.warning(
+                "server.bind changed: it applies after a restart",
+                extra={"server_bind": str(cfg.bind), "listening": listening},
+            )
+
+    app[CONFIG].add_hook(note)
+
+
+def _follow_log_settings(app: web.Application, opts: ServeOptions) -> None:
+    """``telemetry.log_level``/``log_format`` now and after every change (``--log-format`` wins)."""
+    listener = app[CONFIG]
+    current: list[tuple[str, str]] = []
+
+    def apply(cfg: Config, changed: Iterable[str] | None = None) -> None:
+        now = (opts.log_format or cfg.telemetry.log_format, cfg.telemetry.log_level)
+        if current == [now]:
+            return
+        first = not current
+        current[:] = [now]
+        apply_log_settings(*now)
+        if not first:
+            # Said at the new level's floor, so the line that changes the logging is always seen.
+            level = max(logging.INFO, logging.getLevelName(now[1].upper()))
+            log.log(level, "log settings applied", extra={"log_format": now[0], "log_level": now[1]})
+
+    apply(listener.config)
+    listener.add_hook(apply)
 
 
 async def serve(
@@ -368,11 +482,22 @@ async def serve(
     runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=10, access_log=None)
     try:
         await runner.setup()  # starts every service (the app's cleanup contexts)
+        _follow_log_settings(app, opts)
         bind = parse_bind("--bind", opts.bind) if opts.bind else app[CONFIG].config.bind
         site = web.TCPSite(runner, bind.host, bind.port, reuse_address=True)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            app[FATAL](
+                f"cannot listen on {bind}: {exc.strerror or exc}; stop what uses that address or"
+                " choose another with --bind HOST:PORT (or the server.bind setting)"
+            )
+            return app[FATAL].message
         if lock is not None:
             lock.update(str(bind))
+        app[LISTENING].bind = str(bind)
+        app[LISTENING].from_command_line = bool(opts.bind)
+        _note_restart_settings(app, str(bind))
         log.info("listening", extra={"bind": str(bind), "version": __version__})
         if ready is not None:
             ready.set()
@@ -400,7 +525,7 @@ def main(args: argparse.Namespace, *, lock: DataDirLock | None = None) -> int:
         data_dir=resolve_data_dir(getattr(args, "data_dir", None)),
         bind=getattr(args, "bind", None),
         database_url=getattr(args, "database_url", None),
-        log_format=getattr(args, "log_format", None) or "json",
+        log_format=getattr(args, "log_format", None),
     )
     if lock is None:
         # First of all, before the embedded database or the engine touch the data dir.
@@ -410,7 +535,7 @@ def main(args: argparse.Namespace, *, lock: DataDirLock | None = None) -> int:
         except AlreadyRunning as exc:
             print(exc, file=sys.stderr)
             return 1
-    configure_logging(opts.log_format, opts.log_level)
+    configure_logging(opts.log_format or "json", opts.log_level)
     reason: str | None = None
     try:
         with contextlib.suppress(KeyboardInterrupt):

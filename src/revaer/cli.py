@@ -7,7 +7,9 @@
 (``--database-url`` or ``$DATABASE_URL``; without either, the embedded server in
 the data dir, started for the command and stopped after it unless a server
 already runs it), so they work whether or not a Revaer server is running; a
-running server sees their changes through NOTIFY.
+running server sees their changes through NOTIFY. They never create a database:
+a data dir where no server has run is refused with where they looked, and a
+server running on the data dir over a database of its own is reached over HTTP.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ log = logging.getLogger(__name__)
 EXIT_OK = 0
 EXIT_REFUSED = 1
 EXIT_USAGE = 2
+# Settings a running server cannot apply live.
+RESTART_SETTINGS = frozenset({"server.bind"})
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -59,7 +63,10 @@ def _parser() -> argparse.ArgumentParser:
         "--database-url", help="PostgreSQL URL (default: $DATABASE_URL, else the embedded server)"
     )
     serve.add_argument(
-        "--log-format", choices=("json", "text"), default="json", help="log lines as JSON or text"
+        "--log-format",
+        choices=("json", "text"),
+        default=None,
+        help="log lines as JSON or text (default: the telemetry.log_format setting)",
     )
 
     config = sub.add_parser("config", help="read or write settings")
@@ -69,7 +76,9 @@ def _parser() -> argparse.ArgumentParser:
     get.add_argument("--with-version", action="store_true", help="print {value, version} objects")
     db_options(get)
     remote.add_remote_options(get)
-    set_ = csub.add_parser("set", help="write one setting (a JSON value)")
+    set_ = csub.add_parser(
+        "set", help="write one setting (a JSON value; an object merges into the stored one, RFC 7396)"
+    )
     set_.add_argument("key")
     set_.add_argument("value", metavar="JSON")
     set_.add_argument(
@@ -83,7 +92,11 @@ def _parser() -> argparse.ArgumentParser:
     unlock = ssub.add_parser("unlock", help="apply the one-time setup token")
     unlock.add_argument("--token", required=True)
     unlock.add_argument("--username", required=True)
-    unlock.add_argument("--password", required=True)
+    unlock.add_argument(
+        "--password",
+        help="the admin password (visible to every user in ps: by default it is asked for, or read"
+        " from the first line of standard input when that is not a terminal)",
+    )
     db_options(unlock)
     remote.add_remote_options(unlock)
     remote.add_torrents_parser(sub)
@@ -99,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.data_dir = None
             args.bind = None
             args.database_url = None
-            args.log_format = "json"
+            args.log_format = None
         from revaer.db.lock import AlreadyRunning, DataDirLock
 
         # The data dir's lock first of all, before the server's (slower) imports: a second server
@@ -121,13 +134,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if args.command == "torrents":
         return remote.run(args, ("torrents", args.torrents_command))
+    if args.command == "jobs":
+        return remote.run(args, ("jobs", args.jobs_command))
     if args.command == "events":
         return remote.run(args, ("events", None))
-    over_http = bool(getattr(args, "url", None) or os.environ.get("REVAER_URL"))
-    if over_http and args.command == "config":
-        return remote.run(args, ("config", args.config_command))
-    if over_http and args.command == "setup":
-        return remote.run(args, ("setup", args.setup_command))
+    if args.command == "setup" and args.password is None:
+        password = _read_password()
+        if password is None:
+            return EXIT_USAGE
+        args.password = password
+    if args.command in ("config", "setup"):
+        route = _route(args)
+        if route is not None:
+            return route
     if args.command == "config":
         if args.config_command == "get":
             return _run_db(args, lambda db: _config_get(db, args.key, args.with_version, sys.stdout))
@@ -139,6 +158,65 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run_db(args, lambda db: _setup_unlock(db, args.token, args.username, args.password, data))
     parser.print_usage(sys.stderr)
     return EXIT_USAGE
+
+
+def _read_password() -> str | None:
+    """The admin password from a prompt (typed twice), or the first line of a non-terminal stdin."""
+    import getpass
+
+    if not sys.stdin.isatty():
+        line = sys.stdin.readline().rstrip("\r\n")
+        if not line:
+            print("revaer: no password on standard input (give it on the first line)", file=sys.stderr)
+            return None
+        return line
+    try:
+        first = getpass.getpass("admin password: ")
+        again = getpass.getpass("again: ")
+    except (EOFError, KeyboardInterrupt):
+        print(file=sys.stderr)
+        return None
+    if first != again:
+        print("revaer: the two passwords differ", file=sys.stderr)
+        return None
+    return first
+
+
+def _route(args: argparse.Namespace) -> int | None:
+    """Run ``config``/``setup`` over HTTP when that is the way to the server's database (the exit
+    status), refuse when there is no database to talk to, None: straight to the database.
+
+    The CLI never creates a database: without ``--url``/``--database-url`` (or their variables) it
+    uses the data dir's embedded PostgreSQL only if a server made one there, and goes through the
+    server running on the data dir when that server's database is elsewhere."""
+    from revaer.db.lock import running_server
+
+    command = (args.command, args.config_command if args.command == "config" else args.setup_command)
+    if getattr(args, "url", None) or os.environ.get("REVAER_URL"):
+        return remote.run(args, command)
+    if args.database_url or os.environ.get("DATABASE_URL"):
+        return None
+    data = _data_dir(args)
+    pgdata = data / "pg"
+    holder = running_server(data)
+    if holder is not None and not (pgdata / "postmaster.pid").exists():
+        # A server runs on this data dir over a database named on its command line: go through it.
+        url = remote.url_of_bind(holder.get("bind"))
+        if url is None:
+            print(f"revaer: the server on {data} is still starting; try again in a moment", file=sys.stderr)
+            return EXIT_REFUSED
+        args.url = url
+        return remote.run(args, command)
+    if (pgdata / "PG_VERSION").exists():
+        return None
+    print(
+        f"revaer: no Revaer database in {data} (no server has run with this data dir, and none runs"
+        " on it); point the command at the server's: --data-dir DIR or $REVAER_DATA_DIR (the"
+        " server's data dir), --url URL or $REVAER_URL (a running server), or --database-url URL or"
+        " $DATABASE_URL",
+        file=sys.stderr,
+    )
+    return EXIT_REFUSED
 
 
 def _data_dir(args: argparse.Namespace) -> Path:
@@ -207,11 +285,17 @@ async def _config_set(db: Database, key: str, text: str, expect: int | None, out
         print(f"revaer: {key}: the value must be JSON (strings in double quotes): {exc}", file=sys.stderr)
         return EXIT_REFUSED
     try:
-        version = await ConfigStore(db.pool).set(key, value, expected_version=expect)
+        versions = await ConfigStore(db.pool).patch(
+            {key: value}, expected_versions=None if expect is None else {key: expect}, merge=True
+        )
+        version = versions[key]
+        stored = (await ConfigStore(db.pool).get(key)).value
     except (ConfigValidationError, VersionConflict) as exc:
         print(f"revaer: {exc}", file=sys.stderr)
         return EXIT_REFUSED
-    print(f"{key} = {orjson.dumps(value).decode()} (version {version})", file=out)
+    print(f"{key} = {orjson.dumps(stored).decode()} (version {version})", file=out)
+    if key in RESTART_SETTINGS:
+        print(f"{key} applies after a restart of the server", file=out)
     return EXIT_OK
 
 

@@ -62,3 +62,19 @@ def category_roots(templates: Iterable[str]) -> list[Path]:
         if root not in out:
             out.append(root)
     return out
+
+
+# A category rule owns its root: whatever a user then adds may go anywhere below it. These are never
+# a rule's root unless the rules say so explicitly (``paths.rules.allow_system_roots``).
+_SYSTEM_EXACT = frozenset({"/", "/home", "/root", "/var", "/mnt", "/media", "/opt", "/srv"})
+_SYSTEM_TREES = (
+    "/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/proc", "/run", "/sbin",
+    "/sys", "/usr",
+)  # fmt: skip
+
+
+def is_system_dir(path: str) -> bool:
+    """Whether ``path`` is ``/``, a directory of system files or below one, or a directory that holds
+    everybody's data (``/home``, ``/var``, ...) itself."""
+    norm = normalize(path)
+    return norm in _SYSTEM_EXACT or any(norm == t or norm.startswith(t + "/") for t in _SYSTEM_TREES)

@@ -68,6 +68,18 @@ def configure_logging(fmt: str = "json", level: str | int = "INFO", stream: IO[s
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
 
 
+def apply_log_settings(fmt: str, level: str) -> None:
+    """Apply ``telemetry.log_format``/``log_level`` live to the handler ``configure_logging`` set up."""
+    root = logging.getLogger()
+    wanted = root.getEffectiveLevel() if not level else logging.getLevelName(level.upper())
+    formatter = JsonFormatter if fmt == "json" else TextFormatter
+    for handler in root.handlers:
+        if type(handler.formatter) is not formatter:
+            handler.setFormatter(formatter())
+    if root.level != wanted:
+        root.setLevel(wanted)
+
+
 def configure_tracing(endpoint: str | None, *, exporter: Any = None, batch: bool = True) -> bool:
     """Export traces over OTLP/HTTP to ``endpoint`` (the ``otel`` extra); False when off or not installed."""
     if not endpoint and exporter is None:

@@ -109,12 +109,14 @@ async def serving(
     update_interval: float | None = 0.05,
     max_upload: int = 10 * 1024 * 1024,
     config: Mapping[str, Json] | None = None,
+    bind: str | None = None,
 ) -> AsyncIterator[ServedApi[E]]:
     """The real app over ``engine``, a real database and a fresh installation (setup mode).
 
     ``update_interval=None``: the pump has no timer (``ServedApi.step`` drives it). ``config`` is
     stored before the app starts; a real engine also gets ``LOOPBACK_CONFIG``, a ``root`` becomes
-    ``paths.download_root``.
+    ``paths.download_root``. ``bind`` is the server's ``--bind`` (the test server itself listens on
+    127.0.0.1 whatever it says).
     """
     settings: dict[str, Json] = {} if isinstance(engine, FakeEngine) else dict(LOOPBACK_CONFIG)
     if root is not None:
@@ -129,6 +131,7 @@ async def serving(
             registry_flush_interval=0.01,
             sse_update_interval=update_interval or 0.05,
             max_upload=max_upload,
+            bind=bind,
         ),
         engine_factory=lambda _config: engine,
         database=Database(db_url, pool),

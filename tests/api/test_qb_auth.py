@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from tests.api.conftest import Api
+from pathlib import Path
+
+import asyncpg
+
+from revaer.engine.fake import FakeEngine, ManualClock
+from tests.api.conftest import Api, serving
+from tests.support.engine import eventually
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
@@ -87,3 +93,20 @@ async def test_csrf_bearer_and_basic(ready: Api) -> None:
     host = f"{c.host}:{c.port}"
     same = {**bearer, "Referer": f"http://{host}/"}
     assert await _text(await c.get("/api/v2/foo/bar", headers=same)) == (404, "Not Found")
+
+
+async def test_public_bind_turns_the_facade_off_unless_enabled(
+    db_url: str, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    # `revaer serve --bind 0.0.0.0:7878` (the container image's command) with server.bind left at its
+    # loopback default: the address listened on decides, so the façade is off until enabled.
+    engine = FakeEngine(rate=0, clock=ManualClock())
+    async with serving(engine, db_url, pool, tmp_path, update_interval=None, bind="0.0.0.0:7878") as api:
+        await api.set_up()
+        c = api.client
+        login = {"username": "admin", "password": "correct horse"}
+        assert await _text(await c.post("/api/v2/auth/login", data=login)) == (404, "Not Found")
+        r = await c.patch("/v1/config", json={"compat.qbittorrent": {"enabled": True}}, headers=api.auth)
+        assert r.status == 200, await r.text()
+        await eventually(lambda: api.listener.config.qbittorrent.enabled is True)
+        assert await _text(await c.post("/api/v2/auth/login", data=login)) == (200, "Ok.")

@@ -429,3 +429,15 @@ async def test_health_is_degraded_while_the_database_is_unreachable(ready: Api) 
         db.pool = good
         await dead.close()
     assert (await ready.client.get("/v1/health")).status == 200
+
+
+async def test_status_page_is_served_without_a_key(api: Api) -> None:
+    r = await api.client.get("/")
+    assert r.status == 200
+    assert r.content_type == "text/html"
+    page = await r.text()
+    assert '<script src="/status.js"></script>' in page
+    r = await api.client.get("/status.js")
+    assert r.status == 200
+    assert r.content_type == "text/javascript"
+    assert "sessionStorage" in await r.text()

@@ -63,6 +63,7 @@ def test_settings_from_config() -> None:
             "engine.dht": False,
             "engine.limits": {"download": 1000, "upload": 2000, "connections": 50},
             "engine.settings": {"active_downloads": 5, "enable_lsd": False},
+            "engine.limit_lan_peers": True,
         }
     )
     assert engine_settings(config) == {
@@ -71,6 +72,7 @@ def test_settings_from_config() -> None:
         "download_rate_limit": 1000,
         "upload_rate_limit": 2000,
         "connections_limit": 50,
+        "limit_lan_peers": True,
         "active_downloads": 5,
         "enable_lsd": False,
     }

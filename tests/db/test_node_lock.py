@@ -11,12 +11,14 @@ import asyncpg
 import pytest
 
 from revaer.db.lock import NODE_LOCK_CLASS, AlreadyRunning, NodeLock, node_key
+from tests.conftest import TestDatabases
 
 
 async def _holder_pid(pool: asyncpg.Pool, node: str) -> int | None:
     pid: int | None = await pool.fetchval(
         """SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND classid = $1 AND objid = $2
-            AND objsubid = 2 AND granted""",
+            AND objsubid = 2 AND granted
+            AND database = (SELECT oid FROM pg_database WHERE datname = current_database())""",
         NODE_LOCK_CLASS,
         node_key(node),
     )
@@ -63,3 +65,22 @@ async def test_the_lock_is_taken_again_after_its_connection_is_killed(
         assert lost == []
     finally:
         await lock.release()
+
+
+async def test_the_refusal_names_the_holder_in_this_database(
+    db_url: str, test_databases: TestDatabases, tmp_path: Path
+) -> None:
+    """Servers of other databases on the same cluster hold the same node's lock in theirs (the lock
+    is per database); the refusal names the one in this database, not one of theirs."""
+    others = [NodeLock(await test_databases.create(), "node-a", data_dir=Path(f"/o{i}")) for i in range(4)]
+    mine = NodeLock(db_url, "node-a", data_dir=Path("/mine"))
+    try:
+        for lock in others:
+            await lock.acquire()
+        await mine.acquire()  # the others do not stand in its way...
+        with pytest.raises(AlreadyRunning) as refused:
+            await NodeLock(db_url, "node-a", data_dir=tmp_path / "second").acquire()
+        assert mine.holder in str(refused.value)  # ...nor in the name given
+    finally:
+        for lock in [*others, mine]:
+            await lock.release()

@@ -105,8 +105,16 @@ class ServerProcess:
         self.spawn()
         assert self.proc is not None
         deadline = time.monotonic() + within
+        retries = 3
         async with aiohttp.ClientSession() as http:
             while True:
+                if self.proc.poll() is not None and retries and self._port_was_taken():
+                    # The free port was taken between free_port() and the bind (the engine's own
+                    # ephemeral listen port can be the very one): another port, a bounded number of times.
+                    retries -= 1
+                    self._reap()
+                    self.spawn()
+                    continue
                 if self.proc.poll() is not None:
                     raise AssertionError(
                         f"server exited with {self.proc.returncode} while starting:\n{self.log_tail()}"
@@ -122,6 +130,9 @@ class ServerProcess:
                     self.kill()
                     raise AssertionError(f"server not healthy within {within} s:\n{self.log_tail()}")
                 await asyncio.sleep(0.05)
+
+    def _port_was_taken(self) -> bool:
+        return f"revaer: cannot listen on 127.0.0.1:{self.port}:" in self.log_tail(5)
 
     async def stop(self, sig: signal.Signals = signal.SIGTERM, *, within: float = 10.0) -> int:
         """Send ``sig`` and wait for the exit; fails (and kills it) after ``within`` seconds."""

@@ -105,7 +105,8 @@ async def test_a_node_lock_taken_over_while_its_connection_was_down_stops_the_se
     try:
         holder = await conn.fetchval(
             "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND classid = $1 AND objid = $2"
-            " AND objsubid = 2 AND granted",
+            " AND objsubid = 2 AND granted"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
             NODE_LOCK_CLASS,
             node_key(node),
         )

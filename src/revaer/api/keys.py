@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from revaer.config.model import Bind
 from revaer.engine.protocol import Engine
 from revaer.events import EventBus
+from revaer.logbook import LogBook, PeerLog
 from revaer.telemetry import LoopMonitor
 from revaer.torrents import TorrentService
 
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
     from revaer.engine.pump import EnginePump
     from revaer.fsops.worker import PostProcessor
     from revaer.registry import TorrentRegistry
+    from revaer.rss.service import RssService
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,9 +41,20 @@ class ApiOptions:
     """Fixed options of the HTTP layer, set when the app is built."""
 
     data_dir: Path
+    # The address given by --bind, which overrides server.bind (and decides the façade's default).
+    bind: Bind | None = None
     started_at: float = field(default_factory=time.monotonic)
     sse_update_interval: float = 1.0
     max_upload: int = 10 * 1024 * 1024
+
+
+@dataclass(slots=True)
+class Listening:
+    """The HTTP address this process listens on (None until it does; in-process test apps never do)."""
+
+    bind: str | None = None
+    # Given on the command line (--bind), which overrides server.bind for this run.
+    from_command_line: bool = False
 
 
 @dataclass(slots=True)
@@ -63,11 +77,16 @@ SETUP: web.AppKey[Setup] = web.AppKey("setup")
 ENGINE: web.AppKey[Engine] = web.AppKey("engine")
 PUMP: web.AppKey[EnginePump] = web.AppKey("pump")
 REGISTRY: web.AppKey[TorrentRegistry] = web.AppKey("registry")
-POSTPROCESSOR: web.AppKey[PostProcessor] = web.AppKey("postprocessor")  # moves run as fs_jobs
+POSTPROCESSOR: web.AppKey[PostProcessor] = web.AppKey("postprocessor")  # the move jobs' worker
 # ---- HTTP-layer state ----------------------------------------------------------------------------
 API_OPTIONS = web.AppKey("api_options", ApiOptions)
+LISTENING = web.AppKey("listening", Listening)
 AUTH_STATE = web.AppKey("auth_state", AuthState)
 LOOP_MONITOR = web.AppKey("loop_monitor", LoopMonitor)  # the event loop's stalls (health)
 STREAMS: web.AppKey[weakref.WeakSet[web.StreamResponse]] = web.AppKey("streams")
 LISTING: web.AppKey[Listing] = web.AppKey("qb_listing")  # the façade's items and fragments
 RESPONSES: web.AppKey[ResponseCache] = web.AppKey("qb_info_responses")  # whole torrents/info bodies
+# ---- the server's log and RSS (log/*, rss/*) -----------------------------------------------------
+LOGBOOK = web.AppKey("logbook", LogBook)  # recent log records (log/main)
+PEER_LOG = web.AppKey("peer_log", PeerLog)  # peers the engine refused (log/peers)
+RSS: web.AppKey[RssService] = web.AppKey("rss")

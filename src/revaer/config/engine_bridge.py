@@ -38,6 +38,7 @@ def engine_settings(config: Config) -> dict[str, SettingValue]:
         download_rate_limit=download,
         upload_rate_limit=upload,
         connections_limit=e.connections_limit,
+        limit_lan_peers=e.limit_lan_peers,
     )
     return out
 

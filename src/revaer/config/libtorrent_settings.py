@@ -233,8 +233,14 @@ INT_SETTINGS: frozenset[str] = frozenset(
 )
 
 
+# The engine's own session settings (no libtorrent name; the extension handles them itself).
+OWN_BOOL_SETTINGS = frozenset({"limit_lan_peers"})  # the session's rate limits hold LAN peers too
+
+
 def setting_type(name: str) -> type[str] | type[bool] | type[int] | None:
     """``str``, ``bool`` or ``int`` for a known setting, ``None`` for an unknown name."""
+    if name in OWN_BOOL_SETTINGS:
+        return bool
     if name in STRING_SETTINGS:
         return str
     if name in BOOL_SETTINGS:

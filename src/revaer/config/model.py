@@ -22,6 +22,7 @@ from typing import Any
 from revaer.config.libtorrent_settings import setting_type
 from revaer.errors import UsageError
 from revaer.labels import CATEGORY_RULE, valid_category
+from revaer.paths import category_root, is_system_dir
 
 Json = Any
 
@@ -167,8 +168,9 @@ _PLACEHOLDERS = frozenset({"name", "category", "hash"})
 
 
 def _rules(key: str, value: Json) -> Json:
-    obj = _expect_object(key, value, {"categories": {}})
+    obj = _expect_object(key, value, {"categories": {}, "allow_system_roots": False})
     cats = obj["categories"]
+    allow_system = _expect_bool(f"{key}.allow_system_roots", obj["allow_system_roots"])
     ckey = f"{key}.categories"
     if not isinstance(cats, dict):
         raise ConfigValidationError(ckey, f"expected an object (category -> template), got {_kind(cats)}")
@@ -185,7 +187,17 @@ def _rules(key: str, value: Json) -> Json:
                 )
         if template.count("{") != template.count("}"):
             raise ConfigValidationError(tkey, "unbalanced braces in template")
-    return {"categories": dict(cats)}
+        root = category_root(template)
+        if not allow_system and is_system_dir(root):
+            raise ConfigValidationError(
+                tkey,
+                f"the rule's root {root} (what it owns: the part before the first placeholder) is / or"
+                f" a system directory; choose a directory of its own, or set {key}.allow_system_roots",
+            )
+    out: dict[str, Json] = {"categories": dict(cats)}
+    if allow_system:
+        out["allow_system_roots"] = True
+    return out
 
 
 _TORRENT_DEFAULTS = {"max_conns": 0, "upload_limit": 0, "download_limit": 0}
@@ -272,6 +284,7 @@ _ENGINE_RESERVED = {
     "download_rate_limit": "use engine.limits.download",
     "upload_rate_limit": "use engine.limits.upload",
     "connections_limit": "use engine.limits.connections",
+    "limit_lan_peers": "use engine.limit_lan_peers",
     "alert_mask": "the engine relies on its own alert mask",
     "alert_queue_size": "the engine relies on its own alert queue size",
 }
@@ -341,14 +354,51 @@ def _telemetry(key: str, value: Json) -> Json:
     return obj
 
 
+# qBittorrent's default smart episode filters (season/episode and date patterns).
+RSS_EPISODE_FILTERS = [
+    r"s(\d+)e(\d+)",
+    r"(\d+)x(\d+)",
+    r"(\d{4}[.\-]\d{1,2}[.\-]\d{1,2})",
+    r"(\d{1,2}[.\-]\d{1,2}[.\-]\d{4})",
+]
+_RSS = {
+    "enabled": False,
+    "refresh_interval": 30,
+    "max_articles_per_feed": 50,
+    "auto_download": False,
+    "download_repacks": True,
+    "smart_episode_filters": RSS_EPISODE_FILTERS,
+}
+
+
+def _rss(key: str, value: Json) -> Json:
+    obj = _expect_object(key, value, _RSS)
+    for name in ("enabled", "auto_download", "download_repacks"):
+        _expect_bool(f"{key}.{name}", obj[name])
+    _expect_int(f"{key}.refresh_interval", obj["refresh_interval"], minimum=1, maximum=7 * 24 * 60)
+    _expect_int(f"{key}.max_articles_per_feed", obj["max_articles_per_feed"], minimum=1, maximum=100_000)
+    filters = obj["smart_episode_filters"]
+    fkey = f"{key}.smart_episode_filters"
+    if not isinstance(filters, list) or len(filters) > 64:
+        raise ConfigValidationError(fkey, f"expected an array of regular expressions, got {_kind(filters)}")
+    for i, pattern in enumerate(filters):
+        try:
+            re.compile(_expect_str(f"{fkey}[{i}]", pattern, allow_empty=False))
+        except re.error as e:
+            raise ConfigValidationError(f"{fkey}[{i}]", f"not a regular expression: {e}") from None
+    return {**obj, "smart_episode_filters": list(filters)}
+
+
 @dataclass(frozen=True, slots=True)
 class SettingSpec:
-    """One setting key: its default (a JSON value), its parser, and what it means."""
+    """One setting key: its default (a JSON value), its parser, what it means, and whether a change
+    applies to a running server (``live``) or at its next start."""
 
     key: str
     default: Json
     parse: Callable[[str, Json], Json]
     doc: str
+    live: bool = True
 
 
 SPECS: Mapping[str, SettingSpec] = MappingProxyType(
@@ -356,7 +406,11 @@ SPECS: Mapping[str, SettingSpec] = MappingProxyType(
         s.key: s
         for s in (
             SettingSpec(
-                "server.bind", "127.0.0.1:7878", _server_bind, "HTTP listen address (restart to rebind)"
+                "server.bind",
+                "127.0.0.1:7878",
+                _server_bind,
+                "HTTP listen address (restart to rebind)",
+                live=False,
             ),
             SettingSpec(
                 "paths.download_root", "", _download_root, "where payloads go; empty: <data-dir>/downloads"
@@ -380,6 +434,12 @@ SPECS: Mapping[str, SettingSpec] = MappingProxyType(
             SettingSpec("engine.dht", True, lambda k, v: _expect_bool(k, v), "the DHT"),
             SettingSpec("engine.limits", dict(_ENGINE_LIMITS), _engine_limits, "session-wide limits"),
             SettingSpec(
+                "engine.limit_lan_peers",
+                False,
+                lambda k, v: _expect_bool(k, v),
+                "the session-wide rate limits hold peers on the local network too",
+            ),
+            SettingSpec(
                 "engine.alt_limits",
                 dict(_ALT_LIMITS),
                 _alt_limits,
@@ -400,11 +460,12 @@ SPECS: Mapping[str, SettingSpec] = MappingProxyType(
                 "the qBittorrent-compatible API",
             ),
             SettingSpec("api.cors_origins", [], _cors_origins, "origins allowed by CORS"),
+            SettingSpec("rss", dict(_RSS), _rss, "RSS feeds: refresh, article limit, auto-download rules"),
             SettingSpec(
                 "telemetry",
                 {"log_level": "info", "log_format": "json", "otel_endpoint": None},
                 _telemetry,
-                "logging and tracing",
+                "logging (log_level and log_format apply live) and tracing (otel_endpoint: read at start)",
             ),
         )
     }
@@ -455,6 +516,7 @@ class EngineConfig:
     upload_limit: int
     connections_limit: int
     settings: Mapping[str, bool | int | str]
+    limit_lan_peers: bool = False
     banned_ips: tuple[str, ...] = ()
     alt_enabled: bool = False
     alt_download_limit: int = 10240
@@ -500,9 +562,13 @@ class Config:
     @property
     def qbittorrent_enabled(self) -> bool:
         """The façade is on for loopback binds and off for public ones unless enabled explicitly."""
+        return self.qbittorrent_enabled_on(self.bind)
+
+    def qbittorrent_enabled_on(self, bind: Bind) -> bool:
+        """Whether the façade is on for a server listening on ``bind`` (``--bind`` beats ``server.bind``)."""
         if self.qbittorrent.enabled is not None:
             return self.qbittorrent.enabled
-        return self.bind.is_loopback
+        return bind.is_loopback
 
     @classmethod
     def from_values(cls, stored: Mapping[str, Json]) -> Config:
@@ -529,6 +595,7 @@ class Config:
                 upload_limit=lim["upload"],
                 connections_limit=lim["connections"],
                 settings=MappingProxyType(dict(v["engine.settings"])),
+                limit_lan_peers=v["engine.limit_lan_peers"],
                 banned_ips=tuple(v["engine.banned_ips"]),
                 alt_enabled=alt["enabled"],
                 alt_download_limit=alt["download"],

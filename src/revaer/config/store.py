@@ -94,20 +94,35 @@ class ConfigStore:
         return versions[key]
 
     async def patch(
-        self, changes: Mapping[str, Json], *, expected_versions: Mapping[str, int] | None = None
+        self,
+        changes: Mapping[str, Json],
+        *,
+        expected_versions: Mapping[str, int] | None = None,
+        merge: bool = False,
     ) -> dict[str, int]:
         """Write several settings in one transaction; returns each key's new version.
 
         All values are validated before anything is written. ``expected_versions``
-        may name some of the keys; any mismatch rolls the whole patch back.
+        may name some of the keys; any mismatch rolls the whole patch back. With ``merge``, an
+        object value is a JSON Merge Patch (RFC 7396) of the stored one: members it does not name
+        stay as they are, a ``null`` member is removed (back to its default where it has one).
         """
-        normalized = {key: validate(key, value) for key, value in changes.items()}
+        for key in changes:
+            if key not in SPECS:
+                raise ConfigValidationError(key, f"unknown setting (known: {', '.join(sorted(SPECS))})")
+        normalized = {
+            key: validate(key, value)
+            for key, value in changes.items()
+            if not (merge and isinstance(value, dict))
+        }
         expected = dict(expected_versions or {})
-        stray = set(expected) - set(normalized)
+        stray = set(expected) - set(changes)
         if stray:
             raise ValueError(f"expected versions given for keys not written: {', '.join(sorted(stray))}")
         new_versions: dict[str, int] = {}
         async with self._pool.acquire() as conn, conn.transaction():
+            if len(normalized) < len(changes):
+                normalized.update(await _merged(conn, changes))
             # A stable order keeps concurrent patches from deadlocking on each other's rows.
             for key in sorted(normalized):
                 want = expected.get(key)
@@ -123,6 +138,34 @@ class ConfigStore:
                 new_versions[key] = version
         log.info("config written", extra={"keys": sorted(new_versions), "versions": new_versions})
         return new_versions
+
+
+def merge_patch(target: Json, patch: Json) -> Json:
+    """``patch`` applied to ``target`` as RFC 7396 says: objects merge member by member, ``null``
+    removes a member, anything else replaces."""
+    if not isinstance(patch, dict):
+        return patch
+    out = dict(target) if isinstance(target, dict) else {}
+    for name, value in patch.items():
+        if value is None:
+            out.pop(name, None)
+        else:
+            out[name] = merge_patch(out.get(name), value)
+    return out
+
+
+async def _merged(conn: Any, changes: Mapping[str, Json]) -> dict[str, Json]:
+    """The object values of ``changes`` merged into the stored ones (rows locked until commit)."""
+    keys = sorted(k for k, v in changes.items() if isinstance(v, dict))
+    rows = await conn.fetch(
+        "SELECT key, value FROM revaer_config.settings WHERE key = ANY($1::text[]) ORDER BY key FOR UPDATE",
+        keys,
+    )
+    stored = {row["key"]: row["value"] for row in rows}
+    return {
+        key: validate(key, merge_patch(stored.get(key, validate(key, SPECS[key].default)), changes[key]))
+        for key in keys
+    }
 
 
 def rows_to_versioned(rows: list[Any]) -> dict[str, Versioned]:

@@ -40,6 +40,7 @@ from revaer.engine.protocol import (
     Changes,
     EngineEvent,
     FileInfo,
+    PeerRefused,
     QueueMove,
     ResumeDataSaved,
     SessionStats,
@@ -269,6 +270,12 @@ class FakeEngine(FakeEdits):
     def _emit(self, ev: EngineEvent) -> None:
         self._events.append(ev)
         os.eventfd_write(self._fd, 1)
+
+    def refuse_peer(self, ip: str, port: int, *, banned: bool = False) -> None:
+        """Simulate the session refusing a peer (the real engine does so when incoming TCP is off,
+        a filter blocks the address, or the peer sent bad data)."""
+        self._check_open()
+        self._emit(PeerRefused(ip, port, not banned, "" if banned else "TCP is disabled"))
 
     def _publish(self, row: FakeSummary, **changes: object) -> FakeSummary:
         self.version += 1

@@ -16,6 +16,7 @@ from revaer.engine.protocol import (
     ListenFailed,
     MetadataReceived,
     PeerInfo,
+    PeerRefused,
     QueueMove,
     ResumeDataSaved,
     SessionStats,
@@ -76,10 +77,42 @@ def _listening(h: str, text: str, data: bytes | None, a: int, b: int) -> None:
         log.info("engine listening", extra={"address": text, "port": a})
 
 
+def _ports(interfaces: object) -> frozenset[int]:
+    """The ports ``listen_interfaces`` ("addr:port[s],...") asks for."""
+    if not isinstance(interfaces, str):
+        return frozenset()
+    ports = set()
+    for part in interfaces.split(","):
+        _, sep, port = part.strip().rstrip("s").rpartition(":")
+        if sep and port.isdigit():
+            ports.add(int(port))
+    return frozenset(ports)
+
+
 def _failed(h: str, text: str, data: bytes | None, a: int, b: int) -> EngineEvent:
     # Disk and file errors say what stopped a download: an operator's first clue.
     log.warning("torrent error", extra={"info_hash": h, "error": text})
     return TorrentFailed(h, text)
+
+
+_R = _engine.PeerRefusal
+# Why a peer was refused, as qBittorrent's peer log says it (``{port}``: the peer's port).
+REFUSAL_REASONS: Mapping[int, str] = {
+    _R.REFUSED_BANNED: "",
+    _R.REFUSED_IP_FILTER: "IP filter",
+    _R.REFUSED_PORT_FILTER: "filtered port ({port})",
+    _R.REFUSED_I2P_MIXED: "I2P mixed mode restrictions",
+    _R.REFUSED_PRIVILEGED_PORT: "privileged port ({port})",
+    _R.REFUSED_UTP_DISABLED: "μTP is disabled",
+    _R.REFUSED_TCP_DISABLED: "TCP is disabled",
+    _R.REFUSED_LOCAL_INTERFACE: "not on the local interface",
+    _R.REFUSED_SSRF: "SSRF mitigation",
+}
+
+
+def _refused(h: str, text: str, data: bytes | None, a: int, b: int) -> EngineEvent:
+    reason = REFUSAL_REASONS.get(b, "refused").format(port=a)
+    return PeerRefused(text, a, b != _R.REFUSED_BANNED, reason)
 
 
 # How each kind of native event becomes a Revaer event (None: logged only, nothing to publish).
@@ -98,6 +131,7 @@ _CONVERTERS: dict[int, Callable[[str, str, bytes | None, int, int], EngineEvent 
     _K.EV_STORAGE_MOVE_FAILED: lambda h, text, data, a, b: StorageMoveFailed(h, text),
     _K.EV_LISTEN: _listening,
     _K.EV_LISTEN_FAILED: lambda h, text, data, a, b: ListenFailed(text),
+    _K.EV_PEER_REFUSED: _refused,
 }
 
 
@@ -113,11 +147,12 @@ _ADD_FIELDS = dataclasses.fields(AddRequest)
 class LibtorrentEngine:
     """The real engine: one libtorrent session owned by ``revaer._engine.Engine``."""
 
-    __slots__ = ("_native",)
+    __slots__ = ("_native", "_wanted_ports")
 
     def __init__(self, settings: Mapping[str, SettingValue] | None = None) -> None:
         merged = dict(DEFAULT_SETTINGS)
         merged.update(settings or {})
+        self._wanted_ports = _ports(merged.get("listen_interfaces"))
         # The extension returns state codes; the shell owns what they mean.
         self._native = _engine.Engine(merged, states=STATE_BY_CODE)
 
@@ -225,6 +260,8 @@ class LibtorrentEngine:
         return SessionStats(**self._native.stats())
 
     def apply_settings(self, settings: dict[str, SettingValue]) -> None:
+        if "listen_interfaces" in settings:
+            self._wanted_ports = _ports(settings["listen_interfaces"])
         self._native.apply_settings(settings)
 
     def snapshot(self) -> Sequence[TorrentSummary]:
@@ -243,10 +280,22 @@ class LibtorrentEngine:
     def poll(self) -> list[EngineEvent]:
         out: list[EngineEvent] = []
         for raw in self._native.drain():
+            if raw[0] == _K.EV_LISTEN:
+                self._check_port(raw[2], raw[4], raw[5])
             ev = _event(raw)
             if ev is not None:
                 out.append(ev)
         return out
+
+    def _check_port(self, address: str, port: int, socket_type: int) -> None:
+        # libtorrent takes the next free port when the configured one is taken, and says so only
+        # in a listen alert: an operator forwarding the configured port must hear about it.
+        wanted = self._wanted_ports
+        if socket_type == 0 and wanted and 0 not in wanted and port not in wanted:
+            log.warning(
+                "the configured BitTorrent port is taken: listening on another one",
+                extra={"address": address, "port": port, "configured": sorted(wanted)},
+            )
 
     def shutdown(self, timeout: float = 10.0) -> list[ResumeDataSaved]:
         return [ResumeDataSaved(h, data) for h, data in self._native.shutdown(timeout)]

@@ -256,6 +256,17 @@ class StorageMoveFailed(_TorrentMessage):
 
 
 @dataclass(frozen=True, slots=True)
+class PeerRefused:
+    """The session refused a peer: ``blocked`` before it connected (a filter, a disabled
+    protocol), or banned (it sent bad data). ``reason`` says why, in qBittorrent's words."""
+
+    ip: str
+    port: int
+    blocked: bool
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class ListenFailed:
     """The session could not listen on an address."""
 
@@ -276,6 +287,7 @@ EngineEvent = (
     | StorageMoved
     | StorageMoveFailed
     | ListenFailed
+    | PeerRefused
 )
 
 

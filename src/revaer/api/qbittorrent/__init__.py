@@ -23,8 +23,10 @@ from revaer.api.qbittorrent import (
     edits,
     info,
     locations,
+    log,
     network,
     preferences_write,
+    rss,
     search,
     sync,
     transfer,
@@ -67,6 +69,12 @@ READS: Final[Mapping[str, Handler]] = {
     "/search/status": search.status,
     "/search/results": search.by_id,
     "/search/plugins": search.plugins,
+    # ---- log and RSS ----
+    "/log/main": log.main,
+    "/log/peers": log.peers,
+    "/rss/items": rss.items,
+    "/rss/matchingArticles": rss.matching_articles,
+    "/rss/rules": rss.rules,
 }
 
 ACTIONS: Final[Mapping[str, Handler]] = {
@@ -124,6 +132,17 @@ ACTIONS: Final[Mapping[str, Handler]] = {
     "/search/uninstallPlugin": search.manage_plugins,
     "/search/enablePlugin": search.manage_plugins,
     "/search/updatePlugins": search.manage_plugins,
+    # ---- RSS ----
+    "/rss/addFeed": rss.add_feed,
+    "/rss/addFolder": rss.add_folder,
+    "/rss/markAsRead": rss.mark_as_read,
+    "/rss/moveItem": rss.move_item,
+    "/rss/refreshItem": rss.refresh_item,
+    "/rss/removeItem": rss.remove_item,
+    "/rss/removeRule": rss.remove_rule,
+    "/rss/renameRule": rss.rename_rule,
+    "/rss/setFeedURL": rss.set_feed_url,
+    "/rss/setRule": rss.set_rule,
 }
 
 

@@ -120,6 +120,10 @@ async def _resolve(urls: Sequence[str], limit: int) -> list[tuple[str | None, by
     return out
 
 
+# Links to torrents, resolved as torrents/add does (RSS rules add through it too).
+resolve_links = _resolve
+
+
 # ---- options ------------------------------------------------------------------------------------
 
 

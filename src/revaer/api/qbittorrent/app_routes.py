@@ -301,6 +301,10 @@ async def app_preferences(request: web.Request) -> web.Response:
     if listener is not None:
         # ...and what maps to the config reads back the way setPreferences wrote it.
         prefs.update(from_config(listener.config, download_root))
+    # The port actually open: libtorrent takes another one when the configured port is taken.
+    open_port = request.config_dict[TORRENTS].stats().listen_port
+    if open_port > 0:
+        prefs["listen_port"] = open_port
     return json_response(prefs)
 
 

@@ -17,11 +17,12 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from revaer.api.auth import key_ok
-from revaer.api.keys import AUTH_STATE, CONFIG, SETUP
+from revaer.api.keys import API_OPTIONS, AUTH_STATE, CONFIG, SETUP
 from revaer.api.params import ParamError
 from revaer.api.qbittorrent.errors import FORBIDDEN, QbError, text_response
 from revaer.api.qbittorrent.keys import SESSION, SESSIONS
 from revaer.api.qbittorrent.session import BANNED_TEXT, WebSession
+from revaer.config.model import Config
 from revaer.db.pool import is_unavailable
 
 log = logging.getLogger(__name__)
@@ -55,11 +56,18 @@ def _csrf_ok(request: web.Request) -> bool:
     return True
 
 
+def _enabled(request: web.Request, config: Config) -> bool:
+    """The façade's switch for the address the server listens on (``--bind``, else ``server.bind``)."""
+    options = request.config_dict.get(API_OPTIONS)
+    bind = options.bind if options is not None and options.bind is not None else config.bind
+    return config.qbittorrent_enabled_on(bind)
+
+
 @web.middleware
 async def qb_guard(request: web.Request, handler: Any) -> web.StreamResponse:
     try:
         listener = request.config_dict.get(CONFIG)
-        if listener is not None and not listener.config.qbittorrent_enabled:
+        if listener is not None and not _enabled(request, listener.config):
             raise QbError(404, "Not Found")  # compat.qbittorrent.enabled, read live
         if not _csrf_ok(request):
             raise QbError(401, "Unauthorized")

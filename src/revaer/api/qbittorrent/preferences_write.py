@@ -7,8 +7,9 @@ like any other config change: ``save_path`` → ``paths.download_root``, ``dht``
 ``engine.limits``, ``alt_dl_limit``/``alt_up_limit`` → ``engine.alt_limits``,
 ``max_connec_per_torrent`` → ``torrent.defaults``,
 ``listen_port`` → the port of ``engine.listen_interfaces``,
-``bypass_local_auth`` → ``compat.qbittorrent.bypass_localhost``, and a few
-session switches → ``engine.settings`` (see ``ENGINE_SETTINGS``). Any other
+``bypass_local_auth`` → ``compat.qbittorrent.bypass_localhost``, ``limit_lan_peers`` →
+``engine.limit_lan_peers``, a few session switches → ``engine.settings`` (see
+``ENGINE_SETTINGS``), and the ``rss_*`` preferences → ``rss``. Any other
 preference is kept as given in ``QbPreferences`` (in memory) and returned by
 ``app/preferences``; it changes nothing else, except ``queueing_enabled``,
 which turns the queue actions on (409 without it, as qBittorrent answers).
@@ -157,6 +158,7 @@ def _engine_setting(ch: _Changes, k: str, v: Json) -> None:
 _MAPPED: Mapping[str, Callable[[_Changes, str, Json], None]] = {
     "save_path": lambda ch, k, v: ch.set("paths.download_root", _str(k, v).strip().rstrip("/") or "/"),
     "dht": lambda ch, k, v: ch.set("engine.dht", _bool(k, v)),
+    "limit_lan_peers": lambda ch, k, v: ch.set("engine.limit_lan_peers", _bool(k, v)),
     "dl_limit": lambda ch, k, v: ch.field("engine.limits", "download", max(_int(k, v), 0)),
     "up_limit": lambda ch, k, v: ch.field("engine.limits", "upload", max(_int(k, v), 0)),
     "alt_dl_limit": lambda ch, k, v: ch.field("engine.alt_limits", "download", max(_int(k, v), 0)),
@@ -169,6 +171,15 @@ _MAPPED: Mapping[str, Callable[[_Changes, str, Json], None]] = {
         "engine.banned_ips", [a.strip() for a in _str(k, v).split("\n") if a.strip()]
     ),
     **dict.fromkeys(ENGINE_SETTINGS, _engine_setting),
+    # ---- RSS (the rss setting) ----
+    "rss_auto_downloading_enabled": lambda ch, k, v: ch.field("rss", "auto_download", _bool(k, v)),
+    "rss_download_repack_proper_episodes": lambda ch, k, v: ch.field("rss", "download_repacks", _bool(k, v)),
+    "rss_max_articles_per_feed": lambda ch, k, v: ch.field("rss", "max_articles_per_feed", _int(k, v)),
+    "rss_processing_enabled": lambda ch, k, v: ch.field("rss", "enabled", _bool(k, v)),
+    "rss_refresh_interval": lambda ch, k, v: ch.field("rss", "refresh_interval", _int(k, v)),
+    "rss_smart_episode_filters": lambda ch, k, v: ch.field(
+        "rss", "smart_episode_filters", [x for x in _str(k, v).splitlines() if x.strip()]
+    ),
 }
 
 
@@ -260,6 +271,7 @@ def from_config(config: Config, download_root: Path) -> dict[str, Json]:
     out: dict[str, Json] = {
         "save_path": config.download_root or str(download_root),
         "dht": e.dht,
+        "limit_lan_peers": e.limit_lan_peers,
         "dl_limit": e.download_limit,
         "up_limit": e.upload_limit,
         "alt_dl_limit": e.alt_download_limit,
@@ -277,6 +289,15 @@ def from_config(config: Config, download_root: Path) -> dict[str, Json]:
     out["max_ratio_act"] = SHARE_ACTIONS.index(share.action)
     if ports:
         out["listen_port"] = int(ports[0])
+    rss = config.values["rss"]
+    out.update(
+        rss_processing_enabled=rss["enabled"],
+        rss_refresh_interval=rss["refresh_interval"],
+        rss_max_articles_per_feed=rss["max_articles_per_feed"],
+        rss_auto_downloading_enabled=rss["auto_download"],
+        rss_download_repack_proper_episodes=rss["download_repacks"],
+        rss_smart_episode_filters="\n".join(rss["smart_episode_filters"]),
+    )
     for qb, (name, _) in ENGINE_SETTINGS.items():
         if name in e.settings:
             out[qb] = e.settings[name]

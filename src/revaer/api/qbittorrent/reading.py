@@ -26,9 +26,11 @@ async def params(request: web.Request) -> Mapping[str, str]:
     return out
 
 
-def json_response(data: Any) -> web.Response:
-    """``data`` as JSON with qBittorrent's headers."""
-    return web.Response(body=orjson.dumps(data), content_type="application/json", headers=HEADERS)
+def json_response(data: Any, *, sort_keys: bool = False) -> web.Response:
+    """``data`` as JSON with qBittorrent's headers; ``sort_keys``: objects in key order, as Qt writes
+    the ones it builds from a QJsonObject."""
+    body = orjson.dumps(data, option=orjson.OPT_SORT_KEYS if sort_keys else 0)
+    return web.Response(body=body, content_type="application/json", headers=HEADERS)
 
 
 async def named_torrent(request: web.Request) -> tuple[Mapping[str, str], TorrentSummary]:

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from revaer.api.auth import cors, v1_access
 from revaer.api.errors import problem_middleware
-from revaer.api.v1 import events, openapi, system, torrents
+from revaer.api.v1 import events, fsjobs, openapi, system, torrents
 
 
 def build_v1(client_max_size: int = 10 * 1024 * 1024 + 64 * 1024) -> web.Application:
@@ -23,7 +23,10 @@ def build_v1(client_max_size: int = 10 * 1024 * 1024 + 64 * 1024) -> web.Applica
     r.add_get("/torrents", torrents.list_torrents)
     r.add_post("/torrents/add", torrents.add_torrents)
     r.add_get("/torrents/{info_hash}", torrents.get_torrent)
+    r.add_post("/torrents/{info_hash}/relocate", fsjobs.relocate)
     r.add_post("/torrents/{info_hash}/{action}", torrents.torrent_action)
+    r.add_get("/fsjobs", fsjobs.jobs_list)
+    r.add_post("/fsjobs/{job_id}/retry", fsjobs.job_retry)
     r.add_get("/events/stream", events.stream)
     r.add_get("/openapi.json", openapi.document)
     return app

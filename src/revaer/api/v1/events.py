@@ -2,7 +2,8 @@
 
 Every event carries the bus id. ``Last-Event-ID`` replays what the client
 missed from the bus's ring buffer, or sends ``resync`` when that is gone.
-``torrent.updated`` is coalesced: at most one per torrent per interval. A
+``torrent.updated`` is coalesced: at most one per torrent per interval, and one that changes
+nothing a client shows (an idle torrent's rates decaying) at most once per ten intervals. A
 client that falls behind gets ``lagged`` and is disconnected; nobody else
 waits for it.
 """
@@ -132,31 +133,84 @@ async def _replay(
             await asyncio.sleep(0)
 
 
+def _rate_bucket(rate: int) -> int:
+    """A rate as a client tells it apart: zero, under 1 KiB/s, or its octave above that."""
+    if rate <= 0:
+        return 0
+    return 1 if rate < 1024 else rate.bit_length()
+
+
+def _shown(payload: dict[str, Any]) -> bytes:
+    """What a client shows of a torrent.updated payload: rates (and the ETA that follows them) by
+    bucket, the rest as it is. An idle torrent whose rates decay changes nothing here."""
+    view = dict(payload)
+    view["download_rate"] = _rate_bucket(payload["download_rate"])
+    view["upload_rate"] = _rate_bucket(payload["upload_rate"])
+    eta = payload.get("eta")
+    view["eta"] = None if eta is None else int(eta).bit_length()
+    return orjson.dumps(view)
+
+
 class _Updates:
-    """``torrent.updated`` coalesced: the newest per torrent, sent at most once per ``interval``."""
+    """``torrent.updated`` coalesced: the newest per torrent, sent at most once per ``interval``,
+    and one that shows nothing new (``_shown``) held back until ``refresh`` after the last one sent
+    for that torrent, so the exact figures still arrive, but rarely."""
 
-    __slots__ = ("flush_at", "interval", "pending")
+    __slots__ = ("check_at", "flush_at", "interval", "pending", "quiet", "refresh", "sent")
 
-    def __init__(self, interval: float) -> None:
+    def __init__(self, interval: float, refresh: float | None = None) -> None:
         self.interval = interval
+        self.refresh = 10 * interval if refresh is None else refresh
         self.pending: dict[str, tuple[int, dict[str, Any]]] = {}
+        # Held back: showed nothing new. sent: what was last sent per torrent, and when.
+        self.quiet: dict[str, tuple[int, dict[str, Any]]] = {}
+        self.sent: dict[str, tuple[bytes, float]] = {}
         self.flush_at = 0.0
+        self.check_at = 0.0
 
     def timeout(self, now: float) -> float:
         """How long to wait for the next event before something is due."""
-        return max(0.0, self.flush_at - now) if self.pending else 5.0
+        due = [self.flush_at] if self.pending else []
+        if self.quiet:
+            due.append(self.check_at)
+        return max(0.0, min(due) - now) if due else 5.0
 
     def add(self, event_id: int, payload: dict[str, Any], now: float) -> None:
         if not self.pending:
             self.flush_at = now + self.interval
-        self.pending[payload["info_hash"]] = (event_id, payload)
+        h = payload["info_hash"]
+        self.quiet.pop(h, None)
+        self.pending[h] = (event_id, payload)
+
+    def forget(self, info_hash: str) -> None:
+        """The torrent is gone: nothing more to send about it."""
+        self.pending.pop(info_hash, None)
+        self.quiet.pop(info_hash, None)
+        self.sent.pop(info_hash, None)
 
     def due(self, now: float) -> list[tuple[int, dict[str, Any]]]:
         """The updates to send now, in event order (none before the interval is over)."""
-        if not self.pending or now < self.flush_at:
-            return []
-        batch, self.pending = self.pending, {}
-        return sorted(batch.values(), key=lambda x: x[0])
+        out: list[tuple[int, dict[str, Any]]] = []
+        if self.pending and now >= self.flush_at:
+            batch, self.pending = self.pending, {}
+            for h, item in batch.items():
+                key = _shown(item[1])
+                last = self.sent.get(h)
+                if last is not None and last[0] == key and now - last[1] < self.refresh:
+                    if not self.quiet:
+                        self.check_at = now + self.interval
+                    self.quiet[h] = item
+                    continue
+                self.sent[h] = (key, now)
+                out.append(item)
+        if self.quiet and now >= self.check_at:
+            self.check_at = now + self.interval
+            for h, item in list(self.quiet.items()):
+                if now - self.sent[h][1] >= self.refresh:
+                    del self.quiet[h]
+                    self.sent[h] = (_shown(item[1]), now)
+                    out.append(item)
+        return sorted(out, key=lambda x: x[0])
 
 
 async def _follow(
@@ -186,6 +240,8 @@ async def _follow(
                 if enc[0] == "torrent.updated":
                     updates.add(item.id, enc[1], loop.time())
                 else:
+                    if enc[0] == "torrent.removed":
+                        updates.forget(enc[1]["info_hash"])
                     await _send(resp, enc[0], enc[1], bus.event_id(item.id))
         for seq, payload in updates.due(loop.time()):
             await _send(resp, "torrent.updated", payload, bus.event_id(seq))

@@ -30,6 +30,11 @@ _BOOL: dict[str, Any] = {"type": "boolean"}
 _STRINGS: dict[str, Any] = {"type": "array", "items": _STR}
 _INT_OR_NULL: dict[str, Any] = {"type": ["integer", "null"]}
 _STR_OR_NULL: dict[str, Any] = {"type": ["string", "null"]}
+_NUM_OR_NULL: dict[str, Any] = {"type": ["number", "null"]}
+_JOB_ANSWER: dict[str, Any] = {
+    "type": "object",
+    "properties": {"job": {"$ref": "#/components/schemas/FsJob"}},
+}
 
 
 def _param(name: str, where: str = "query", schema: dict[str, Any] = _STR) -> dict[str, Any]:
@@ -126,6 +131,23 @@ DOCUMENT: dict[str, Any] = {
                     "upload_limit": _INT,
                     "download_limit": _INT,
                     "error": _STR_OR_NULL,
+                },
+            },
+            "FsJob": {
+                "type": "object",
+                "properties": {
+                    "id": _INT,
+                    "info_hash": _STR,
+                    "status": {"type": "string", "enum": ["pending", "moving", "moved", "failed", "skipped"]},
+                    "source": _STR,
+                    "destination": _STR,
+                    "category": _STR,
+                    "attempts": _INT,
+                    "error": _STR_OR_NULL,
+                    "next_attempt_at": _NUM_OR_NULL,
+                    "created_at": _NUM,
+                    "updated_at": _NUM,
+                    "finished_at": _NUM_OR_NULL,
                 },
             },
             "AddMagnet": {
@@ -298,6 +320,59 @@ DOCUMENT: dict[str, Any] = {
                 "additionalProperties": False,
             },
         ),
+        "/v1/torrents/{info_hash}/relocate": {
+            "post": {
+                "summary": "Plan the move by the category rules in force now and put it in line",
+                "operationId": "torrent_relocate",
+                "parameters": [_HASH_PARAM],
+                "responses": {
+                    "202": _json("the job planned (or already in line)", schema=_JOB_ANSWER),
+                    "400": _problem("not an info-hash"),
+                    "404": _problem("unknown torrent"),
+                    "409": _problem("not complete, nothing to move, or setup required"),
+                    "422": _problem("no category, or no rule for it"),
+                    **_AUTH_ERRORS,
+                },
+            }
+        },
+        "/v1/fsjobs": {
+            "get": {
+                "summary": "Move jobs, newest first",
+                "operationId": "fsjobs_list",
+                "parameters": [
+                    _param("state"),
+                    _param("hash"),
+                    _param("limit", schema={"type": "integer", "minimum": 1, "maximum": 1000}),
+                ],
+                "responses": {
+                    "200": _json(
+                        "jobs",
+                        schema={
+                            "type": "object",
+                            "properties": {
+                                "jobs": {"type": "array", "items": {"$ref": "#/components/schemas/FsJob"}}
+                            },
+                        },
+                    ),
+                    "422": _problem("invalid filter"),
+                    **_AUTH_ERRORS,
+                },
+            }
+        },
+        "/v1/fsjobs/{job_id}/retry": {
+            "post": {
+                "summary": "Put a failed (or waiting) job back in line, due now",
+                "operationId": "fsjob_retry",
+                "parameters": [{"name": "job_id", "in": "path", "required": True, "schema": _INT}],
+                "responses": {
+                    "202": _json("the job, pending", schema=_JOB_ANSWER),
+                    "404": _problem("unknown job"),
+                    "409": _problem("moving, moved or skipped; or setup required"),
+                    "422": _problem("not a job id"),
+                    **_AUTH_ERRORS,
+                },
+            }
+        },
         "/v1/events/stream": {
             "get": {
                 "summary": "Server-Sent Events (Last-Event-ID honoured)",

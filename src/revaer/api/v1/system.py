@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
+import shutil
 import time
 from typing import Any
 
@@ -16,6 +18,7 @@ from revaer.api.keys import (
     AUTH_STATE,
     CONFIG_STORE,
     DATABASE,
+    LISTENING,
     LOOP_MONITOR,
     REGISTRY,
     SETUP,
@@ -55,7 +58,13 @@ async def health(request: web.Request) -> web.Response:
         "version": __version__,
         "uptime": round(time.monotonic() - app[API_OPTIONS].started_at, 3),
         "checks": checks,
+        # The BitTorrent port actually open (0: none yet), which may not be the configured one.
+        "listen_port": app[TORRENTS].stats().listen_port,
     }
+    with contextlib.suppress(OSError):
+        # Room left where downloads go (statvfs: no I/O on the data itself).
+        usage = shutil.disk_usage(app[TORRENTS].download_root)
+        body["disk"] = {"free": usage.free, "total": usage.total}
     monitor = app.get(LOOP_MONITOR)
     if monitor is not None:  # the event loop's worst stalls (telemetry.LoopMonitor)
         body["loop"] = monitor.report()
@@ -112,9 +121,25 @@ async def _current(store: ConfigStore) -> tuple[dict[str, Any], dict[str, int]]:
     return {k: v.value for k, v in current.items()}, {k: v.version for k, v in current.items()}
 
 
+def _restart_required(request: web.Request, values: dict[str, Any]) -> dict[str, Any]:
+    """``{"restart_required": {key: why}}`` for stored settings this process cannot apply live."""
+    listening = request.config_dict.get(LISTENING)
+    bind = listening.bind if listening is not None else None
+    if bind is None or values.get("server.bind") in (None, bind):
+        return {}
+    if listening is not None and listening.from_command_line:
+        why = f"this server was started with --bind {bind}, which overrides it"
+    else:
+        why = f"applies after a restart (this server listens on {bind})"
+    return {"restart_required": {"server.bind": why}}
+
+
 async def config_get(request: web.Request) -> web.Response:
     values, versions = await _current(_store(request))
-    return json_response({"config": redact(values), "versions": versions}, headers={"ETag": _etag(versions)})
+    return json_response(
+        {"config": redact(values), "versions": versions, **_restart_required(request, values)},
+        headers={"ETag": _etag(versions)},
+    )
 
 
 async def config_patch(request: web.Request) -> web.Response:
@@ -132,7 +157,8 @@ async def config_patch(request: web.Request) -> web.Response:
             )
         expected = {k: versions.get(k, 0) for k in changes}
     try:
-        await store.patch(changes, expected_versions=expected)
+        # An object value merges into the stored one (RFC 7396): what it does not name stays.
+        await store.patch(changes, expected_versions=expected, merge=True)
     except ConfigValidationError as e:
         raise unprocessable(str(e), field=e.key) from None
     except VersionConflict as e:
@@ -140,4 +166,7 @@ async def config_patch(request: web.Request) -> web.Response:
     except ValueError as e:
         raise unprocessable(str(e)) from None
     values, versions = await _current(store)
-    return json_response({"config": redact(values), "versions": versions}, headers={"ETag": _etag(versions)})
+    return json_response(
+        {"config": redact(values), "versions": versions, **_restart_required(request, values)},
+        headers={"ETag": _etag(versions)},
+    )

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import bisect
+import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -12,11 +14,12 @@ from typing import Any
 from aiohttp import BodyPartReader, web
 
 from revaer.api.errors import Problem, bad_request, problem_for, unprocessable
-from revaer.api.keys import API_OPTIONS, TORRENTS
+from revaer.api.keys import API_OPTIONS, BUS, TORRENTS
 from revaer.api.params import info_hash, is_info_hash, parse_bool, parse_int
 from revaer.api.v1.body import check_fields, json_object, json_response
 from revaer.engine.errors import EngineError, TorrentNotFoundError
 from revaer.engine.protocol import TorrentState, TorrentSummary
+from revaer.events import Subscription
 from revaer.labels import (
     CATEGORY_RULE,
     MAGNET_RULE,
@@ -350,5 +353,32 @@ async def torrent_action(request: web.Request) -> web.Response:
         torrents.remove(h, with_data)
         await torrents.commit()
         return json_response({"info_hash": h, "removed": True, "with_data": with_data})
-    _COMMANDS[action](torrents, h)
-    return json_response(torrent_json(_row(torrents, h), torrents.labels_of(h)))
+    with request.config_dict[BUS].subscribe(queue_size=256) as updates:
+        _COMMANDS[action](torrents, h)
+        row = await _produced(torrents, updates, h, _PRODUCES.get(action))
+    return json_response(torrent_json(row, torrents.labels_of(h)))
+
+
+# What an action's answer must already show: the engine applies it on its own thread and the row
+# follows within milliseconds, so the answer waits for that rather than showing the state before.
+_PRODUCES: dict[str, Callable[[TorrentSummary], bool]] = {
+    "pause": lambda row: row.paused and row.state is TorrentState.PAUSED,
+    "resume": lambda row: not row.paused and row.state is not TorrentState.PAUSED,
+}
+_SETTLE_WITHIN = 2.0
+
+
+async def _produced(
+    torrents: TorrentService, updates: Subscription, h: str, done: Callable[[TorrentSummary], bool] | None
+) -> TorrentSummary:
+    """The torrent's row once it shows what the action produced (bounded: after ``_SETTLE_WITHIN``
+    seconds, the row as it is)."""
+    row = _row(torrents, h)
+    if done is None:
+        return row
+    with contextlib.suppress(TimeoutError, EOFError):
+        async with asyncio.timeout(_SETTLE_WITHIN):
+            while not done(row):
+                await updates.get()
+                row = _row(torrents, h)
+    return row
