@@ -415,12 +415,7 @@ SPECS: Mapping[str, SettingSpec] = MappingProxyType(
             SettingSpec(
                 "paths.download_root", "", _download_root, "where payloads go; empty: <data-dir>/downloads"
             ),
-            SettingSpec(
-                "paths.allowed_roots",
-                [],
-                _allowed_roots,
-                "more directories clients may save to (save paths, categories, moves)",
-            ),
+            SettingSpec("paths.allowed_roots", [], _allowed_roots, "more directories clients may save to"),
             SettingSpec("paths.rules", {"categories": {}}, _rules, "destination template per category"),
             SettingSpec(
                 "torrent.defaults", dict(_TORRENT_DEFAULTS), _torrent_defaults, "per-torrent defaults"
@@ -440,17 +435,9 @@ SPECS: Mapping[str, SettingSpec] = MappingProxyType(
                 "the session-wide rate limits hold peers on the local network too",
             ),
             SettingSpec(
-                "engine.alt_limits",
-                dict(_ALT_LIMITS),
-                _alt_limits,
-                "alternative session rate limits, in force instead of engine.limits while enabled",
+                "engine.alt_limits", dict(_ALT_LIMITS), _alt_limits, "alternative session rate limits"
             ),
-            SettingSpec(
-                "torrent.share_limits",
-                dict(_SHARE_LIMITS),
-                _share_limits,
-                "global share limits and what happens when a torrent reaches one",
-            ),
+            SettingSpec("torrent.share_limits", dict(_SHARE_LIMITS), _share_limits, "global share limits"),
             SettingSpec("engine.banned_ips", [], _banned_ips, "peer addresses never connected to"),
             SettingSpec("engine.settings", {}, _engine_settings, "libtorrent settings by name"),
             SettingSpec(
