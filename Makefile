@@ -7,7 +7,6 @@ PIP := $(PY) -m pip
 BUILD_DIR := build/editable
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: dev system venv install run test lint typecheck stubtest pytest browser faults fuzz bench clean generate asan
 
 dev: system install
 
@@ -90,6 +89,12 @@ test: lint typecheck stubtest docs pytest
 FUZZ_EXAMPLES ?= 1000
 fuzz: dev
 	REVAER_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q -p no:cacheprovider tests/fuzz
+
+# The qbittorrent-api library's own test suite (its PyPI sdist, run offline) against a fresh Revaer and a
+# fresh qbittorrent-nox; prints and writes build/compat/differential.txt (~15 min; not part of `test`).
+# COMPAT_ARGS="--cached tests/test_torrents.py" runs a subset against Revaer only.
+compat: dev
+	$(PY) -m tests.compat $(COMPAT_ARGS)
 
 # Hot paths in isolation (pytest-benchmark), then Revaer beside qbittorrent-nox at 1,000 and 10,000
 # torrents; the side-by-side table is written to docs/performance.md.

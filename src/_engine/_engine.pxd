@@ -98,6 +98,7 @@ cdef extern from "core.hpp" namespace "revaer" nogil:
         int upload_limit
         int download_limit
         int max_connections
+        vector[pair[int, string]] renamed_files
 
     cdef cppclass FileEntry:
         int index
@@ -116,6 +117,24 @@ cdef extern from "core.hpp" namespace "revaer" nogil:
         int leeches
         int downloaded
         string message
+
+    cdef cppclass TorrentMeta:
+        string comment
+        string creator
+        int64_t creation_date
+        vector[string] web_seeds
+
+    cdef cppclass PeerEntry:
+        string ip
+        int port
+        string client
+        string flags
+        cbool utp
+        double progress
+        int64_t download_rate
+        int64_t upload_rate
+        int64_t downloaded
+        int64_t uploaded
 
     cdef cppclass SessionStats:
         int64_t download_rate
@@ -166,6 +185,14 @@ cdef extern from "core.hpp" namespace "revaer" nogil:
         vector[TrackerEntry] trackers(const string& h, Error& err) except +
         string piece_states(const string& h, Error& err) except +
         vector[string] piece_hashes(const string& h, Error& err) except +
+        void replace_trackers(const string& h, const vector[pair[string, int]]& trackers, Error& err) except +
+        void rename_file(const string& h, int index, const string& path, Error& err) except +
+        string torrent_file(const string& h, Error& err) except +
+        TorrentMeta torrent_meta(const string& h, Error& err) except +
+        vector[PeerEntry] peers(const string& h, Error& err) except +
+        void set_super_seeding(const string& h, cbool on, Error& err) except +
+        void set_banned(const vector[string]& addresses, Error& err) except +
+        void set_first_last_priority(const string& h, cbool on, Error& err) except +
         SessionStats stats() except +
         void post_updates() except +
         void drain(vector[Event]& out) except +

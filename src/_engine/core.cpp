@@ -133,6 +133,7 @@ bool apply_options(const AddSpec& spec, lt::add_torrent_params& atp) {
     if (spec.upload_limit >= 0 || !from_resume) atp.upload_limit = spec.upload_limit;
     if (spec.download_limit >= 0 || !from_resume) atp.download_limit = spec.download_limit;
     if (spec.max_connections >= 0 || !from_resume) atp.max_connections = spec.max_connections;
+    for (const auto& r : spec.renamed_files) atp.renamed_files[lt::file_index_t(r.first)] = r.second;
     return auto_managed;
 }
 

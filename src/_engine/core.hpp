@@ -120,6 +120,8 @@ struct AddSpec {
     int upload_limit = UNLIMITED;
     int download_limit = UNLIMITED;
     int max_connections = UNLIMITED;
+    // Files laid out under other paths than the .torrent's (index, path relative to the save path).
+    std::vector<std::pair<int, std::string>> renamed_files;
 };
 
 struct FileEntry {
@@ -140,6 +142,28 @@ struct TrackerEntry {
     int leeches = -1;
     int downloaded = -1;
     std::string message;
+};
+
+// What a torrent's .torrent says beyond the info dictionary the row carries.
+struct TorrentMeta {
+    std::string comment;
+    std::string creator;
+    std::int64_t creation_date = -1;  // epoch seconds, -1 unknown
+    std::vector<std::string> web_seeds;  // the .torrent's and any added since
+};
+
+// One connected peer of a torrent (qBittorrent's sync/torrentPeers entry).
+struct PeerEntry {
+    std::string ip;
+    int port = 0;
+    std::string client;
+    std::string flags;  // qBittorrent's letters
+    bool utp = false;
+    double progress = 0;
+    std::int64_t download_rate = 0;  // payload bytes/s
+    std::int64_t upload_rate = 0;
+    std::int64_t downloaded = 0;
+    std::int64_t uploaded = 0;
 };
 
 struct SessionStats {
@@ -209,6 +233,21 @@ public:
     std::string piece_states(const std::string& h, Error& err);
     // The v1 SHA-1 hash of every piece, 40 hex each; empty without metadata or for v2-only torrents.
     std::vector<std::string> piece_hashes(const std::string& h, Error& err);
+    // Edits and reads of one torrent (edits.cpp).
+    // The whole tracker list (url, tier) in order; the row's tracker fields at once.
+    void replace_trackers(const std::string& h, const std::vector<std::pair<std::string, int>>& trackers,
+                          Error& err);
+    // Renames (or moves, within the torrent) file `index` to the relative `path`, in the background.
+    void rename_file(const std::string& h, int index, const std::string& path, Error& err);
+    // The .torrent file (its info dictionary as added, the current trackers and web seeds).
+    std::string torrent_file(const std::string& h, Error& err);
+    TorrentMeta torrent_meta(const std::string& h, Error& err);
+    std::vector<PeerEntry> peers(const std::string& h, Error& err);
+    void set_super_seeding(const std::string& h, bool on, Error& err);
+    // The session's IP filter: exactly these addresses blocked (their connections closed).
+    void set_banned(const std::vector<std::string>& addresses, Error& err);
+    // The first and last piece of each wanted file at the top priority (qBittorrent's option).
+    void set_first_last_priority(const std::string& h, bool on, Error& err);
     SessionStats stats();
 
     void post_updates();

@@ -102,7 +102,7 @@ cdef class Engine:
             paused: bool | None = None, auto_managed: bool = False,
             sequential: bool | None = None, seed_mode: bool = False,
             upload_limit: int = UNLIMITED, download_limit: int = UNLIMITED,
-            max_connections: int = UNLIMITED) -> str:
+            max_connections: int = UNLIMITED, renamed_files: tuple = ()) -> str:
         """Add a torrent from a magnet link, .torrent bytes or resume data.
 
         Returns the info-hash at once; the torrent appears in the table
@@ -140,6 +140,8 @@ cdef class Engine:
         spec.upload_limit = upload_limit
         spec.download_limit = download_limit
         spec.max_connections = max_connections
+        for index, path in renamed_files:
+            spec.renamed_files.push_back(pair[int, string](index, _bytes(path)))
         with nogil:
             key = c.add(spec, err)
         _check(err)
@@ -303,6 +305,95 @@ cdef class Engine:
             v = c.piece_hashes(h, err)
         _check(err)
         return [x.decode("ascii") for x in v]
+
+    def replace_trackers(self, info_hash: str, trackers: list) -> None:
+        """Set the torrent's whole tracker list, (url, tier) pairs in order."""
+        cdef string h = _hash(info_hash)
+        cdef Error err
+        cdef vector[pair[string, int]] v
+        for url, tier in trackers:
+            v.push_back(pair[string, int](_bytes(url), tier))
+        cdef Core* c = self._core()
+        with nogil:
+            c.replace_trackers(h, v, err)
+        _check(err)
+
+    def rename_file(self, info_hash: str, index: int, path: str) -> None:
+        """Rename file ``index`` to ``path`` (relative to the save path; libtorrent renames it on disk
+        in the background, ``files()`` shows the new path once it has)."""
+        cdef string h = _hash(info_hash)
+        cdef string p = _bytes(path)
+        cdef int i = index
+        cdef Error err
+        cdef Core* c = self._core()
+        with nogil:
+            c.rename_file(h, i, p, err)
+        _check(err)
+
+    def torrent_file(self, info_hash: str) -> bytes:
+        """The torrent's .torrent file (current trackers and web seeds)."""
+        cdef string h = _hash(info_hash)
+        cdef Error err
+        cdef string v
+        cdef Core* c = self._core()
+        with nogil:
+            v = c.torrent_file(h, err)
+        _check(err)
+        return bytes(v)
+
+    def peers(self, info_hash: str) -> list:
+        """(ip, port, client, flags, utp, progress, down rate, up rate, downloaded, uploaded) per peer."""
+        cdef string h = _hash(info_hash)
+        cdef Error err
+        cdef vector[PeerEntry] v
+        cdef Core* c = self._core()
+        with nogil:
+            v = c.peers(h, err)
+        _check(err)
+        return [(_str(p.ip), p.port, _str(p.client), _str(p.flags), p.utp, p.progress, p.download_rate,
+                 p.upload_rate, p.downloaded, p.uploaded) for p in v]
+
+    def set_banned(self, addresses: list) -> None:
+        """Block exactly these peer addresses (the session's IP filter)."""
+        cdef vector[string] v
+        for a in addresses:
+            v.push_back(_bytes(a))
+        cdef Error err
+        cdef Core* c = self._core()
+        with nogil:
+            c.set_banned(v, err)
+        _check(err, InvalidSettingError)
+
+    def set_super_seeding(self, info_hash: str, on: bool) -> None:
+        """Super seeding (BEP 16) on or off; the row shows it at once."""
+        cdef string h = _hash(info_hash)
+        cdef cbool o = on
+        cdef Error err
+        cdef Core* c = self._core()
+        with nogil:
+            c.set_super_seeding(h, o, err)
+        _check(err)
+
+    def set_first_last_priority(self, info_hash: str, on: bool) -> None:
+        """The first and last piece of each wanted file first (or back to the file's priority)."""
+        cdef string h = _hash(info_hash)
+        cdef cbool o = on
+        cdef Error err
+        cdef Core* c = self._core()
+        with nogil:
+            c.set_first_last_priority(h, o, err)
+        _check(err)
+
+    def torrent_meta(self, info_hash: str) -> tuple:
+        """(comment, creator, creation date or -1, web seed URLs) of the torrent's .torrent."""
+        cdef string h = _hash(info_hash)
+        cdef Error err
+        cdef TorrentMeta m
+        cdef Core* c = self._core()
+        with nogil:
+            m = c.torrent_meta(h, err)
+        _check(err)
+        return _str(m.comment), _str(m.creator), m.creation_date, list(_strs(m.web_seeds))
 
     def stats(self) -> dict:
         """Session-wide counters (as of the last post_updates())."""

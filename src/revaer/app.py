@@ -64,8 +64,9 @@ from revaer.api.keys import (
     AuthState,
     Listening,
 )
-from revaer.api.qbittorrent import build_qbittorrent
+from revaer.api.qbittorrent import build_qbittorrent, download_paths, extras_store, share_limits
 from revaer.api.qbittorrent.add import resolve_links
+from revaer.api.qbittorrent.share_limits import INTERVAL
 from revaer.api.security import add_security_headers, host_check
 from revaer.api.statuspage import add_status_page
 from revaer.api.throttle import CredentialThrottle
@@ -181,7 +182,10 @@ def build_app(
             _setup_gate(options),
             _engine(options, engine_factory),
             _peer_log,
-            _postprocessing,
+            _postprocessing(qb),
+            extras_store.keeper(qb),  # after the engine restored the torrents
+            # No timer when the pump has none either (tests step both by hand).
+            share_limits.watcher(qb, INTERVAL if options.update_interval is not None else None),
             _rss(options),
             _http_state(options),
         ]
@@ -317,7 +321,7 @@ def _engine(options: ServeOptions, engine_factory: EngineFactory) -> Part:
                 return Path(cfg.download_root) if cfg.download_root else options.data_dir / "downloads"
 
             def extra_roots(cfg: Config) -> list[Path]:
-                return category_roots(cfg.category_rules.values())
+                return [*map(Path, cfg.allowed_roots), *category_roots(cfg.category_rules.values())]
 
             def warn_system_roots(cfg: Config) -> None:
                 for root in extra_roots(cfg):
@@ -382,18 +386,23 @@ async def _peer_log(app: web.Application) -> AsyncIterator[None]:
     yield
 
 
-async def _postprocessing(app: web.Application) -> AsyncIterator[None]:
-    async with postprocessing(
-        pool=app[DATABASE].pool,
-        engine=app[ENGINE],
-        bus=app[BUS],
-        pump=app[PUMP],
-        listener=app[CONFIG],
-        torrents=app[TORRENTS],
-        registry=app[REGISTRY],
-    ) as worker:
-        app[POSTPROCESSOR] = worker
-        yield
+def _postprocessing(qb: web.Application) -> Part:
+    async def postprocessing_part(app: web.Application) -> AsyncIterator[None]:
+        async with postprocessing(
+            pool=app[DATABASE].pool,
+            engine=app[ENGINE],
+            bus=app[BUS],
+            pump=app[PUMP],
+            listener=app[CONFIG],
+            torrents=app[TORRENTS],
+            registry=app[REGISTRY],
+        ) as worker:
+            app[POSTPROCESSOR] = worker
+            # Torrents that downloaded in a download path move to their save path (the façade's).
+            app[PUMP].listeners.append(download_paths.mover(qb, app[TORRENTS], worker))
+            yield
+
+    return postprocessing_part
 
 
 def _rss(options: ServeOptions) -> Part:

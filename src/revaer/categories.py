@@ -28,6 +28,7 @@ class CategoryError(UsageError):
 class Category:
     name: str
     save_path: str = ""
+    download_path: str | None = None  # where its torrents download first: None not given, "" off
 
 
 class CategoryStore:
@@ -41,8 +42,10 @@ class CategoryStore:
     async def load(self) -> None:
         if self.pool is None:
             return
-        rows = await self.pool.fetch("SELECT name, save_path FROM revaer_runtime.categories ORDER BY name")
-        self.categories = {r["name"]: Category(r["name"], r["save_path"]) for r in rows}
+        rows = await self.pool.fetch(
+            "SELECT name, save_path, download_path FROM revaer_runtime.categories ORDER BY name"
+        )
+        self.categories = {r["name"]: Category(r["name"], r["save_path"], r["download_path"]) for r in rows}
         self.tags = {r["name"] for r in await self.pool.fetch("SELECT name FROM revaer_runtime.tags")}
         self.version += 1
 
@@ -50,30 +53,37 @@ class CategoryStore:
         self.version += 1
 
     # -- categories -------------------------------------------------------------------------------
-    async def create_category(self, name: str, save_path: str = "") -> Category:
+    async def create_category(
+        self, name: str, save_path: str = "", download_path: str | None = None
+    ) -> Category:
         if not valid_category(name):
             raise CategoryError(f"invalid category name: {name!r}")
         if name in self.categories:
             raise CategoryError(f"category already exists: {name}")
         if self.pool is not None:
             await self.pool.execute(
-                "INSERT INTO revaer_runtime.categories (name, save_path) VALUES ($1, $2)"
-                " ON CONFLICT (name) DO UPDATE SET save_path = EXCLUDED.save_path",
+                "INSERT INTO revaer_runtime.categories (name, save_path, download_path) VALUES ($1, $2, $3)"
+                " ON CONFLICT (name) DO UPDATE SET save_path = EXCLUDED.save_path,"
+                " download_path = EXCLUDED.download_path",
                 name,
                 save_path,
+                download_path,
             )
-        cat = self.categories[name] = Category(name, save_path)
+        cat = self.categories[name] = Category(name, save_path, download_path)
         self._bump()
         return cat
 
-    async def edit_category(self, name: str, save_path: str) -> Category:
+    async def edit_category(self, name: str, save_path: str, download_path: str | None = None) -> Category:
         if name not in self.categories:
             raise CategoryError(f"no such category: {name}")
         if self.pool is not None:
             await self.pool.execute(
-                "UPDATE revaer_runtime.categories SET save_path = $2 WHERE name = $1", name, save_path
+                "UPDATE revaer_runtime.categories SET save_path = $2, download_path = $3 WHERE name = $1",
+                name,
+                save_path,
+                download_path,
             )
-        cat = self.categories[name] = Category(name, save_path)
+        cat = self.categories[name] = Category(name, save_path, download_path)
         self._bump()
         return cat
 

@@ -31,12 +31,14 @@ from revaer.engine.protocol import (
     EngineEvent,
     FileInfo,
     MetadataReceived,
+    PeerInfo,
     QueueMove,
     ResumeDataSaved,
     SessionStats,
     StorageMoved,
     TorrentAdded,
     TorrentCompleted,
+    TorrentMeta,
     TorrentRemoved,
     TorrentStateChanged,
     TorrentSummary,
@@ -84,6 +86,7 @@ class AddOptions:
     upload_limit: int = -1
     download_limit: int = -1
     name: str = ""
+    renamed_files: tuple[tuple[int, str], ...] = ()  # (file index, path): a content layout
 
 
 # How long an acknowledgement may wait for the database (answered 503 ``no_database`` after it).
@@ -261,6 +264,7 @@ class TorrentService:
             seed_mode=o.seed_mode,
             upload_limit=o.upload_limit,
             download_limit=o.download_limit,
+            renamed_files=o.renamed_files,
         )
         if self._add_defaults is not None:
             request = self._add_defaults(request)
@@ -585,6 +589,33 @@ class TorrentService:
     async def piece_hashes(self, info_hash: str) -> list[str]:
         """The v1 hash of every piece as hex, asked off the loop."""
         return await self._query(self._engine.piece_hashes, info_hash)
+
+    def torrent_file(self, info_hash: str) -> bytes:
+        return self._engine.torrent_file(info_hash)
+
+    async def torrent_meta(self, info_hash: str) -> TorrentMeta:
+        """What the .torrent says (comment, creator, date, web seeds), asked off the loop."""
+        return await self._query(self._engine.torrent_meta, info_hash)
+
+    def replace_trackers(self, h: str, trackers: Sequence[tuple[str, int]]) -> None:
+        self._engine.replace_trackers(h, trackers)
+        log.info("torrent trackers set", extra={"info_hash": h, "trackers": len(trackers)})
+
+    def rename_file(self, h: str, index: int, path: str) -> None:
+        self._engine.rename_file(h, index, path)
+        log.info("torrent file renamed", extra={"info_hash": h, "file": index, "path": path})
+
+    def connect_peer(self, h: str, ip: str, port: int) -> None:
+        self._engine.connect_peer(h, ip, port)
+
+    def peers(self, h: str) -> list[PeerInfo]:
+        return self._engine.peers(h)
+
+    def set_super_seeding(self, h: str, on: bool) -> None:
+        self._engine.set_super_seeding(h, on)
+
+    def set_first_last_priority(self, h: str, on: bool) -> None:
+        self._engine.set_first_last_priority(h, on)
 
     def stats(self) -> SessionStats:
         """Session-wide transfer statistics."""

@@ -281,8 +281,9 @@ async def test_trackers_webseeds_pieces(three: tuple[Api, list[str]]) -> None:
     assert all(len(h) == 40 for h in hashes)
     assert (await _get(api, "torrents/pieceStates"))[0] == 400
     assert (await _get(api, "torrents/pieceHashes", hash=UNKNOWN))[0] == 404
-    g = golden("torrents_count.json")
-    assert await _get(api, "torrents/count") == (g["status"], g["body"])
+    # qBittorrent 4.5.2 (the golden) predates torrents/count; 4.6 (WebAPI 2.9) answers the number.
+    r = await api.client.get("/api/v2/torrents/count", headers=api.auth)
+    assert (r.status, await r.text()) == (200, str(len(api.torrents.snapshot())))
 
 
 async def test_transfer(ready: Api) -> None:

@@ -605,7 +605,8 @@ async def test_set_preferences(qb: Api) -> None:
     assert all(p.endswith(":16881") for p in cfg.engine.listen_interfaces.split(","))
     assert cfg.engine.settings["enable_upnp"] is False
     assert cfg.engine.settings["active_downloads"] == 7
-    assert kept.values["max_ratio"] == 2.0
+    assert cfg.share_limits.ratio == 2.0  # the global share limits are stored in the config
+    assert "max_ratio" not in kept.values
     assert kept.queueing_enabled
     assert "unknown nonsense key!" not in kept.values
     assert "rss_feeds" not in kept.values
@@ -625,5 +626,5 @@ async def test_set_preferences(qb: Api) -> None:
         assert got[0] == 400, bad
     await asyncio.sleep(0)
     assert dict(listener.config.values) == snapshot
-    assert kept.values["max_ratio"] == 2.0
+    assert listener.config.share_limits.ratio == 2.0
     assert before != snapshot

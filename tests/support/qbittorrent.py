@@ -24,7 +24,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -57,7 +57,13 @@ def find_binary() -> str:
 
 
 def write_config(
-    profile: Path, *, listen_port: int, webui_port: int, save_path: Path, refresh_ms: int = 100
+    profile: Path,
+    *,
+    listen_port: int,
+    webui_port: int,
+    save_path: Path,
+    refresh_ms: int = 100,
+    local_auth: bool = False,
 ) -> Path:
     """Write qBittorrent.conf under ``profile`` for a loopback-only, headless instance."""
     conf = profile / "qBittorrent" / "config" / "qBittorrent.conf"
@@ -91,7 +97,7 @@ def write_config(
                 "[Preferences]",
                 "WebUI\\Address=127.0.0.1",
                 f"WebUI\\Port={webui_port}",
-                "WebUI\\LocalHostAuth=false",
+                f"WebUI\\LocalHostAuth={'true' if local_auth else 'false'}",
                 "WebUI\\UseUPnP=false",
                 "WebUI\\CSRFProtection=false",
                 "WebUI\\HostHeaderValidation=false",
@@ -107,7 +113,20 @@ def write_config(
 class QBittorrent:
     """One qbittorrent-nox process with its own profile under ``root``."""
 
-    def __init__(self, root: Path, *, start_timeout: float = 30.0, refresh_ms: int = 100) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        start_timeout: float = 30.0,
+        refresh_ms: int = 100,
+        wrapper: Sequence[str] = (),
+        local_auth: bool = False,
+    ) -> None:
+        """``wrapper``: a command that runs the binary (its arguments follow), e.g. ``unshare``;
+        ``local_auth``: loopback clients must log in too (this client logs in with the default
+        ``admin``/``adminadmin``)."""
+        self.local_auth = local_auth
+        self._opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
         self.binary = find_binary()
         self.root = root
         self.profile = root / "profile"
@@ -122,11 +141,12 @@ class QBittorrent:
             webui_port=self.webui_port,
             save_path=self.downloads,
             refresh_ms=refresh_ms,
+            local_auth=local_auth,
         )
         self.log_path = root / "qbittorrent.log"
         self._log = self.log_path.open("wb")
         self.proc: subprocess.Popen[bytes] | None = subprocess.Popen(
-            [self.binary, f"--profile={self.profile}"],
+            [*wrapper, self.binary, f"--profile={self.profile}"],
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,
@@ -148,6 +168,8 @@ class QBittorrent:
             if self.proc is None or self.proc.poll() is not None:
                 raise QBittorrentError(f"{BINARY} exited at start:\n{self.log_text()}")
             try:
+                if self.local_auth:
+                    self._log_in()
                 return self._request("GET", "app/version", timeout=2.0).decode()
             except (urllib.error.URLError, OSError) as e:
                 last = e
@@ -200,9 +222,17 @@ class QBittorrent:
         req = urllib.request.Request(url, data=body, method=method)
         if content_type:
             req.add_header("Content-Type", content_type)
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
+        with self._opener.open(req, timeout=timeout) as resp:
             data: bytes = resp.read()
             return data
+
+    def _log_in(self) -> None:
+        body = urllib.parse.urlencode({"username": "admin", "password": "adminadmin"}).encode()
+        reply = self._request(
+            "POST", "auth/login", body=body, content_type="application/x-www-form-urlencoded", timeout=2.0
+        )
+        if reply.strip() != b"Ok.":
+            raise QBittorrentError(f"auth/login refused: {reply!r}")
 
     def add_torrent(
         self, torrent: bytes, save_path: Path, *, paused: bool = False, skip_checking: bool = False

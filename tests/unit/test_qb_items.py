@@ -119,7 +119,7 @@ TYPES: dict[str, type | tuple[type, ...]] = {
         str,
     ),
     **dict.fromkeys(["auto_tmm", "f_l_piece_prio", "force_start", "seq_dl", "super_seeding"], bool),
-    **dict.fromkeys(["availability", "progress", "ratio", "ratio_limit"], NUMBER),
+    **dict.fromkeys(["availability", "progress", "ratio", "ratio_limit", "max_ratio"], NUMBER),
 }
 
 
@@ -254,6 +254,8 @@ def test_extras_show_in_the_item() -> None:
     assert item["ratio_limit"] == 1.5
     assert item["seeding_time_limit"] == 60
     assert item["inactive_seeding_time_limit"] == 30
+    # The torrent's own limits, also as the limits in force.
+    assert (item["max_ratio"], item["max_seeding_time"], item["max_inactive_seeding_time"]) == (1.5, 60, 30)
     assert (item["super_seeding"], item["f_l_piece_prio"], item["auto_tmm"]) == (True, True, True)
     assert build_item(row(), Labels(), (), Extras(ratio_limit=2.0))["ratio_limit"] == 2  # whole: an int
 

@@ -31,11 +31,12 @@ def engine_settings(config: Config) -> dict[str, SettingValue]:
     """The libtorrent settings (by name) that ``config`` asks for."""
     e = config.engine
     out: dict[str, SettingValue] = dict(e.settings)
+    download, upload = e.effective_limits
     out.update(
         listen_interfaces=e.listen_interfaces,
         enable_dht=e.dht,
-        download_rate_limit=e.download_limit,
-        upload_rate_limit=e.upload_limit,
+        download_rate_limit=download,
+        upload_rate_limit=upload,
         connections_limit=e.connections_limit,
         limit_lan_peers=e.limit_lan_peers,
     )
@@ -63,10 +64,11 @@ def add_defaults(config: Config) -> AddDefaults:
 class EngineBridge:
     """Keeps one engine's session settings and default limits equal to the config."""
 
-    __slots__ = ("_applied", "_defaults", "_engine")
+    __slots__ = ("_applied", "_banned", "_defaults", "_engine")
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self._banned: tuple[str, ...] = ()
         self._applied: dict[str, SettingValue] = {}
         self._defaults: TorrentDefaults | None = None
 
@@ -110,6 +112,10 @@ class EngineBridge:
                 self._applied.update(diff)
                 log.info("engine settings applied", extra={"settings": sorted(diff)})
         self._apply_torrent_defaults(config.torrent_defaults)
+        if config.engine.banned_ips != self._banned:
+            self._engine.set_banned(config.engine.banned_ips)
+            self._banned = config.engine.banned_ips
+            log.info("banned peers applied", extra={"count": len(self._banned)})
 
     def _apply_torrent_defaults(self, new: TorrentDefaults) -> None:
         old, self._defaults = self._defaults, new

@@ -158,6 +158,12 @@ def _download_root(key: str, value: Json) -> Json:
     return _absolute_path(key, value, allow_empty=True)
 
 
+def _allowed_roots(key: str, value: Json) -> Json:
+    if not isinstance(value, list):
+        raise ConfigValidationError(key, f"expected an array of absolute paths, got {_kind(value)}")
+    return [_absolute_path(f"{key}[{i}]", path, allow_empty=False) for i, path in enumerate(value)]
+
+
 _PLACEHOLDERS = frozenset({"name", "category", "hash"})
 
 
@@ -215,6 +221,8 @@ def _listen_interfaces(key: str, value: Json) -> Json:
 
 
 _ENGINE_LIMITS = {"download": 0, "upload": 0, "connections": 800}
+# qBittorrent's alternative speed limits (its defaults: 10 KiB/s each way), off until turned on.
+_ALT_LIMITS = {"enabled": False, "download": 10240, "upload": 10240}
 
 
 def _engine_limits(key: str, value: Json) -> Json:
@@ -222,6 +230,50 @@ def _engine_limits(key: str, value: Json) -> Json:
     _expect_int(f"{key}.download", obj["download"], minimum=0)
     _expect_int(f"{key}.upload", obj["upload"], minimum=0)
     _expect_int(f"{key}.connections", obj["connections"], minimum=1)
+    return obj
+
+
+def _banned_ips(key: str, value: Json) -> Json:
+    if not isinstance(value, list):
+        raise ConfigValidationError(key, f"expected an array of IP addresses, got {_kind(value)}")
+    out = []
+    for i, text in enumerate(value):
+        try:
+            out.append(str(ipaddress.ip_address(_expect_str(f"{key}[{i}]", text).strip())))
+        except ValueError:
+            raise ConfigValidationError(f"{key}[{i}]", f"expected an IP address, got {_show(text)}") from None
+    return sorted(set(out))
+
+
+def _alt_limits(key: str, value: Json) -> Json:
+    obj = _expect_object(key, value, _ALT_LIMITS)
+    _expect_bool(f"{key}.enabled", obj["enabled"])
+    _expect_int(f"{key}.download", obj["download"], minimum=0)
+    _expect_int(f"{key}.upload", obj["upload"], minimum=0)
+    return obj
+
+
+# Global share limits (qBittorrent's max_ratio, max_seeding_time, max_inactive_seeding_time and
+# max_ratio_act): -1 is none; a torrent whose own limit is "use global" (-2) is held to these.
+_SHARE_LIMITS = {"ratio": -1, "seeding_minutes": -1, "inactive_minutes": -1, "action": "pause"}
+SHARE_ACTIONS = ("pause", "remove", "super_seeding", "remove_with_data")  # qBittorrent's 0..3
+
+
+def _share_limits(key: str, value: Json) -> Json:
+    obj = _expect_object(key, value, _SHARE_LIMITS)
+    ratio = obj["ratio"]
+    if (
+        isinstance(ratio, bool)
+        or not isinstance(ratio, int | float)
+        or not (ratio == -1 or 0 <= ratio <= 9999)
+    ):
+        raise ConfigValidationError(
+            f"{key}.ratio", f"expected -1 or a number from 0 to 9999, got {_show(ratio)}"
+        )
+    for name in ("seeding_minutes", "inactive_minutes"):
+        _expect_int(f"{key}.{name}", obj[name], minimum=-1, maximum=525600)
+    if obj["action"] not in SHARE_ACTIONS:
+        raise ConfigValidationError(f"{key}.action", f"expected one of {', '.join(SHARE_ACTIONS)}")
     return obj
 
 
@@ -385,6 +437,7 @@ SPECS: Mapping[str, SettingSpec] = MappingProxyType(
             SettingSpec(
                 "paths.download_root", "", _download_root, "where payloads go; empty: <data-dir>/downloads"
             ),
+            SettingSpec("paths.allowed_roots", [], _allowed_roots, "more directories clients may save to"),
             SettingSpec("paths.rules", {"categories": {}}, _rules, "destination template per category"),
             SettingSpec(
                 "torrent.defaults", dict(_TORRENT_DEFAULTS), _torrent_defaults, "per-torrent defaults"
@@ -403,6 +456,11 @@ SPECS: Mapping[str, SettingSpec] = MappingProxyType(
                 lambda k, v: _expect_bool(k, v),
                 "the session-wide rate limits hold peers on the local network too",
             ),
+            SettingSpec(
+                "engine.alt_limits", dict(_ALT_LIMITS), _alt_limits, "alternative session rate limits"
+            ),
+            SettingSpec("torrent.share_limits", dict(_SHARE_LIMITS), _share_limits, "global share limits"),
+            SettingSpec("engine.banned_ips", [], _banned_ips, "peer addresses never connected to"),
             SettingSpec("engine.settings", {}, _engine_settings, "libtorrent settings by name"),
             SettingSpec(
                 "compat.qbittorrent",
@@ -439,6 +497,16 @@ def defaults() -> dict[str, Json]:
 
 
 @dataclass(frozen=True, slots=True)
+class ShareLimits:
+    """Global share limits: ratio, seeding and inactive seeding minutes (-1 none), and the action."""
+
+    ratio: float = -1
+    seeding_minutes: int = -1
+    inactive_minutes: int = -1
+    action: str = "pause"
+
+
+@dataclass(frozen=True, slots=True)
 class TorrentDefaults:
     """Applied to new torrents; 0 means unlimited."""
 
@@ -458,6 +526,17 @@ class EngineConfig:
     connections_limit: int
     settings: Mapping[str, bool | int | str]
     limit_lan_peers: bool = False
+    banned_ips: tuple[str, ...] = ()
+    alt_enabled: bool = False
+    alt_download_limit: int = 10240
+    alt_upload_limit: int = 10240
+
+    @property
+    def effective_limits(self) -> tuple[int, int]:
+        """(download, upload) in force: the alternative limits while they are enabled."""
+        if self.alt_enabled:
+            return self.alt_download_limit, self.alt_upload_limit
+        return self.download_limit, self.upload_limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -479,8 +558,10 @@ class Config:
 
     bind: Bind
     download_root: str
+    allowed_roots: tuple[str, ...]
     category_rules: Mapping[str, str]
     torrent_defaults: TorrentDefaults
+    share_limits: ShareLimits
     engine: EngineConfig
     qbittorrent: QbittorrentCompat
     cors_origins: tuple[str, ...]
@@ -508,13 +589,16 @@ class Config:
             v[key] = validate(key, value)
         td = v["torrent.defaults"]
         lim = v["engine.limits"]
+        alt = v["engine.alt_limits"]
         qb = v["compat.qbittorrent"]
         tel = v["telemetry"]
         return cls(
             bind=parse_bind("server.bind", v["server.bind"]),
             download_root=v["paths.download_root"],
+            allowed_roots=tuple(v["paths.allowed_roots"]),
             category_rules=MappingProxyType(dict(v["paths.rules"]["categories"])),
             torrent_defaults=TorrentDefaults(td["max_conns"], td["upload_limit"], td["download_limit"]),
+            share_limits=ShareLimits(**v["torrent.share_limits"]),
             engine=EngineConfig(
                 listen_interfaces=v["engine.listen_interfaces"],
                 dht=v["engine.dht"],
@@ -523,6 +607,10 @@ class Config:
                 connections_limit=lim["connections"],
                 settings=MappingProxyType(dict(v["engine.settings"])),
                 limit_lan_peers=v["engine.limit_lan_peers"],
+                banned_ips=tuple(v["engine.banned_ips"]),
+                alt_enabled=alt["enabled"],
+                alt_download_limit=alt["download"],
+                alt_upload_limit=alt["upload"],
             ),
             qbittorrent=QbittorrentCompat(qb["enabled"], qb["bypass_localhost"]),
             cors_origins=tuple(v["api.cors_origins"]),

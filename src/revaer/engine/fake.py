@@ -33,6 +33,7 @@ from revaer.engine.errors import (
     InvalidTorrentError,
     TorrentNotFoundError,
 )
+from revaer.engine.fake_edits import FakeEdits
 from revaer.engine.protocol import (
     MAX_TRACKERS,
     AddRequest,
@@ -229,7 +230,7 @@ def _pieces_have(done: int, size: int, piece_length: int) -> int:
     return done // piece_length
 
 
-class FakeEngine:
+class FakeEngine(FakeEdits):
     """In-memory engine. ``rate`` is the simulated download speed in bytes/s.
 
     ``clock`` gives the simulation's monotonic time in seconds (``tick()`` advances the torrents by
@@ -263,6 +264,11 @@ class FakeEngine:
         self._last_tick = clock()
         self._completed: set[str] = set()
         self._piece_hashes: dict[str, list[str]] = {}
+        self._sources: dict[str, bytes] = {}  # the .torrent of each torrent added from one
+        self._tiers: dict[str, list[int]] = {}  # tracker tiers set by replace_trackers()
+        self._renamed: dict[str, dict[int, str]] = {}  # file paths set by rename_file()
+        #: The addresses ``set_banned()`` blocks.
+        self.banned: tuple[str, ...] = ()
         self.apply_settings(dict(settings or {}))
 
     # -- plumbing ---------------------------------------------------------------------------------
@@ -374,6 +380,10 @@ class FakeEngine:
             num_trackers=len(trackers),
         )
         self._rows[h] = row
+        if r.torrent is not None:
+            self._sources[h] = r.torrent
+        if r.renamed_files:
+            self._renamed[h] = dict(r.renamed_files)
         self._emit(TorrentAdded(h, name))
         return h
 
@@ -393,7 +403,8 @@ class FakeEngine:
         self.version += 1
         self._tombstones.append((self.version, row.info_hash))
         self._completed.discard(row.info_hash)
-        self._piece_hashes.pop(row.info_hash, None)
+        for kept in (self._piece_hashes, self._sources, self._tiers, self._renamed):
+            kept.pop(row.info_hash, None)
         self._emit(TorrentRemoved(row.info_hash))
 
     def recheck(self, info_hash: str) -> None:
@@ -460,7 +471,10 @@ class FakeEngine:
         for i in range(n):
             size = each + (row.total_size - each * n if i == n - 1 else 0)
             done = min(size, max(0, row.total_done - each * i))
-            out.append(FileInfo(i, row.name if n == 1 else f"{row.name}/file{i}", size, done, 4, each * i))
+            path = self._renamed.get(row.info_hash, {}).get(i) or (
+                row.name if n == 1 else f"{row.name}/file{i}"
+            )
+            out.append(FileInfo(i, path, size, done, 4, each * i))
         return out
 
     def set_file_priorities(self, info_hash: str, priorities: dict[int, int]) -> None:
@@ -474,8 +488,11 @@ class FakeEngine:
     def trackers(self, info_hash: str) -> list[TrackerInfo]:
         row = self._row(info_hash)
         return [
-            TrackerInfo(url, tier, TrackerStatus.NOT_CONTACTED, -1, -1, -1, -1, "")
-            for tier, url in enumerate(row.tracker_urls)
+            TrackerInfo(
+                url, tiers[i] if i < len(tiers) else i, TrackerStatus.NOT_CONTACTED, -1, -1, -1, -1, ""
+            )
+            for tiers in [self._tiers.get(row.info_hash, [])]
+            for i, url in enumerate(row.tracker_urls)
         ]
 
     def piece_states(self, info_hash: str) -> bytes:

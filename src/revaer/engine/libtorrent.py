@@ -15,6 +15,7 @@ from revaer.engine.protocol import (
     FileInfo,
     ListenFailed,
     MetadataReceived,
+    PeerInfo,
     PeerRefused,
     QueueMove,
     ResumeDataSaved,
@@ -26,6 +27,7 @@ from revaer.engine.protocol import (
     TorrentCompleted,
     TorrentDataDeleted,
     TorrentFailed,
+    TorrentMeta,
     TorrentRemoved,
     TorrentStateChanged,
     TorrentSummary,
@@ -212,6 +214,31 @@ class LibtorrentEngine:
 
     def connect_peer(self, info_hash: str, ip: str, port: int) -> None:
         self._native.connect_peer(info_hash, ip, port)
+
+    def replace_trackers(self, info_hash: str, trackers: Sequence[tuple[str, int]]) -> None:
+        self._native.replace_trackers(info_hash, list(trackers))
+
+    def rename_file(self, info_hash: str, index: int, path: str) -> None:
+        self._native.rename_file(info_hash, index, path)
+
+    def torrent_file(self, info_hash: str) -> bytes:
+        return self._native.torrent_file(info_hash)
+
+    def torrent_meta(self, info_hash: str) -> TorrentMeta:
+        comment, creator, date, seeds = self._native.torrent_meta(info_hash)
+        return TorrentMeta(comment, creator, date, tuple(seeds))
+
+    def peers(self, info_hash: str) -> list[PeerInfo]:
+        return [PeerInfo(*p) for p in self._native.peers(info_hash)]
+
+    def set_banned(self, addresses: Sequence[str]) -> None:
+        self._native.set_banned(list(addresses))
+
+    def set_super_seeding(self, info_hash: str, on: bool) -> None:
+        self._native.set_super_seeding(info_hash, on)
+
+    def set_first_last_priority(self, info_hash: str, on: bool) -> None:
+        self._native.set_first_last_priority(info_hash, on)
 
     def files(self, info_hash: str) -> list[FileInfo]:
         return [FileInfo(*f) for f in self._native.files(info_hash)]

@@ -71,6 +71,8 @@ class AddRequest:
     upload_limit: int = UNLIMITED
     download_limit: int = UNLIMITED
     max_connections: int = UNLIMITED
+    # Files laid out under other paths than the .torrent's: (index, path relative to the save path).
+    renamed_files: tuple[tuple[int, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +113,33 @@ class TrackerInfo:
     leeches: int
     downloaded: int
     message: str
+
+
+@dataclass(frozen=True, slots=True)
+class PeerInfo:
+    """One connected peer: address, client name, qBittorrent's flag letters, over uTP or TCP, its
+    progress 0..1, payload rates in bytes/s and bytes exchanged."""
+
+    ip: str
+    port: int
+    client: str
+    flags: str
+    utp: bool
+    progress: float
+    download_rate: int
+    upload_rate: int
+    downloaded: int
+    uploaded: int
+
+
+@dataclass(frozen=True, slots=True)
+class TorrentMeta:
+    """What a torrent's .torrent says beyond the status row: empty (and -1) without metadata."""
+
+    comment: str = ""
+    creator: str = ""
+    creation_date: int = -1
+    web_seeds: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -359,6 +388,46 @@ class Engine(Protocol):
 
     def piece_states(self, info_hash: str) -> bytes:
         """One byte per piece: 0 missing, 1 being downloaded, 2 on disk; empty without metadata."""
+        ...
+
+    def connect_peer(self, info_hash: str, ip: str, port: int) -> None:
+        """Connect the torrent to the peer at ``ip``:``port``; a bad address or port is a usage error."""
+        ...
+
+    def replace_trackers(self, info_hash: str, trackers: Sequence[tuple[str, int]]) -> None:
+        """Set the torrent's whole tracker list, (url, tier) in order; the row shows it at once.
+
+        An empty URL or more than ``MAX_TRACKERS`` is a usage error.
+        """
+        ...
+
+    def rename_file(self, info_hash: str, index: int, path: str) -> None:
+        """Rename (or move within the torrent) file ``index`` to the relative ``path``; ``files()``
+        shows it once done. A bad index or an empty path is a usage error; no metadata: refused."""
+        ...
+
+    def torrent_file(self, info_hash: str) -> bytes:
+        """The torrent's .torrent (its info dictionary as added, its trackers); no metadata: refused."""
+        ...
+
+    def torrent_meta(self, info_hash: str) -> TorrentMeta:
+        """The .torrent's comment, creator, creation date and web seeds."""
+        ...
+
+    def peers(self, info_hash: str) -> list[PeerInfo]:
+        """The torrent's connected peers (one torrent's query; not for listings)."""
+        ...
+
+    def set_banned(self, addresses: Sequence[str]) -> None:
+        """Block exactly these peer IP addresses; a malformed one is ``InvalidSettingError``."""
+        ...
+
+    def set_super_seeding(self, info_hash: str, on: bool) -> None:
+        """Super seeding (BEP 16) on or off; the row's ``super_seeding`` shows it at once."""
+        ...
+
+    def set_first_last_priority(self, info_hash: str, on: bool) -> None:
+        """The first and last piece of each wanted file downloaded first (or not); no metadata: refused."""
         ...
 
     def piece_hashes(self, info_hash: str) -> list[str]:

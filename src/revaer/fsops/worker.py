@@ -97,6 +97,7 @@ class Job:
     attempts: int
     resume_after: bool
     category: str
+    requested: bool = False  # a move a client asked for: run as it is, never planned again
 
     @classmethod
     def of(cls, r: asyncpg.Record | None) -> Job:
@@ -110,6 +111,7 @@ class Job:
             r["attempts"],
             r["resume_after"],
             r["category"],
+            r["requested"],
         )
 
     def event(self, status: str, *, error: str | None = None, retry_at: float | None = None) -> FsJobEvent:
@@ -118,7 +120,9 @@ class Job:
         )
 
 
-_COLUMNS = "id, info_hash, source, destination, status::text AS status, attempts, resume_after, category"
+_COLUMNS = (
+    "id, info_hash, source, destination, status::text AS status, attempts, resume_after, category, requested"
+)
 
 
 def _same_path(a: str, b: str) -> bool:
@@ -224,24 +228,7 @@ class PostProcessor:
             if p is None or (not p.skipped and source == p.destination):
                 return None
             status = "skipped" if p.skipped else "pending"
-            r = await conn.fetchrow(
-                f"""
-                INSERT INTO revaer_runtime.fs_jobs
-                       (info_hash, source, destination, status, last_error, category, finished_at)
-                SELECT $1, $2, $3, $4::revaer_runtime.fs_job_status, $5, $6,
-                       CASE WHEN $4 = 'skipped' THEN now() END
-                 WHERE NOT EXISTS (SELECT 1 FROM revaer_runtime.fs_jobs
-                                    WHERE info_hash = $1 AND status IN ('pending', 'moving'))
-                ON CONFLICT (info_hash, destination) DO NOTHING
-                RETURNING {_COLUMNS}
-                """,
-                h,
-                source,
-                p.destination,
-                status,
-                p.skip,
-                category,
-            )
+            r = await self._insert(conn, h, source, p.destination, status, p.skip, category)
         if r is None:
             return None
         job = Job.of(r)
@@ -250,6 +237,64 @@ class PostProcessor:
             log.warning("post-processing skipped", extra={"info_hash": h, "reason": p.skip})
         else:
             log.info("post-processing planned", extra={"info_hash": h, "destination": p.destination})
+        self.bus.publish(ev)
+        self._wake.set()
+        return ev
+
+    async def _insert(
+        self,
+        conn: Any,
+        h: str,
+        source: str,
+        destination: str,
+        status: str,
+        skip: str | None,
+        category: str,
+        *,
+        requested: bool = False,
+    ) -> asyncpg.Record | None:
+        """The job's row (None when one is pending or moving for the torrent, or exists already)."""
+        r: asyncpg.Record | None = await conn.fetchrow(
+            f"""
+            INSERT INTO revaer_runtime.fs_jobs
+                   (info_hash, source, destination, status, last_error, category, finished_at, requested)
+            SELECT $1, $2, $3, $4::revaer_runtime.fs_job_status, $5, $6,
+                   CASE WHEN $4 = 'skipped' THEN now() END, $7
+             WHERE NOT EXISTS (SELECT 1 FROM revaer_runtime.fs_jobs
+                                WHERE info_hash = $1 AND status IN ('pending', 'moving'))
+            ON CONFLICT (info_hash, destination) DO NOTHING
+            RETURNING {_COLUMNS}
+            """,
+            h,
+            source,
+            destination,
+            status,
+            skip,
+            category,
+            requested,
+        )
+        return r
+
+    async def enqueue_move(self, h: str, directory: str) -> FsJobEvent | None:
+        """A move of the torrent's payload into ``directory`` (a client's new save path), run as any
+        job: pause, move, point the engine at it, resume. None when nothing is to move (already
+        there, or a payload of several top-level entries, which the caller moves otherwise)."""
+        if self.hooks.flush is not None:
+            await self.hooks.flush()
+        row = self.engine.get(h)
+        payload = self._payload(h, row.name) if row is not None else None
+        if row is None or payload is None:
+            return None
+        source, destination = os.path.join(row.save_path, payload), os.path.join(directory, payload)
+        if _same_path(source, destination):
+            return None
+        async with self.pool.acquire() as conn:
+            category = await self._category(conn, h)
+            r = await self._insert(conn, h, source, destination, "pending", None, category, requested=True)
+        if r is None:
+            return None
+        ev = Job.of(r).event("pending")
+        log.info("move planned", extra={"info_hash": h, "destination": destination})
         self.bus.publish(ev)
         self._wake.set()
         return ev
@@ -352,8 +397,9 @@ class PostProcessor:
             h = job.info_hash
             row = self.engine.get(h)
             category = await self._category(conn, h) if row is not None else job.category
-            p, source = self._plan(h, row.name if row else "", category) if row else (None, job.source)
-            if row is not None and (p is None or p.skipped):
+            planned = row is not None and not job.requested
+            p, source = self._plan(h, row.name, category) if row and planned else (None, job.source)
+            if planned and (p is None or p.skipped):
                 reason = p.skip if p is not None else f"category {category!r} has no rule any more"
                 await conn.execute(
                     """UPDATE revaer_runtime.fs_jobs

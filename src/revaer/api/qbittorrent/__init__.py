@@ -20,14 +20,19 @@ from revaer.api.qbittorrent import (
     auth,
     categories,
     details,
+    edits,
     info,
+    locations,
     log,
+    network,
     preferences_write,
     rss,
+    search,
     sync,
     transfer,
 )
 from revaer.api.qbittorrent.extras import EXTRAS, TorrentExtras
+from revaer.api.qbittorrent.extras_store import persist
 from revaer.api.qbittorrent.keys import SESSIONS
 from revaer.api.qbittorrent.listing import Listing
 from revaer.api.qbittorrent.preferences_write import PREFERENCES, QbPreferences
@@ -40,6 +45,8 @@ READS: Final[Mapping[str, Handler]] = {
     "/app/buildInfo": app_routes.build_info,
     "/app/preferences": app_routes.app_preferences,
     "/app/defaultSavePath": app_routes.app_default_save_path,
+    "/app/networkInterfaceList": network.network_interface_list,
+    "/app/networkInterfaceAddressList": network.network_interface_address_list,
     "/torrents/info": info.torrents_info,
     "/torrents/properties": details.torrent_properties,
     "/torrents/files": details.torrent_files,
@@ -47,6 +54,8 @@ READS: Final[Mapping[str, Handler]] = {
     "/torrents/webseeds": details.torrent_webseeds,
     "/torrents/pieceStates": details.torrent_piece_states,
     "/torrents/pieceHashes": details.torrent_piece_hashes,
+    "/torrents/count": edits.count,
+    "/torrents/export": edits.export,
     "/torrents/uploadLimit": actions.upload_limit,
     "/torrents/downloadLimit": actions.download_limit,
     "/torrents/categories": categories.categories,
@@ -56,6 +65,10 @@ READS: Final[Mapping[str, Handler]] = {
     "/transfer/info": transfer.transfer_info,
     "/transfer/downloadLimit": transfer.download_limit,
     "/transfer/uploadLimit": transfer.upload_limit,
+    "/transfer/speedLimitsMode": transfer.speed_limits_mode,
+    "/search/status": search.status,
+    "/search/results": search.by_id,
+    "/search/plugins": search.plugins,
     # ---- log and RSS ----
     "/log/main": log.main,
     "/log/peers": log.peers,
@@ -84,8 +97,17 @@ ACTIONS: Final[Mapping[str, Handler]] = {
     "/torrents/setUploadLimit": actions.set_upload_limit,
     "/torrents/setDownloadLimit": actions.set_download_limit,
     "/torrents/setLocation": actions.set_location,
+    "/torrents/setSavePath": locations.set_save_path,
+    "/torrents/setDownloadPath": locations.set_download_path,
+    "/torrents/setAutoManagement": locations.set_auto_management,
     "/torrents/rename": actions.rename,
     "/torrents/filePrio": actions.file_prio,
+    "/torrents/addTrackers": edits.add_trackers,
+    "/torrents/editTracker": edits.edit_tracker,
+    "/torrents/removeTrackers": edits.remove_trackers,
+    "/torrents/addPeers": edits.add_peers,
+    "/torrents/renameFile": edits.rename_file,
+    "/torrents/renameFolder": edits.rename_folder,
     "/torrents/topPrio": actions.top_prio,
     "/torrents/bottomPrio": actions.bottom_prio,
     "/torrents/increasePrio": actions.increase_prio,
@@ -100,6 +122,16 @@ ACTIONS: Final[Mapping[str, Handler]] = {
     "/torrents/removeTags": categories.remove_tags,
     "/transfer/setDownloadLimit": transfer.set_download_limit,
     "/transfer/setUploadLimit": transfer.set_upload_limit,
+    "/transfer/toggleSpeedLimitsMode": transfer.toggle_speed_limits_mode,
+    "/transfer/setSpeedLimitsMode": transfer.set_speed_limits_mode,
+    "/transfer/banPeers": transfer.ban_peers,
+    "/search/start": search.start,
+    "/search/stop": search.by_id,
+    "/search/delete": search.by_id,
+    "/search/installPlugin": search.manage_plugins,
+    "/search/uninstallPlugin": search.manage_plugins,
+    "/search/enablePlugin": search.manage_plugins,
+    "/search/updatePlugins": search.manage_plugins,
     # ---- RSS ----
     "/rss/addFeed": rss.add_feed,
     "/rss/addFolder": rss.add_folder,
@@ -123,7 +155,7 @@ def build_qbittorrent(
     with ``sync/maindata`` and its response cache, the qBittorrent-only per-torrent settings and
     the preferences kept for clients.
     """
-    app = web.Application(middlewares=[auth.qb_guard], client_max_size=client_max_size)
+    app = web.Application(middlewares=[auth.qb_guard, persist], client_max_size=client_max_size)
     app[SESSIONS] = sessions or Sessions()
     app[RESPONSES] = info.ResponseCache()
     app[LISTING] = Listing()

@@ -6,11 +6,11 @@ malformed hashes are skipped silently (``all`` alone means every torrent).
 Where qBittorrent parses a number leniently (``"abc"`` becomes 0), Revaer
 answers 400 and changes nothing.
 
-Some per-torrent settings have no engine command: force start, share limits,
-super seeding (the engine reports it but cannot set it), first/last piece
-priority, automatic torrent management and a renamed display name. They are
-kept in ``TorrentExtras`` (in memory, per process) so they are accepted and
-returned by the read endpoints; they do not change what the engine does.
+qBittorrent's own per-torrent settings (force start, share limits, super
+seeding, first/last piece priority, automatic torrent management, a display
+name) are kept in ``TorrentExtras`` and stored in PostgreSQL
+(``extras_store``); super seeding and first/last piece priority are applied
+through libtorrent, share limits are enforced (``share_limits``).
 """
 
 from __future__ import annotations
@@ -198,9 +198,10 @@ def set_force_start(request: web.Request, p: dict[str, str]) -> Step:
 @per_torrent("value")
 def set_super_seeding(request: web.Request, p: dict[str, str]) -> Step:
     value = parse_bool(p["value"]) or False
-    extras = request.app[EXTRAS]
+    torrents, extras = _services(request)
 
     def seed(h: str) -> None:
+        torrents.set_super_seeding(h, value)
         extras.edit(h).super_seeding = value
 
     return seed
@@ -213,11 +214,14 @@ def toggle_sequential(request: web.Request, p: dict[str, str]) -> Step:
 
 @per_torrent()
 def toggle_first_last(request: web.Request, p: dict[str, str]) -> Step:
-    extras = request.app[EXTRAS]
+    torrents, extras = _services(request)
 
     def toggle(h: str) -> None:
-        rec = extras.edit(h)
-        rec.first_last_piece_prio = not rec.first_last_piece_prio
+        on = not extras.get(h).first_last_piece_prio
+        row = torrents.get(h)
+        if row is not None and row.has_metadata:
+            torrents.set_first_last_priority(h, on)
+        extras.edit(h).first_last_piece_prio = on
 
     return toggle
 

@@ -26,6 +26,7 @@ from revaer import bencode
 from revaer.api.keys import API_OPTIONS, TORRENTS
 from revaer.api.params import is_base32_info_hash, is_info_hash, parse_bool, parse_float, parse_int
 from revaer.api.qbittorrent.actions import clamp_minutes, clamp_ratio
+from revaer.api.qbittorrent.content_layout import layout_of, renamed_files
 from revaer.api.qbittorrent.errors import QbError, text_response
 from revaer.api.qbittorrent.extras import EXTRAS, USE_GLOBAL, Extras
 from revaer.api.qbittorrent.preferences_write import PREFERENCES
@@ -176,23 +177,32 @@ def _options(
     save_path: str | None = None
     raw = f.get("savepath", "").strip()
     if not valid_path(raw):
-        log.info("add refused: save path is not storable text", extra={"length": len(raw)})
+        log.warning("add refused: save path is not storable text", extra={"length": len(raw)})
         return None
     if raw and not auto_tmm:
         try:
             save_path = torrents.confine(raw)
         except PathNotAllowedError:
-            log.info("add refused: save path outside the roots", extra={"save_path": raw})
+            log.warning("add refused: save path outside the roots", extra={"save_path": raw})
             return None
     stopped = parse_bool(f.get("stopped"))
     paused = parse_bool(f.get("paused")) if stopped is None else stopped
     up = parse_int(f.get("upLimit"), default=-1, strict=False)
     down = parse_int(f.get("dlLimit"), default=-1, strict=False)
     name = f.get("rename", "").strip()
+    download_path = ""
+    raw_download = f.get("downloadPath", "").strip()
+    if raw_download and parse_bool(f.get("useDownloadPath")) is not False:
+        try:
+            download_path = torrents.confine(raw_download)
+        except PathNotAllowedError:
+            log.warning("add refused: download path outside the roots", extra={"download_path": raw_download})
+            return None
+    final = save_path or torrents.save_path_for(None, f.get("category", "")) if download_path else ""
     options = AddOptions(
         category=f.get("category", ""),
         tags=tuple(split_tags(f.get("tags", ""))),
-        save_path=save_path,
+        save_path=download_path or save_path,
         paused=start_paused if paused is None else paused,
         sequential=parse_bool(f.get("sequentialDownload")) or False,
         seed_mode=parse_bool(f.get("skip_checking")) or False,
@@ -211,6 +221,8 @@ def _options(
         ),
         auto_tmm=auto_tmm,
         name=name,
+        download_path=download_path,
+        save_path=final,
     )
     return options, extras
 
@@ -306,14 +318,19 @@ async def add(request: web.Request) -> web.Response:
     sources: list[tuple[str | None, bytes | None]] = [(None, data) for _, data in files]
     sources += await _resolve(urls, request.config_dict[API_OPTIONS].max_upload)
     added: list[str] = []
+    layout = layout_of(fields)
     for i, (magnet, blob) in enumerate(sources):
         if i and i % COMMIT_CHUNK == 0:
             await torrents.checkpoint(added[-COMMIT_CHUNK:])
+        laid_out = (
+            dataclasses.replace(options, renamed_files=renamed_files(blob, layout)) if blob else options
+        )
         try:
-            h = torrents.add(magnet=magnet, torrent=blob, options=options)
+            h = torrents.add(magnet=magnet, torrent=blob, options=laid_out)
         except (EngineError, PathNotAllowedError, CategoryError) as e:
             log.info("add failed", extra={"error": str(e)})
             continue
+        # firstLastPiecePrio reaches libtorrent once it has the torrent (extras_store.applier).
         request.app[EXTRAS].put(h, dataclasses.replace(extras))
         added.append(h)
     # "Ok." only once the rows are committed (concurrent adds share the commit).

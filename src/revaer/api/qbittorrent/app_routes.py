@@ -271,6 +271,8 @@ def preferences(root: str, listener: ConfigListener | None) -> dict[str, Any]:
         upnp=bool(s.get("enable_upnp", False)),
         dl_limit=e.download_limit,
         up_limit=e.upload_limit,
+        alt_dl_limit=e.alt_download_limit,
+        alt_up_limit=e.alt_upload_limit,
         max_connec=e.connections_limit,
         max_connec_per_torrent=td.max_conns if td.max_conns > 0 else -1,
         listen_port=_listen_port(e.listen_interfaces),

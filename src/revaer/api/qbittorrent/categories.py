@@ -13,7 +13,7 @@ from aiohttp import web
 from revaer.api.keys import TORRENTS
 from revaer.api.qbittorrent.actions import OK, json_response, params, require, targets
 from revaer.api.qbittorrent.errors import QbError, bad_request, text_response
-from revaer.categories import CategoryError
+from revaer.categories import Category, CategoryError
 from revaer.labels import normalize_tags, split_tags, valid_category, valid_path, valid_tag
 from revaer.paths import PathNotAllowedError
 from revaer.torrents import TorrentService
@@ -45,9 +45,31 @@ def _tags(text: str) -> tuple[str, ...]:
     return tags
 
 
+def _download_path(torrents: TorrentService, p: dict[str, str], refused: QbError) -> str | None:
+    """A category's download path from ``downloadPath``/``downloadPathEnabled``: None when neither
+    is given, "" when turned off; ``refused`` outside the roots."""
+    enabled = p.get("downloadPathEnabled", "").strip().lower()
+    path = p.get("downloadPath", "").strip()
+    if enabled == "false":
+        return ""
+    if not path:
+        return None
+    confined = _save_path(torrents, path)
+    if confined is None:
+        raise refused
+    return confined
+
+
+def _category_json(name: str, cat: Category) -> dict[str, object]:
+    out: dict[str, object] = {"name": name, "savePath": cat.save_path}
+    if cat.download_path is not None:
+        out["download_path"] = cat.download_path or False  # qBittorrent: false when turned off
+    return out
+
+
 async def categories(request: web.Request) -> web.Response:
     cats = request.config_dict[TORRENTS].categories.categories
-    return json_response({name: {"name": name, "savePath": cats[name].save_path} for name in sorted(cats)})
+    return json_response({name: _category_json(name, cats[name]) for name in sorted(cats)})
 
 
 async def _store_category(request: web.Request, *, create: bool) -> web.Response:
@@ -65,8 +87,9 @@ async def _store_category(request: web.Request, *, create: bool) -> web.Response
     refused = QbError(409, f"Unable to {'create' if create else 'edit'} category")
     if save_path is None or (name in store.categories) == create:
         raise refused
+    download_path = _download_path(torrents, p, refused)
     try:
-        await (store.create_category if create else store.edit_category)(name, save_path)
+        await (store.create_category if create else store.edit_category)(name, save_path, download_path)
     except CategoryError:
         raise refused from None
     return text_response(OK)

@@ -15,10 +15,11 @@ from aiohttp import web
 from revaer.api.keys import CONFIG, TORRENTS
 from revaer.api.params import parse_int
 from revaer.api.qbittorrent.errors import NOT_FOUND, QbError
+from revaer.api.qbittorrent.extras import EXTRAS
 from revaer.api.qbittorrent.items import MAX_RATIO, eta, is_seed, number, real_ratio, v1_hash
 from revaer.api.qbittorrent.reading import json_response, named_torrent
 from revaer.engine.errors import EngineError
-from revaer.engine.protocol import TorrentSummary
+from revaer.engine.protocol import TorrentMeta, TorrentSummary
 
 T = TypeVar("T")
 
@@ -31,7 +32,7 @@ async def _or_not_found(read: Callable[[str], Awaitable[T]], row: TorrentSummary
         raise NOT_FOUND from None
 
 
-def properties(row: TorrentSummary) -> dict[str, Any]:
+def properties(row: TorrentSummary, meta_info: TorrentMeta, download_path: str = "") -> dict[str, Any]:
     """``torrents/properties`` (qBittorrent's ``propertiesAction``)."""
     meta = row.has_metadata
     active = row.active_duration
@@ -39,14 +40,14 @@ def properties(row: TorrentSummary) -> dict[str, Any]:
     ratio = real_ratio(row)
     return {
         "addition_date": row.added_time,
-        "comment": "",
+        "comment": meta_info.comment,
         "completion_date": row.completed_time if meta and row.completed_time > 0 else -1,
-        "created_by": "",
-        "creation_date": -1,
+        "created_by": meta_info.creator,
+        "creation_date": meta_info.creation_date,
         "dl_limit": row.download_limit if row.download_limit > 0 else -1,
         "dl_speed": row.download_rate,
         "dl_speed_avg": row.downloaded_total // dl_duration if dl_duration > 0 else -row.downloaded_total,
-        "download_path": "",
+        "download_path": download_path,
         "eta": eta(row),
         "hash": row.info_hash,
         "infohash_v1": v1_hash(row),
@@ -84,7 +85,8 @@ def properties(row: TorrentSummary) -> dict[str, Any]:
 
 async def torrent_properties(request: web.Request) -> web.Response:
     _, row = await named_torrent(request)
-    return json_response(properties(row))
+    meta_info = await _or_not_found(request.config_dict[TORRENTS].torrent_meta, row)
+    return json_response(properties(row, meta_info, request.app[EXTRAS].get(row.info_hash).download_path))
 
 
 def _qb_priority(lt_priority: int) -> int:
@@ -180,8 +182,9 @@ async def torrent_trackers(request: web.Request) -> web.Response:
 
 
 async def torrent_webseeds(request: web.Request) -> web.Response:
-    await named_torrent(request)
-    return json_response([])
+    _, row = await named_torrent(request)
+    meta_info = await _or_not_found(request.config_dict[TORRENTS].torrent_meta, row)
+    return json_response([{"url": url} for url in meta_info.web_seeds])
 
 
 async def torrent_piece_states(request: web.Request) -> web.Response:

@@ -33,6 +33,8 @@ class Extras:
     inactive_seeding_time_limit: int = USE_GLOBAL
     auto_tmm: bool = False
     name: str = ""  # display name given by torrents/rename (or rename on add); empty: the engine's
+    download_path: str = ""  # where it downloads until finished (setDownloadPath, downloadPath on add)
+    save_path: str = ""  # where it moves once finished, while it downloads in download_path
     version: int = 0  # stamped by TorrentExtras.edit(): item caches compare it
 
 

@@ -4,7 +4,8 @@ A preference Revaer has a setting for is written to the config store (one
 transaction for the whole request) and applied live by the config hot reload,
 like any other config change: ``save_path`` → ``paths.download_root``, ``dht``
 → ``engine.dht``, ``dl_limit``/``up_limit``/``max_connec`` →
-``engine.limits``, ``max_connec_per_torrent`` → ``torrent.defaults``,
+``engine.limits``, ``alt_dl_limit``/``alt_up_limit`` → ``engine.alt_limits``,
+``max_connec_per_torrent`` → ``torrent.defaults``,
 ``listen_port`` → the port of ``engine.listen_interfaces``,
 ``bypass_local_auth`` → ``compat.qbittorrent.bypass_localhost``, ``limit_lan_peers`` →
 ``engine.limit_lan_peers``, a few session switches → ``engine.settings`` (see
@@ -14,7 +15,8 @@ preference is kept as given in ``QbPreferences`` (in memory) and returned by
 which turns the queue actions on (409 without it, as qBittorrent answers).
 
 qBittorrent ignores what it cannot parse; Revaer refuses a wrong-typed value
-of a preference it stores in the config with 400 and writes nothing.
+of a preference it stores in the config with 400 and writes nothing, and a
+preference asking for something it does not do (``UNHONOURED``) likewise.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from aiohttp import web
 from revaer.api.keys import CONFIG, CONFIG_STORE, TORRENTS
 from revaer.api.qbittorrent.errors import FORBIDDEN, QbError, bad_request, text_response
 from revaer.api.qbittorrent.keys import SESSION
-from revaer.config.model import Config, ConfigValidationError
+from revaer.config.model import SHARE_ACTIONS, Config, ConfigValidationError
 from revaer.paths import PathNotAllowedError
 
 log = logging.getLogger(__name__)
@@ -161,10 +163,15 @@ _MAPPED: Mapping[str, Callable[[_Changes, str, Json], None]] = {
     "limit_lan_peers": lambda ch, k, v: ch.set("engine.limit_lan_peers", _bool(k, v)),
     "dl_limit": lambda ch, k, v: ch.field("engine.limits", "download", max(_int(k, v), 0)),
     "up_limit": lambda ch, k, v: ch.field("engine.limits", "upload", max(_int(k, v), 0)),
+    "alt_dl_limit": lambda ch, k, v: ch.field("engine.alt_limits", "download", max(_int(k, v), 0)),
+    "alt_up_limit": lambda ch, k, v: ch.field("engine.alt_limits", "upload", max(_int(k, v), 0)),
     "max_connec": _max_connec,
     "max_connec_per_torrent": lambda ch, k, v: ch.field("torrent.defaults", "max_conns", max(_int(k, v), 0)),
     "listen_port": _listen_port,
     "bypass_local_auth": lambda ch, k, v: ch.field("compat.qbittorrent", "bypass_localhost", _bool(k, v)),
+    "banned_IPs": lambda ch, k, v: ch.set(
+        "engine.banned_ips", [a.strip() for a in _str(k, v).split("\n") if a.strip()]
+    ),
     **dict.fromkeys(ENGINE_SETTINGS, _engine_setting),
     # ---- RSS (the rss setting) ----
     "rss_auto_downloading_enabled": lambda ch, k, v: ch.field("rss", "auto_download", _bool(k, v)),
@@ -178,11 +185,79 @@ _MAPPED: Mapping[str, Callable[[_Changes, str, Json], None]] = {
 }
 
 
+# qBittorrent's global share-limit preferences -> the field of torrent.share_limits, and the value an
+# enabled limit takes when the request gives none (qBittorrent's own defaults).
+_SHARE_PREFS: Mapping[str, tuple[str, float]] = {
+    "max_ratio": ("ratio", 1.0),
+    "max_seeding_time": ("seeding_minutes", 1440),
+    "max_inactive_seeding_time": ("inactive_minutes", 1440),
+}
+SHARE_PREF_KEYS = frozenset([*_SHARE_PREFS, *(f"{k}_enabled" for k in _SHARE_PREFS), "max_ratio_act"])
+
+
+def _share_limits(ch: _Changes, prefs: Mapping[str, Json]) -> None:
+    """``max_ratio(_enabled)``, ``max_seeding_time(_enabled)``, ``max_inactive_seeding_time(_enabled)``
+    and ``max_ratio_act`` → ``torrent.share_limits`` (a disabled limit is stored as -1)."""
+    current = ch.config.share_limits
+    for pref, (name, default) in _SHARE_PREFS.items():
+        enabled, value = prefs.get(f"{pref}_enabled"), prefs.get(pref)
+        if enabled is None and value is None:
+            continue
+        was = getattr(current, name)
+        on = was >= 0 if enabled is None else _bool(f"{pref}_enabled", enabled)
+        if value is None:
+            value = was if was >= 0 else default
+        elif name == "ratio":
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise bad_request(f"'{pref}' must be a number")
+        else:
+            value = _int(pref, value)
+        if value < 0:  # qBittorrent: a negative limit is no limit
+            on = False
+        ch.field("torrent.share_limits", name, min(value, 9999 if name == "ratio" else 525600) if on else -1)
+    if "max_ratio_act" in prefs:
+        act = _int("max_ratio_act", prefs["max_ratio_act"])
+        if not 0 <= act < len(SHARE_ACTIONS):
+            raise bad_request("'max_ratio_act' must be 0 to 3")
+        ch.field("torrent.share_limits", "action", SHARE_ACTIONS[act])
+
+
+# Preferences for things Revaer does not do (serve HTTPS itself, schedule speed limits, reach peers through
+# a proxy, update a dynamic DNS name, send mail, run programs, copy .torrent files, watch folders,
+# serve another web UI, use I2P, a global temporary path): the value that leaves them off is accepted,
+# any other is refused rather than kept as if it were honoured.
+UNHONOURED: Mapping[str, tuple[Json, ...]] = {
+    "use_https": (False,),
+    "scheduler_enabled": (False,),
+    "proxy_type": (0, -1, "None"),
+    "dyndns_enabled": (False,),
+    "mail_notification_enabled": (False,),
+    "autorun_enabled": (False,),
+    "autorun_on_torrent_added_enabled": (False,),
+    "export_dir": ("",),
+    "export_dir_fin": ("",),
+    "scan_dirs": ({},),
+    "alternative_webui_enabled": (False,),
+    "i2p_enabled": (False,),
+    "temp_path_enabled": (False,),
+}
+
+
+def _refuse_unhonoured(prefs: Mapping[str, Json]) -> None:
+    for k, allowed in UNHONOURED.items():
+        if k in prefs and not any(prefs[k] == a and type(prefs[k]) is type(a) for a in allowed):
+            raise bad_request(f"Unsupported preference: {k}")
+
+
 def plan(prefs: Mapping[str, Json], config: Config) -> tuple[dict[str, Json], dict[str, Json]]:
     """``(config changes, preferences to keep)`` for a ``setPreferences`` object; 400 on a wrong type."""
+    _refuse_unhonoured(prefs)
     changes = _Changes(config)
     kept: dict[str, Json] = {}
+    _share_limits(changes, prefs)
     for k, v in prefs.items():
+        if k in SHARE_PREF_KEYS:
+            continue
         apply = _MAPPED.get(k)
         if apply is not None:
             apply(changes, k, v)
@@ -201,10 +276,19 @@ def from_config(config: Config, download_root: Path) -> dict[str, Json]:
         "limit_lan_peers": e.limit_lan_peers,
         "dl_limit": e.download_limit,
         "up_limit": e.upload_limit,
+        "alt_dl_limit": e.alt_download_limit,
+        "alt_up_limit": e.alt_upload_limit,
         "max_connec": -1 if e.connections_limit >= UNLIMITED_CONNECTIONS else e.connections_limit,
         "max_connec_per_torrent": config.torrent_defaults.max_conns or -1,
         "bypass_local_auth": config.qbittorrent.bypass_localhost,
+        "banned_IPs": "\n".join(e.banned_ips),
     }
+    share = config.share_limits
+    for pref, (name, _) in _SHARE_PREFS.items():
+        value = getattr(share, name)
+        out[f"{pref}_enabled"] = value >= 0
+        out[pref] = value if value >= 0 else -1
+    out["max_ratio_act"] = SHARE_ACTIONS.index(share.action)
     if ports:
         out["listen_port"] = int(ports[0])
     rss = config.values["rss"]

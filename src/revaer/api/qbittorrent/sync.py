@@ -21,14 +21,15 @@ from aiohttp import web
 from revaer.api.keys import CONFIG, TORRENTS
 from revaer.api.params import parse_int
 from revaer.api.qbittorrent.auth import session_of
-from revaer.api.qbittorrent.errors import HEADERS
+from revaer.api.qbittorrent.errors import HEADERS, NOT_FOUND
 from revaer.api.qbittorrent.items import Item, without_hash
 from revaer.api.qbittorrent.keys import SESSIONS
 from revaer.api.qbittorrent.listing import Listing, listing_of
 from revaer.api.qbittorrent.reading import json_response, named_torrent, params
 from revaer.categories import CategoryStore
 from revaer.config.model import Config
-from revaer.engine.protocol import SessionStats
+from revaer.engine.errors import EngineError
+from revaer.engine.protocol import PeerInfo, SessionStats
 
 MAX_RID = 1_000_000
 MAX_PEER_RIDS = 64  # torrents whose sync/torrentPeers rid a session keeps
@@ -63,7 +64,7 @@ def server_state(stats: SessionStats, config: Config | None, free_space: int) ->
         "dht_nodes": stats.dht_nodes,
         "dl_info_data": stats.downloaded,
         "dl_info_speed": stats.download_rate,
-        "dl_rate_limit": config.engine.download_limit if config is not None else 0,
+        "dl_rate_limit": config.engine.effective_limits[0] if config is not None else 0,
         "free_space_on_disk": free_space,
         "global_ratio": _global_ratio(stats.uploaded, stats.downloaded),
         "queued_io_jobs": 0,
@@ -77,8 +78,8 @@ def server_state(stats: SessionStats, config: Config | None, free_space: int) ->
         "total_wasted_session": 0,
         "up_info_data": stats.uploaded,
         "up_info_speed": stats.upload_rate,
-        "up_rate_limit": config.engine.upload_limit if config is not None else 0,
-        "use_alt_speed_limits": False,
+        "up_rate_limit": config.engine.effective_limits[1] if config is not None else 0,
+        "use_alt_speed_limits": config.engine.alt_enabled if config is not None else False,
         "use_subcategories": False,
         "write_cache_overload": "0",
     }
@@ -271,12 +272,39 @@ async def maindata(request: web.Request) -> web.Response:
     return web.Response(body=body, content_type="application/json", headers=HEADERS)
 
 
+def peer_item(p: PeerInfo) -> dict[str, Any]:
+    """One peer as qBittorrent 4.6 lists it (no country: Revaer resolves none, as qBittorrent with
+    ``Connection\\ResolvePeerCountries`` off)."""
+    return {
+        "client": p.client,
+        "connection": "μTP" if p.utp else "BT",
+        "country": "",
+        "country_code": "",
+        "dl_speed": p.download_rate,
+        "downloaded": p.downloaded,
+        "files": "",
+        "flags": " ".join(p.flags),
+        "flags_desc": "",
+        "ip": p.ip,
+        "port": p.port,
+        "progress": p.progress,
+        "relevance": 0,
+        "up_speed": p.upload_rate,
+        "uploaded": p.uploaded,
+    }
+
+
 async def torrent_peers(request: web.Request) -> web.Response:
-    """Peers of one torrent. The engine does not list peers yet: always a full update with none."""
+    """The torrent's connected peers, from the engine: a full update each time (keyed "ip:port")."""
     _, row = await named_torrent(request)
     rids: dict[str, int] = request.app[SESSIONS].syncs(session_of(request)).setdefault("peers", {})
     if row.info_hash not in rids and len(rids) >= MAX_PEER_RIDS:
         rids.clear()  # bounded: a client walking every torrent starts over with full updates
     rid = rids.get(row.info_hash, 0) % MAX_RID + 1
     rids[row.info_hash] = rid
-    return json_response({"full_update": True, "peers": {}, "rid": rid, "show_flags": True})
+    try:
+        found = request.config_dict[TORRENTS].peers(row.info_hash)
+    except EngineError:
+        raise NOT_FOUND from None
+    peers = {(f"[{p.ip}]:{p.port}" if ":" in p.ip else f"{p.ip}:{p.port}"): peer_item(p) for p in found}
+    return json_response({"full_update": True, "peers": peers, "rid": rid, "show_flags": True})
