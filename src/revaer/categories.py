@@ -15,13 +15,21 @@ from dataclasses import dataclass
 import asyncpg
 
 from revaer.errors import UsageError
-from revaer.labels import valid_category, valid_tag
+from revaer.labels import TAG_RULE, valid_category, valid_tag
 
 log = logging.getLogger(__name__)
 
 
 class CategoryError(UsageError):
     """An invalid or conflicting category or tag."""
+
+
+def check_tags(tags: Iterable[str]) -> None:
+    """``CategoryError`` for the first invalid tag (the APIs check first, with their own answers:
+    this keeps any other caller's bad tag out of the store too)."""
+    for t in tags:
+        if not valid_tag(t):
+            raise CategoryError(f"invalid tag {t!r}: {TAG_RULE}")
 
 
 @dataclass(frozen=True, slots=True)

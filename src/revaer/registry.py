@@ -33,6 +33,7 @@ from typing import Any
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
+from revaer.engine.protocol import AddRequest
 from revaer.registry_writes import (
     CATEGORY,
     EVENTS,
@@ -82,6 +83,39 @@ class StoredTorrent:
     # acknowledged before its first resume data, and gives a .torrent's info dictionary back to resume
     # data saved without it.
     source: bytes | None = None
+
+    @property
+    def magnet(self) -> str | None:
+        """The magnet URI it was added from, if it was added from one."""
+        if self.source and self.source.startswith(b"magnet:"):
+            return self.source.decode("utf-8", "replace")
+        return None
+
+    def resume_request(self) -> AddRequest | None:
+        """The engine's add for a restart: the resume data, and the .torrent file whose info
+        dictionary it was saved without (None without resume data)."""
+        if self.resume_data is None:
+            return None
+        torrent = self.source if self.source and self.magnet is None else None
+        return AddRequest(resume=self.resume_data, torrent=torrent)
+
+    def source_request(self) -> AddRequest:
+        """The engine's add from what it was added from (a torrent acknowledged before its first
+        resume data), paused if it was paused."""
+        magnet = self.magnet
+        return AddRequest(
+            magnet=magnet,
+            torrent=None if magnet else self.source,
+            save_path=self.save_path,
+            name=self.name if magnet and self.name != self.info_hash else "",
+            paused=self.state == "paused",
+        )
+
+
+def source_bytes(magnet: str | None) -> bytes | None:
+    """A magnet URI as stored in ``source`` (bytes, like a .torrent file); surrogatepass so that no
+    string can make this step fail."""
+    return magnet.encode("utf-8", "surrogatepass") if magnet else None
 
 
 class TorrentNotStored(Exception):

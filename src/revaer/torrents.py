@@ -21,7 +21,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TypeVar
 
-from revaer.categories import CategoryError, CategoryStore
+from revaer.categories import CategoryError, CategoryStore, check_tags
 from revaer.db.pool import DatabaseUnavailable
 from revaer.engine.errors import EngineError, TorrentNotFoundError
 from revaer.engine.protocol import (
@@ -44,35 +44,15 @@ from revaer.engine.protocol import (
     TorrentSummary,
     TrackerInfo,
 )
-from revaer.labels import TAG_RULE, Labels, normalize_tags, valid_category, valid_tag
-from revaer.paths import PathNotAllowedError, confine
-from revaer.registry import TorrentNotStored, TorrentRegistry
+from revaer.labels import Labels, normalize_tags, valid_category
+from revaer.paths import confine
+from revaer.registry import TorrentNotStored, TorrentRegistry, source_bytes
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-__all__ = [
-    "AddOptions",
-    "Labels",
-    "PathNotAllowedError",
-    "TorrentNotStored",
-    "TorrentService",
-    "confine",
-    "normalize_tags",
-]
-
-
-def _magnet_bytes(magnet: str | None) -> bytes | None:
-    # Stored as bytes like a .torrent file; surrogatepass so no string can make this step fail.
-    return magnet.encode("utf-8", "surrogatepass") if magnet else None
-
-
-def _check_tags(tags: Iterable[str]) -> None:
-    # The API checks first, with its own answers; this keeps any other caller's bad tag out too.
-    for t in tags:
-        if not valid_tag(t):
-            raise CategoryError(f"invalid tag {t!r}: {TAG_RULE}")
+__all__ = ["AddOptions", "TorrentService"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +172,10 @@ class TorrentService:
             if i < len(self._order) and self._order[i] == key:
                 del self._order[i]
 
+    def _adopt(self, h: str, category: str, tags: Iterable[str]) -> None:
+        self._labels[h] = lab = Labels(category, tuple(tags))
+        self._stamp(lab)
+
     def _stamp(self, lab: Labels) -> None:
         self._label_clock += 1
         lab.version = self._label_clock
@@ -250,7 +234,7 @@ class TorrentService:
     ) -> str:
         o = options
         tags = normalize_tags(o.tags)
-        _check_tags(tags)
+        check_tags(tags)
         save_path = self.save_path_for(o.save_path, o.category)
         if o.category and not valid_category(o.category):
             raise CategoryError(f"invalid category name: {o.category!r}")
@@ -285,7 +269,7 @@ class TorrentService:
                 tags=tags,
                 added_at=float(row.added_time) if row and row.added_time else time.time(),
                 info_hash_v2=row.info_hash_v2 if row else None,
-                source=torrent if torrent is not None else _magnet_bytes(magnet),
+                source=torrent if torrent is not None else source_bytes(magnet),
                 paused=o.paused,
             )
         log.info("torrent added", extra={"info_hash": h, "category": o.category, "paused": o.paused})
@@ -350,7 +334,7 @@ class TorrentService:
             cur.category = category
         if tags is not None:
             new = normalize_tags(tags)
-            _check_tags(new)
+            check_tags(new)
             cur.tags = new
             self._categories.ensure_tags(cur.tags)
         self._stamp(cur)
@@ -461,18 +445,15 @@ class TorrentService:
             return 0
         n = 0
         for t in await self._registry.load():
-            self._labels[t.info_hash] = lab = Labels(t.category, t.tags)
-            self._stamp(lab)
-            if t.resume_data is None:
+            self._adopt(t.info_hash, t.category, t.tags)
+            request = t.resume_request()
+            if request is None:
                 log.warning(
                     "torrent has no resume data yet, cannot restore", extra={"info_hash": t.info_hash}
                 )
                 continue
-            # Resume data of a torrent added from a .torrent file lacks the info dictionary: the
-            # file (its source) comes with it.
-            torrent = t.source if t.source and not t.source.startswith(b"magnet:") else None
             try:
-                self._track(self._engine.add(AddRequest(resume=t.resume_data, torrent=torrent)))
+                self._track(self._engine.add(request))
                 n += 1
             except EngineError as e:
                 log.error("restoring torrent failed", extra={"info_hash": t.info_hash, "error": str(e)})
@@ -492,14 +473,7 @@ class TorrentService:
         for t in await self._registry.load():
             if t.resume_data is not None or not t.source or self._engine.get(t.info_hash) is not None:
                 continue
-            magnet = t.source.decode("utf-8", "replace") if t.source.startswith(b"magnet:") else None
-            request = AddRequest(
-                magnet=magnet,
-                torrent=None if magnet else t.source,
-                save_path=t.save_path,
-                name=t.name if magnet and t.name != t.info_hash else "",
-                paused=t.state == "paused",
-            )
+            request = t.source_request()
             if self._add_defaults is not None:
                 request = self._add_defaults(request)
             try:
@@ -508,8 +482,7 @@ class TorrentService:
                 log.error("re-adding torrent failed", extra={"info_hash": t.info_hash, "error": str(e)})
                 continue
             if h not in self._labels:
-                self._labels[h] = lab = Labels(t.category, t.tags)
-                self._stamp(lab)
+                self._adopt(h, t.category, t.tags)
             self._track(h)
             n += 1
         if n:
@@ -590,8 +563,9 @@ class TorrentService:
         """The v1 hash of every piece as hex, asked off the loop."""
         return await self._query(self._engine.piece_hashes, info_hash)
 
-    def torrent_file(self, info_hash: str) -> bytes:
-        return self._engine.torrent_file(info_hash)
+    async def torrent_file(self, info_hash: str) -> bytes:
+        """The .torrent file (bencoded), made off the loop."""
+        return await self._query(self._engine.torrent_file, info_hash)
 
     async def torrent_meta(self, info_hash: str) -> TorrentMeta:
         """What the .torrent says (comment, creator, date, web seeds), asked off the loop."""
@@ -608,8 +582,9 @@ class TorrentService:
     def connect_peer(self, h: str, ip: str, port: int) -> None:
         self._engine.connect_peer(h, ip, port)
 
-    def peers(self, h: str) -> list[PeerInfo]:
-        return self._engine.peers(h)
+    async def peers(self, h: str) -> list[PeerInfo]:
+        """The torrent's connected peers, asked off the loop."""
+        return await self._query(self._engine.peers, h)
 
     def set_super_seeding(self, h: str, on: bool) -> None:
         self._engine.set_super_seeding(h, on)

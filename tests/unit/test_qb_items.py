@@ -20,7 +20,7 @@ from revaer.api.qbittorrent.items import (
 )
 from revaer.engine.fake import FakeSummary
 from revaer.engine.protocol import TorrentState
-from revaer.torrents import Labels
+from revaer.labels import Labels
 
 H = "ab" * 20
 V2 = "cd" * 32

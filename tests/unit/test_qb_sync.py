@@ -16,7 +16,7 @@ from revaer.api.qbittorrent.sync import SyncState, answer, changed_item, delta, 
 from revaer.categories import Category, CategoryStore
 from revaer.engine.fake import FakeSummary
 from revaer.engine.protocol import Changes, TorrentState, TorrentSummary, TrackerInfo, TrackerStatus
-from revaer.torrents import Labels
+from revaer.labels import Labels
 
 A, B, C = "aa" * 20, "bb" * 20, "cc" * 20
 SERVER = {"dl_info_speed": 0, "free_space_on_disk": 100}

@@ -17,95 +17,21 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
 
+from revaer.config.checks import ConfigValidationError as ConfigValidationError
+from revaer.config.checks import Json as Json
+from revaer.config.checks import (
+    absolute_path,
+    expect_bool,
+    expect_int,
+    expect_object,
+    expect_str,
+    kind,
+    show,
+)
 from revaer.config.libtorrent_settings import setting_type
-from revaer.errors import UsageError
 from revaer.labels import CATEGORY_RULE, valid_category
 from revaer.paths import category_root, is_system_dir
-
-Json = Any
-
-
-class ConfigValidationError(UsageError):
-    """A setting value was refused; ``key`` names the setting (or ``key.field``)."""
-
-    def __init__(self, key: str, message: str) -> None:
-        super().__init__(f"{key}: {message}")
-        self.key = key
-        self.reason = message
-
-
-def _show(value: Json) -> str:
-    text = repr(value) if not isinstance(value, str) else f'"{value}"'
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-# JSON's names for its types, in the order they are tested (bool before int: True is an int too).
-_KINDS: tuple[tuple[type, str], ...] = (
-    (bool, "a boolean"),
-    (int, "an integer"),
-    (float, "a number"),
-    (str, "a string"),
-    (list, "an array"),
-    (dict, "an object"),
-)
-
-
-def _kind(value: Json) -> str:
-    if value is None:
-        return "null"
-    return next((name for t, name in _KINDS if isinstance(value, t)), type(value).__name__)
-
-
-def _expect_bool(key: str, value: Json) -> bool:
-    if not isinstance(value, bool):
-        raise ConfigValidationError(key, f"expected a boolean, got {_kind(value)} {_show(value)}")
-    return value
-
-
-def _expect_int(key: str, value: Json, *, minimum: int, maximum: int = 2**31 - 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigValidationError(key, f"expected an integer, got {_kind(value)} {_show(value)}")
-    if not minimum <= value <= maximum:
-        raise ConfigValidationError(key, f"expected an integer from {minimum} to {maximum}, got {value}")
-    return value
-
-
-def _expect_str(key: str, value: Json, *, allow_empty: bool = True) -> str:
-    if not isinstance(value, str):
-        raise ConfigValidationError(key, f"expected a string, got {_kind(value)} {_show(value)}")
-    if not allow_empty and not value.strip():
-        raise ConfigValidationError(key, "expected a non-empty string")
-    return value
-
-
-def _expect_object(key: str, value: Json, fields: Mapping[str, Json]) -> dict[str, Json]:
-    """An object whose fields are a subset of ``fields`` (name -> default); missing ones get the default."""
-    if not isinstance(value, dict):
-        raise ConfigValidationError(key, f"expected an object, got {_kind(value)} {_show(value)}")
-    unknown = sorted(set(value) - set(fields))
-    if unknown:
-        raise ConfigValidationError(
-            f"{key}.{unknown[0]}", f"unknown field (expected one of: {', '.join(sorted(fields))})"
-        )
-    return {name: value.get(name, default) for name, default in fields.items()}
-
-
-def _absolute_path(key: str, value: Json, *, allow_empty: bool) -> str:
-    text = _expect_str(key, value)
-    if not text:
-        if allow_empty:
-            return text
-        raise ConfigValidationError(key, "expected an absolute path, got an empty string")
-    if not text.startswith("/"):
-        raise ConfigValidationError(key, f"expected an absolute path, got {_show(text)}")
-    if ".." in text.split("/"):
-        raise ConfigValidationError(key, f'expected a path without "..", got {_show(text)}')
-    if "\x00" in text:
-        raise ConfigValidationError(key, "expected a path without NUL characters")
-    return text
-
 
 # ---- the settings -----------------------------------------------------------------------------
 
@@ -131,10 +57,10 @@ class Bind:
 
 
 def parse_bind(key: str, value: Json) -> Bind:
-    text = _expect_str(key, value)
+    text = expect_str(key, value)
     m = re.fullmatch(r"\[([0-9A-Fa-f:.]+)\]:(\d{1,5})|([^:\[\]\s]+):(\d{1,5})", text)
     if m is None:
-        raise ConfigValidationError(key, f'expected "host:port" (IPv6 as "[addr]:port"), got {_show(text)}')
+        raise ConfigValidationError(key, f'expected "host:port" (IPv6 as "[addr]:port"), got {show(text)}')
     host = m.group(1) or m.group(3)
     port = int(m.group(2) or m.group(4))
     if m.group(1):
@@ -142,7 +68,7 @@ def parse_bind(key: str, value: Json) -> Bind:
             ipaddress.IPv6Address(host)
         except ValueError:
             raise ConfigValidationError(
-                key, f"expected an IPv6 address in brackets, got {_show(host)}"
+                key, f"expected an IPv6 address in brackets, got {show(host)}"
             ) from None
     if not 1 <= port <= 65535:
         raise ConfigValidationError(key, f"expected a port from 1 to 65535, got {port}")
@@ -155,30 +81,30 @@ def _server_bind(key: str, value: Json) -> Json:
 
 
 def _download_root(key: str, value: Json) -> Json:
-    return _absolute_path(key, value, allow_empty=True)
+    return absolute_path(key, value, allow_empty=True)
 
 
 def _allowed_roots(key: str, value: Json) -> Json:
     if not isinstance(value, list):
-        raise ConfigValidationError(key, f"expected an array of absolute paths, got {_kind(value)}")
-    return [_absolute_path(f"{key}[{i}]", path, allow_empty=False) for i, path in enumerate(value)]
+        raise ConfigValidationError(key, f"expected an array of absolute paths, got {kind(value)}")
+    return [absolute_path(f"{key}[{i}]", path, allow_empty=False) for i, path in enumerate(value)]
 
 
 _PLACEHOLDERS = frozenset({"name", "category", "hash"})
 
 
 def _rules(key: str, value: Json) -> Json:
-    obj = _expect_object(key, value, {"categories": {}, "allow_system_roots": False})
+    obj = expect_object(key, value, {"categories": {}, "allow_system_roots": False})
     cats = obj["categories"]
-    allow_system = _expect_bool(f"{key}.allow_system_roots", obj["allow_system_roots"])
+    allow_system = expect_bool(f"{key}.allow_system_roots", obj["allow_system_roots"])
     ckey = f"{key}.categories"
     if not isinstance(cats, dict):
-        raise ConfigValidationError(ckey, f"expected an object (category -> template), got {_kind(cats)}")
+        raise ConfigValidationError(ckey, f"expected an object (category -> template), got {kind(cats)}")
     for name, template in cats.items():
         tkey = f"{ckey}.{name}"
         if not valid_category(name):
             raise ConfigValidationError(tkey, f"expected a category name of {CATEGORY_RULE}")
-        _absolute_path(tkey, template, allow_empty=False)
+        absolute_path(tkey, template, allow_empty=False)
         for placeholder in re.findall(r"\{([^{}]*)\}", template):
             if placeholder not in _PLACEHOLDERS:
                 raise ConfigValidationError(
@@ -204,18 +130,18 @@ _TORRENT_DEFAULTS = {"max_conns": 0, "upload_limit": 0, "download_limit": 0}
 
 
 def _torrent_defaults(key: str, value: Json) -> Json:
-    obj = _expect_object(key, value, _TORRENT_DEFAULTS)
+    obj = expect_object(key, value, _TORRENT_DEFAULTS)
     for name in obj:
-        _expect_int(f"{key}.{name}", obj[name], minimum=0)
+        expect_int(f"{key}.{name}", obj[name], minimum=0)
     return obj
 
 
 def _listen_interfaces(key: str, value: Json) -> Json:
-    text = _expect_str(key, value)
+    text = expect_str(key, value)
     for part in filter(None, (p.strip() for p in text.split(","))):
         if not re.fullmatch(r"(\[[0-9A-Fa-f:.]+\]|[^:\[\],\s]+):\d{1,5}s?", part):
             raise ConfigValidationError(
-                key, f'expected comma-separated "address:port" entries, got {_show(part)}'
+                key, f'expected comma-separated "address:port" entries, got {show(part)}'
             )
     return text
 
@@ -226,30 +152,30 @@ _ALT_LIMITS = {"enabled": False, "download": 10240, "upload": 10240}
 
 
 def _engine_limits(key: str, value: Json) -> Json:
-    obj = _expect_object(key, value, _ENGINE_LIMITS)
-    _expect_int(f"{key}.download", obj["download"], minimum=0)
-    _expect_int(f"{key}.upload", obj["upload"], minimum=0)
-    _expect_int(f"{key}.connections", obj["connections"], minimum=1)
+    obj = expect_object(key, value, _ENGINE_LIMITS)
+    expect_int(f"{key}.download", obj["download"], minimum=0)
+    expect_int(f"{key}.upload", obj["upload"], minimum=0)
+    expect_int(f"{key}.connections", obj["connections"], minimum=1)
     return obj
 
 
 def _banned_ips(key: str, value: Json) -> Json:
     if not isinstance(value, list):
-        raise ConfigValidationError(key, f"expected an array of IP addresses, got {_kind(value)}")
+        raise ConfigValidationError(key, f"expected an array of IP addresses, got {kind(value)}")
     out = []
     for i, text in enumerate(value):
         try:
-            out.append(str(ipaddress.ip_address(_expect_str(f"{key}[{i}]", text).strip())))
+            out.append(str(ipaddress.ip_address(expect_str(f"{key}[{i}]", text).strip())))
         except ValueError:
-            raise ConfigValidationError(f"{key}[{i}]", f"expected an IP address, got {_show(text)}") from None
+            raise ConfigValidationError(f"{key}[{i}]", f"expected an IP address, got {show(text)}") from None
     return sorted(set(out))
 
 
 def _alt_limits(key: str, value: Json) -> Json:
-    obj = _expect_object(key, value, _ALT_LIMITS)
-    _expect_bool(f"{key}.enabled", obj["enabled"])
-    _expect_int(f"{key}.download", obj["download"], minimum=0)
-    _expect_int(f"{key}.upload", obj["upload"], minimum=0)
+    obj = expect_object(key, value, _ALT_LIMITS)
+    expect_bool(f"{key}.enabled", obj["enabled"])
+    expect_int(f"{key}.download", obj["download"], minimum=0)
+    expect_int(f"{key}.upload", obj["upload"], minimum=0)
     return obj
 
 
@@ -260,7 +186,7 @@ SHARE_ACTIONS = ("pause", "remove", "super_seeding", "remove_with_data")  # qBit
 
 
 def _share_limits(key: str, value: Json) -> Json:
-    obj = _expect_object(key, value, _SHARE_LIMITS)
+    obj = expect_object(key, value, _SHARE_LIMITS)
     ratio = obj["ratio"]
     if (
         isinstance(ratio, bool)
@@ -268,10 +194,10 @@ def _share_limits(key: str, value: Json) -> Json:
         or not (ratio == -1 or 0 <= ratio <= 9999)
     ):
         raise ConfigValidationError(
-            f"{key}.ratio", f"expected -1 or a number from 0 to 9999, got {_show(ratio)}"
+            f"{key}.ratio", f"expected -1 or a number from 0 to 9999, got {show(ratio)}"
         )
     for name in ("seeding_minutes", "inactive_minutes"):
-        _expect_int(f"{key}.{name}", obj[name], minimum=-1, maximum=525600)
+        expect_int(f"{key}.{name}", obj[name], minimum=-1, maximum=525600)
     if obj["action"] not in SHARE_ACTIONS:
         raise ConfigValidationError(f"{key}.action", f"expected one of {', '.join(SHARE_ACTIONS)}")
     return obj
@@ -293,7 +219,7 @@ _ENGINE_RESERVED = {
 def _engine_settings(key: str, value: Json) -> Json:
     if not isinstance(value, dict):
         raise ConfigValidationError(
-            key, f"expected an object (libtorrent setting -> value), got {_kind(value)}"
+            key, f"expected an object (libtorrent setting -> value), got {kind(value)}"
         )
     for name, v in value.items():
         skey = f"{key}.{name}"
@@ -303,30 +229,30 @@ def _engine_settings(key: str, value: Json) -> Json:
         if expected is None:
             raise ConfigValidationError(skey, "unknown libtorrent setting")
         if expected is bool:
-            _expect_bool(skey, v)
+            expect_bool(skey, v)
         elif expected is int:
-            _expect_int(skey, v, minimum=-(2**31), maximum=2**31 - 1)
+            expect_int(skey, v, minimum=-(2**31), maximum=2**31 - 1)
         else:
-            _expect_str(skey, v)
+            expect_str(skey, v)
     return dict(value)
 
 
 def _qbittorrent(key: str, value: Json) -> Json:
-    obj = _expect_object(key, value, {"enabled": None, "bypass_localhost": False})
+    obj = expect_object(key, value, {"enabled": None, "bypass_localhost": False})
     if obj["enabled"] is not None:
-        _expect_bool(f"{key}.enabled", obj["enabled"])
-    _expect_bool(f"{key}.bypass_localhost", obj["bypass_localhost"])
+        expect_bool(f"{key}.enabled", obj["enabled"])
+    expect_bool(f"{key}.bypass_localhost", obj["bypass_localhost"])
     return obj
 
 
 def _cors_origins(key: str, value: Json) -> Json:
     if not isinstance(value, list):
-        raise ConfigValidationError(key, f"expected an array of origins, got {_kind(value)} {_show(value)}")
+        raise ConfigValidationError(key, f"expected an array of origins, got {kind(value)} {show(value)}")
     for i, origin in enumerate(value):
-        _expect_str(f"{key}[{i}]", origin)
+        expect_str(f"{key}[{i}]", origin)
         if origin != "*" and not re.fullmatch(r"https?://[^/\s]+", origin):
             raise ConfigValidationError(
-                f"{key}[{i}]", f'expected "*" or an origin like "https://host[:port]", got {_show(origin)}'
+                f"{key}[{i}]", f'expected "*" or an origin like "https://host[:port]", got {show(origin)}'
             )
     return list(value)
 
@@ -336,13 +262,11 @@ _DOMAIN = re.compile(r"[A-Za-z0-9*?](?:[A-Za-z0-9*?.-]{0,252})")
 
 def _server_domains(key: str, value: Json) -> Json:
     if not isinstance(value, list):
-        raise ConfigValidationError(
-            key, f"expected an array of host names, got {_kind(value)} {_show(value)}"
-        )
+        raise ConfigValidationError(key, f"expected an array of host names, got {kind(value)} {show(value)}")
     for i, name in enumerate(value):
-        if not _DOMAIN.fullmatch(_expect_str(f"{key}[{i}]", name)):
+        if not _DOMAIN.fullmatch(expect_str(f"{key}[{i}]", name)):
             raise ConfigValidationError(
-                f"{key}[{i}]", f'expected a host name or a pattern like "*.example.com", got {_show(name)}'
+                f"{key}[{i}]", f'expected a host name or a pattern like "*.example.com", got {show(name)}'
             )
     return [str(v).lower() for v in value]
 
@@ -351,21 +275,21 @@ _LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
 def _telemetry(key: str, value: Json) -> Json:
-    obj = _expect_object(key, value, {"log_level": "info", "log_format": "json", "otel_endpoint": None})
-    level = _expect_str(f"{key}.log_level", obj["log_level"])
+    obj = expect_object(key, value, {"log_level": "info", "log_format": "json", "otel_endpoint": None})
+    level = expect_str(f"{key}.log_level", obj["log_level"])
     if level not in _LOG_LEVELS:
         raise ConfigValidationError(
-            f"{key}.log_level", f"expected one of {', '.join(_LOG_LEVELS)}, got {_show(level)}"
+            f"{key}.log_level", f"expected one of {', '.join(_LOG_LEVELS)}, got {show(level)}"
         )
-    fmt = _expect_str(f"{key}.log_format", obj["log_format"])
+    fmt = expect_str(f"{key}.log_format", obj["log_format"])
     if fmt not in ("json", "text"):
-        raise ConfigValidationError(f"{key}.log_format", f'expected "json" or "text", got {_show(fmt)}')
+        raise ConfigValidationError(f"{key}.log_format", f'expected "json" or "text", got {show(fmt)}')
     endpoint = obj["otel_endpoint"]
     if endpoint is not None and not re.fullmatch(
-        r"https?://\S+", _expect_str(f"{key}.otel_endpoint", endpoint)
+        r"https?://\S+", expect_str(f"{key}.otel_endpoint", endpoint)
     ):
         raise ConfigValidationError(
-            f"{key}.otel_endpoint", f"expected an http(s) URL or null, got {_show(endpoint)}"
+            f"{key}.otel_endpoint", f"expected an http(s) URL or null, got {show(endpoint)}"
         )
     return obj
 
@@ -388,18 +312,18 @@ _RSS = {
 
 
 def _rss(key: str, value: Json) -> Json:
-    obj = _expect_object(key, value, _RSS)
+    obj = expect_object(key, value, _RSS)
     for name in ("enabled", "auto_download", "download_repacks"):
-        _expect_bool(f"{key}.{name}", obj[name])
-    _expect_int(f"{key}.refresh_interval", obj["refresh_interval"], minimum=1, maximum=7 * 24 * 60)
-    _expect_int(f"{key}.max_articles_per_feed", obj["max_articles_per_feed"], minimum=1, maximum=100_000)
+        expect_bool(f"{key}.{name}", obj[name])
+    expect_int(f"{key}.refresh_interval", obj["refresh_interval"], minimum=1, maximum=7 * 24 * 60)
+    expect_int(f"{key}.max_articles_per_feed", obj["max_articles_per_feed"], minimum=1, maximum=100_000)
     filters = obj["smart_episode_filters"]
     fkey = f"{key}.smart_episode_filters"
     if not isinstance(filters, list) or len(filters) > 64:
-        raise ConfigValidationError(fkey, f"expected an array of regular expressions, got {_kind(filters)}")
+        raise ConfigValidationError(fkey, f"expected an array of regular expressions, got {kind(filters)}")
     for i, pattern in enumerate(filters):
         try:
-            re.compile(_expect_str(f"{fkey}[{i}]", pattern, allow_empty=False))
+            re.compile(expect_str(f"{fkey}[{i}]", pattern, allow_empty=False))
         except re.error as e:
             raise ConfigValidationError(f"{fkey}[{i}]", f"not a regular expression: {e}") from None
     return {**obj, "smart_episode_filters": list(filters)}
@@ -448,12 +372,12 @@ SPECS: Mapping[str, SettingSpec] = MappingProxyType(
                 _listen_interfaces,
                 "peer listen addresses",
             ),
-            SettingSpec("engine.dht", True, lambda k, v: _expect_bool(k, v), "the DHT"),
+            SettingSpec("engine.dht", True, lambda k, v: expect_bool(k, v), "the DHT"),
             SettingSpec("engine.limits", dict(_ENGINE_LIMITS), _engine_limits, "session-wide limits"),
             SettingSpec(
                 "engine.limit_lan_peers",
                 False,
-                lambda k, v: _expect_bool(k, v),
+                lambda k, v: expect_bool(k, v),
                 "the session-wide rate limits hold peers on the local network too",
             ),
             SettingSpec(

@@ -6,8 +6,9 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 
 from revaer.errors import RevaerError
+from revaer.registry import TorrentNotStored
 from revaer.rss.rules import Rule
-from revaer.torrents import AddOptions, TorrentNotStored, TorrentService
+from revaer.torrents import AddOptions, TorrentService
 
 log = logging.getLogger(__name__)
 

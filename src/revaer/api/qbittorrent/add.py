@@ -34,7 +34,8 @@ from revaer.categories import CategoryError
 from revaer.engine.errors import EngineError
 from revaer.labels import split_tags, valid_category, valid_magnet, valid_name, valid_path, valid_tag
 from revaer.paths import PathNotAllowedError
-from revaer.torrents import AddOptions, TorrentNotStored, TorrentService
+from revaer.registry import TorrentNotStored
+from revaer.torrents import AddOptions, TorrentService
 
 log = logging.getLogger(__name__)
 

@@ -162,7 +162,7 @@ async def export(request: web.Request) -> web.Response:
     """The .torrent file (``application/x-bittorrent``); 409 while the torrent has no metadata."""
     _, torrents, h = await _torrent(request)
     try:
-        data = torrents.torrent_file(h)
+        data = await torrents.torrent_file(h)
     except EngineRefusedError as e:
         raise QbError(409, str(e)) from None
     return web.Response(body=data, content_type="application/x-bittorrent", headers=HEADERS)

@@ -21,7 +21,7 @@ import orjson
 
 from revaer.api.qbittorrent.extras import NO_EXTRAS, Extras
 from revaer.engine.protocol import TorrentState, TorrentSummary
-from revaer.torrents import Labels
+from revaer.labels import Labels
 
 MAX_ETA = 8640000
 MAX_RATIO = 9999.0

@@ -20,7 +20,7 @@ from revaer.api.keys import LISTING, TORRENTS
 from revaer.api.qbittorrent.extras import EXTRAS, Extras, TorrentExtras
 from revaer.api.qbittorrent.items import Item, build_item, fragment, keyed_fragment
 from revaer.engine.protocol import Changes, TorrentSummary
-from revaer.torrents import Labels
+from revaer.labels import Labels
 
 
 class TorrentSource(Protocol):

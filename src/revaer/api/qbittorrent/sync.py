@@ -303,7 +303,7 @@ async def torrent_peers(request: web.Request) -> web.Response:
     rid = rids.get(row.info_hash, 0) % MAX_RID + 1
     rids[row.info_hash] = rid
     try:
-        found = request.config_dict[TORRENTS].peers(row.info_hash)
+        found = await request.config_dict[TORRENTS].peers(row.info_hash)
     except EngineError:
         raise NOT_FOUND from None
     peers = {(f"[{p.ip}]:{p.port}" if ":" in p.ip else f"{p.ip}:{p.port}"): peer_item(p) for p in found}

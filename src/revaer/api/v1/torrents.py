@@ -34,7 +34,8 @@ from revaer.labels import (
     valid_tag,
 )
 from revaer.paths import PathNotAllowedError
-from revaer.torrents import AddOptions, TorrentNotStored, TorrentService
+from revaer.registry import TorrentNotStored
+from revaer.torrents import AddOptions, TorrentService
 
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
