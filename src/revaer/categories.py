@@ -24,6 +24,13 @@ class CategoryError(UsageError):
     """An invalid or conflicting category or tag."""
 
 
+_INSERT_CATEGORY = (
+    "INSERT INTO revaer_runtime.categories (name, save_path, download_path) VALUES ($1, $2, $3)"
+    " ON CONFLICT (name) DO UPDATE SET save_path = EXCLUDED.save_path, download_path = EXCLUDED.download_path"
+)
+_UPDATE_CATEGORY = "UPDATE revaer_runtime.categories SET save_path = $2, download_path = $3 WHERE name = $1"
+
+
 def check_tags(tags: Iterable[str]) -> None:
     """``CategoryError`` for the first invalid tag (the APIs check first, with their own answers:
     this keeps any other caller's bad tag out of the store too)."""
@@ -68,29 +75,16 @@ class CategoryStore:
             raise CategoryError(f"invalid category name: {name!r}")
         if name in self.categories:
             raise CategoryError(f"category already exists: {name}")
-        if self.pool is not None:
-            await self.pool.execute(
-                "INSERT INTO revaer_runtime.categories (name, save_path, download_path) VALUES ($1, $2, $3)"
-                " ON CONFLICT (name) DO UPDATE SET save_path = EXCLUDED.save_path,"
-                " download_path = EXCLUDED.download_path",
-                name,
-                save_path,
-                download_path,
-            )
-        cat = self.categories[name] = Category(name, save_path, download_path)
-        self._bump()
-        return cat
+        return await self._put(_INSERT_CATEGORY, name, save_path, download_path)
 
     async def edit_category(self, name: str, save_path: str, download_path: str | None = None) -> Category:
         if name not in self.categories:
             raise CategoryError(f"no such category: {name}")
+        return await self._put(_UPDATE_CATEGORY, name, save_path, download_path)
+
+    async def _put(self, sql: str, name: str, save_path: str, download_path: str | None) -> Category:
         if self.pool is not None:
-            await self.pool.execute(
-                "UPDATE revaer_runtime.categories SET save_path = $2, download_path = $3 WHERE name = $1",
-                name,
-                save_path,
-                download_path,
-            )
+            await self.pool.execute(sql, name, save_path, download_path)
         cat = self.categories[name] = Category(name, save_path, download_path)
         self._bump()
         return cat

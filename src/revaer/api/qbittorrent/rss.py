@@ -80,19 +80,13 @@ async def items(request: web.Request) -> web.Response:
 
 
 async def mark_as_read(request: web.Request) -> web.Response:
-    p = await params(request)
-    path = p.get("itemPath")
-    if path is None:
-        raise bad_request()
+    p, (path,) = await _required(request, "itemPath")
     await _service(request).mark_read(path, p.get("articleId"))
     return _ok()
 
 
 async def refresh_item(request: web.Request) -> web.Response:
-    p = await params(request)
-    path = p.get("itemPath")
-    if path is None:
-        raise bad_request()
+    _, (path,) = await _required(request, "itemPath")
     _service(request).refresh(path)
     return _ok()
 
@@ -127,8 +121,5 @@ async def rules(request: web.Request) -> web.Response:
 
 
 async def matching_articles(request: web.Request) -> web.Response:
-    p = await params(request)
-    name = p.get("ruleName")
-    if name is None:
-        raise bad_request()
+    _, (name,) = await _required(request, "ruleName")
     return json_response(_service(request).matching(name), sort_keys=True)

@@ -2,11 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Final
+
 from aiohttp import web
 
 from revaer.api.auth import cors, v1_access
 from revaer.api.errors import problem_middleware
+from revaer.api.qbittorrent.routes import Handler
 from revaer.api.v1 import events, fsjobs, openapi, system, torrents
+
+ROUTES: Final[Sequence[tuple[str, str, Handler]]] = (
+    ("GET", "/health", system.health),
+    ("POST", "/setup/apply", system.setup_apply),
+    ("GET", "/config", system.config_get),
+    ("PATCH", "/config", system.config_patch),
+    ("GET", "/torrents", torrents.list_torrents),
+    ("POST", "/torrents/add", torrents.add_torrents),
+    ("GET", "/torrents/{info_hash}", torrents.get_torrent),
+    ("POST", "/torrents/{info_hash}/relocate", fsjobs.relocate),
+    ("POST", "/torrents/{info_hash}/{action}", torrents.torrent_action),
+    ("GET", "/fsjobs", fsjobs.jobs_list),
+    ("POST", "/fsjobs/{job_id}/retry", fsjobs.job_retry),
+    ("GET", "/events/stream", events.stream),
+    ("GET", "/openapi.json", openapi.document),
+)
+"""The whole ``/v1`` API: method, path, handler (a route before the more general one it shadows)."""
 
 
 def build_v1(client_max_size: int = 10 * 1024 * 1024 + 64 * 1024) -> web.Application:
@@ -15,18 +36,6 @@ def build_v1(client_max_size: int = 10 * 1024 * 1024 + 64 * 1024) -> web.Applica
         middlewares=[problem_middleware, cors, v1_access],
         client_max_size=client_max_size,
     )
-    r = app.router
-    r.add_get("/health", system.health)
-    r.add_post("/setup/apply", system.setup_apply)
-    r.add_get("/config", system.config_get)
-    r.add_patch("/config", system.config_patch)
-    r.add_get("/torrents", torrents.list_torrents)
-    r.add_post("/torrents/add", torrents.add_torrents)
-    r.add_get("/torrents/{info_hash}", torrents.get_torrent)
-    r.add_post("/torrents/{info_hash}/relocate", fsjobs.relocate)
-    r.add_post("/torrents/{info_hash}/{action}", torrents.torrent_action)
-    r.add_get("/fsjobs", fsjobs.jobs_list)
-    r.add_post("/fsjobs/{job_id}/retry", fsjobs.job_retry)
-    r.add_get("/events/stream", events.stream)
-    r.add_get("/openapi.json", openapi.document)
+    for method, path, handler in ROUTES:
+        app.router.add_route(method, path, handler)
     return app
