@@ -1,5 +1,5 @@
 // Drives Flood (a web UI speaking qBittorrent's /api/v2) in Debian's chromium through playwright-core.
-// In: FLOOD_URL, TORRENT_FILE, TORRENT_NAME, COMMENT, OUTSIDE_PATH, OUTSIDE_MAGNET, SCREENSHOT.
+// In: FLOOD_URL, FLOOD_USER, FLOOD_PASSWORD, QB_URL, QB_USER, QB_PASSWORD, TORRENT_FILE, TORRENT_NAME, COMMENT, OUTSIDE_PATH, OUTSIDE_MAGNET, SCREENSHOT.
 // Out: one JSON line; exit 1 on failure (the page's text on stderr).
 "use strict";
 const { chromium } = require("playwright-core");
@@ -22,6 +22,34 @@ async function addByUrl(page, url, destination) {
   await modal.locator("button[type=submit]", { hasText: "Add Torrent" }).click();
 }
 
+// The first visit creates Flood's user with qBittorrent (Revaer's façade) as its client; a fresh
+// browser context then logs in as that user.
+async function register(browser, env) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${env.FLOOD_URL}/`);
+  await page.waitForURL(/\/register$/);
+  await page.fill("input[name=username]", env.FLOOD_USER);
+  await page.fill("input[name=password]", env.FLOOD_PASSWORD);
+  await page.locator("button", { hasText: "rTorrent" }).click();
+  await page.getByText("qBittorrent", { exact: true }).click();
+  await page.fill("input[name=url]", env.QB_URL);
+  await page.fill("input[name=qbt-username]", env.QB_USER);
+  await page.fill("input[name=qbt-password]", env.QB_PASSWORD);
+  await page.locator("button[type=submit]", { hasText: "Create Account" }).click();
+  await page.waitForURL(/\/overview$/);
+  await context.close();
+}
+
+async function logIn(page, env) {
+  await page.goto(`${env.FLOOD_URL}/`);
+  await page.waitForURL(/\/login$/);
+  await page.fill("input[name=username]", env.FLOOD_USER);
+  await page.fill("input[name=password]", env.FLOOD_PASSWORD);
+  await page.locator("button[type=submit]").click();
+  await page.waitForURL(/\/overview$/);
+}
+
 async function main() {
   const env = process.env;
   const browser = await chromium.launch({
@@ -35,7 +63,8 @@ async function main() {
     page.setDefaultTimeout(15000);
     const errors = [];
     page.on("pageerror", (e) => errors.push(String(e)));
-    await page.goto(`${env.FLOOD_URL}/`);
+    await register(browser, env);
+    await logIn(page, env);
     // The list, empty: Flood reached Revaer's /api/v2 (login, sync/maindata).
     await page.locator(".torrents__alert", { hasText: "No torrents to display." }).waitFor();
 

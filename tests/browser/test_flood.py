@@ -1,11 +1,14 @@
 """Flood (npm ``flood``, a web UI that speaks qBittorrent's ``/api/v2``) against Revaer in headless chromium.
 
-``make browser`` installs chromium, playwright-core and Flood and runs this (marker ``browser``, outside
-``make test``). Flood runs on 127.0.0.1 with its state in a temporary directory and Revaer's façade as
-its qBittorrent. The page shows the empty list, adds a .torrent (with a comment) from a local seeder
-whose upload is limited, lists that seeder in the details' Peers tab while downloading, shows the
-comment in the Details tab, follows the progress to completion, and an add whose save path is outside
-the allowed roots leaves no torrent behind and a warning in Revaer's log.
+``make browser`` installs chromium, playwright-core and Flood and runs this (marker ``browser``,
+outside ``make test``). Flood runs on 127.0.0.1 with its state (its user database) in a temporary
+directory. The page creates Flood's user (client qBittorrent at Revaer's URL, the admin's
+credentials), logs in again in a fresh browser context, shows the empty list, adds a .torrent (with a
+comment and a creation date) from a local seeder whose upload is limited, lists that seeder in the
+details' Peers tab while downloading, shows the comment and creation date in the Details tab, follows
+the progress bar to 100%, and an add whose save path is outside the allowed roots leaves no torrent
+behind and a warning in Revaer's log (qBittorrent 4.6's answer, 200 ``Fails.``, carries no reason, so
+Flood reports the request as sent).
 """
 
 from __future__ import annotations
@@ -43,12 +46,11 @@ OUTSIDE_HASH = "ab" * 20
 
 
 @contextmanager
-def _flood(rundir: Path, qb_url: str) -> Iterator[str]:
-    """Flood on 127.0.0.1 and a free port, without its own login, driving ``qb_url`` as qBittorrent."""
+def _flood(rundir: Path) -> Iterator[str]:
+    """Flood on 127.0.0.1 and a free port, its user database in ``rundir`` (the page creates the user)."""
     port = free_port()
     log = (rundir.parent / "flood.log").open("ab")
-    args = ["--rundir", str(rundir), "--host", "127.0.0.1", "--port", str(port), "--auth", "none"]
-    args += ["--qburl", qb_url, "--qbuser", "admin", "--qbpass", PASSWORD]
+    args = ["--rundir", str(rundir), "--host", "127.0.0.1", "--port", str(port)]
     proc = subprocess.Popen(
         ["node", str(FLOOD), *args], stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
     )
@@ -107,12 +109,17 @@ async def test_flood_lists_adds_and_shows_details(server: ServerProcess, workdir
             async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
                 api = await V1.claimed(http, server)
                 (workdir / "flood").mkdir()
-                with _flood(workdir / "flood", server.url) as flood_url:
+                with _flood(workdir / "flood") as flood_url:
                     await _until_up(http, flood_url)
                     env = {
                         **os.environ,
                         "NODE_PATH": str(NODE_MODULES),
                         "FLOOD_URL": flood_url,
+                        "FLOOD_USER": "flood",
+                        "FLOOD_PASSWORD": "flood's own password",
+                        "QB_URL": server.url,
+                        "QB_USER": "admin",
+                        "QB_PASSWORD": PASSWORD,
                         "TORRENT_FILE": str(torrent_file),
                         "TORRENT_NAME": made.name,
                         "COMMENT": COMMENT,
