@@ -63,9 +63,11 @@ stubtest: dev
 pytest: dev
 	$(PY) -m pytest -q -p no:cacheprovider -m "not faults_slow and not browser"
 
-# The status page in a real browser: Debian's chromium (apt) driven by playwright-core (npm, into
-# build/browser; it downloads no browser of its own). Both installed only when missing.
+# The status page and Flood (a qBittorrent web UI, npm, into build/flood) in a real browser: Debian's
+# chromium (apt) driven by playwright-core (npm, into build/browser; it downloads no browser of its
+# own). All installed only when missing.
 BROWSER_MODULES := build/browser/node_modules
+FLOOD_MODULES := build/flood/node_modules
 browser: dev
 	@missing=""; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
@@ -76,6 +78,8 @@ browser: dev
 	fi
 	@[ -d $(BROWSER_MODULES)/playwright-core ] || \
 	  (mkdir -p build/browser && npm install --no-audit --no-fund --prefix build/browser playwright-core)
+	@[ -f $(FLOOD_MODULES)/flood/dist/index.js ] || \
+	  (mkdir -p build/flood && npm install --no-audit --no-fund --prefix build/flood flood@4.16.2)
 	$(PY) -m pytest -q -p no:cacheprovider -m browser tests/browser
 
 # The fault suite, long tests included (real signals, a stopped PostgreSQL, a full tmpfs).

@@ -57,8 +57,13 @@ class MadeTorrent:
         return f"{m}&dn={self.name}" if with_name else m
 
 
-def _torrent(info: dict[str, Bencodable], trackers: Sequence[str], total: int) -> MadeTorrent:
-    meta: dict[str, Bencodable] = {"info": info, "created by": "revaer-tests"}
+def _torrent(
+    info: dict[str, Bencodable],
+    trackers: Sequence[str],
+    total: int,
+    extra: Mapping[str, Bencodable] | None = None,
+) -> MadeTorrent:
+    meta: dict[str, Bencodable] = {"info": info, "created by": "revaer-tests", **(extra or {})}
     if trackers:
         meta["announce"] = trackers[0]
         meta["announce-list"] = [[t] for t in trackers]
@@ -74,8 +79,11 @@ def make_torrent(
     piece_length: int = 256 * 1024,
     trackers: Sequence[str] = (),
     private: bool = False,
+    comment: str = "",
+    creation_date: int = 0,
 ) -> MadeTorrent:
-    """A v1 torrent of the real file or directory ``root`` (piece hashes over its content)."""
+    """A v1 torrent of the real file or directory ``root`` (piece hashes over its content); ``comment``
+    and ``creation_date`` (Unix seconds) go into the metainfo when given."""
     files: list[tuple[list[str], Path]] = []
     if root.is_dir():
         for p in sorted(root.rglob("*")):
@@ -110,7 +118,12 @@ def make_torrent(
         info["length"] = total
     if private:
         info["private"] = 1
-    return _torrent(info, trackers, total)
+    extra: dict[str, Bencodable] = {}
+    if comment:
+        extra["comment"] = comment
+    if creation_date:
+        extra["creation date"] = creation_date
+    return _torrent(info, trackers, total, extra)
 
 
 def synthetic_torrent(
