@@ -43,31 +43,35 @@ void Core::replace_trackers(const std::string& h, const std::vector<std::pair<st
 }
 
 void Core::rename_file(const std::string& h, int index, const std::string& path, Error& err) {
-    lt::torrent_handle th;
-    if (!copy_handle(h, err, th)) return;
-    auto ti = th.torrent_file();
-    if (!ti) return err.set(ERR_FAILED, "the torrent has no metadata yet");
-    if (index < 0 || index >= ti->num_files()) return err.set(ERR_INVALID, "file index out of range");
-    if (path.empty()) return err.set(ERR_INVALID, "the new path is empty");
-    th.rename_file(lt::file_index_t(index), path);
+    return unless_removed(h, err, [&]() -> void {
+        lt::torrent_handle th;
+        if (!copy_handle(h, err, th)) return;
+        auto ti = th.torrent_file();
+        if (!ti) return err.set(ERR_FAILED, "the torrent has no metadata yet");
+        if (index < 0 || index >= ti->num_files()) return err.set(ERR_INVALID, "file index out of range");
+        if (path.empty()) return err.set(ERR_INVALID, "the new path is empty");
+        th.rename_file(lt::file_index_t(index), path);
+    });
 }
 
 std::string Core::torrent_file(const std::string& h, Error& err) {
-    lt::torrent_handle th;
-    if (!copy_handle(h, err, th)) return {};
-    lt::add_torrent_params atp;
-    atp.ti = th.torrent_file_with_hashes();
-    if (!atp.ti) {
-        err.set(ERR_FAILED, "the torrent has no metadata yet");
-        return {};
-    }
-    for (const auto& ae : th.trackers()) {
-        atp.trackers.push_back(ae.url);
-        atp.tracker_tiers.push_back(ae.tier);
-    }
-    for (const auto& url : th.url_seeds()) atp.url_seeds.push_back(url);
-    std::vector<char> out = lt::write_torrent_file_buf(atp, lt::write_flags::allow_missing_piece_layer);
-    return std::string(out.begin(), out.end());
+    return unless_removed(h, err, [&]() -> std::string {
+        lt::torrent_handle th;
+        if (!copy_handle(h, err, th)) return {};
+        lt::add_torrent_params atp;
+        atp.ti = th.torrent_file_with_hashes();
+        if (!atp.ti) {
+            err.set(ERR_FAILED, "the torrent has no metadata yet");
+            return {};
+        }
+        for (const auto& ae : th.trackers()) {
+            atp.trackers.push_back(ae.url);
+            atp.tracker_tiers.push_back(ae.tier);
+        }
+        for (const auto& url : th.url_seeds()) atp.url_seeds.push_back(url);
+        std::vector<char> out = lt::write_torrent_file_buf(atp, lt::write_flags::allow_missing_piece_layer);
+        return std::string(out.begin(), out.end());
+    });
 }
 
 void Core::set_super_seeding(const std::string& h, bool on, Error& err) {
@@ -84,27 +88,29 @@ void Core::set_super_seeding(const std::string& h, bool on, Error& err) {
 }
 
 void Core::set_first_last_priority(const std::string& h, bool on, Error& err) {
-    lt::torrent_handle th;
-    if (!copy_handle(h, err, th)) return;
-    auto ti = th.torrent_file();
-    if (!ti) return err.set(ERR_FAILED, "the torrent has no metadata yet");
-    // As qBittorrent: the first and last piece of every wanted file at the top priority (7), or
-    // back to the file's own priority.
-    const lt::file_storage& fs = ti->files();
-    auto file_prios = th.get_file_priorities();
-    std::vector<std::pair<lt::piece_index_t, lt::download_priority_t>> pieces;
-    for (lt::file_index_t i : fs.file_range()) {
-        if (fs.pad_file_at(i) || fs.file_size(i) == 0) continue;
-        auto k = static_cast<std::size_t>(static_cast<int>(i));
-        lt::download_priority_t own = k < file_prios.size() ? file_prios[k] : lt::default_priority;
-        if (own == lt::dont_download) continue;
-        lt::download_priority_t prio = on ? lt::top_priority : own;
-        lt::piece_index_t first = fs.map_file(i, 0, 0).piece;
-        lt::piece_index_t last = fs.map_file(i, std::max<std::int64_t>(0, fs.file_size(i) - 1), 0).piece;
-        pieces.emplace_back(first, prio);
-        if (last != first) pieces.emplace_back(last, prio);
-    }
-    th.prioritize_pieces(pieces);
+    return unless_removed(h, err, [&]() -> void {
+        lt::torrent_handle th;
+        if (!copy_handle(h, err, th)) return;
+        auto ti = th.torrent_file();
+        if (!ti) return err.set(ERR_FAILED, "the torrent has no metadata yet");
+        // As qBittorrent: the first and last piece of every wanted file at the top priority (7), or
+        // back to the file's own priority.
+        const lt::file_storage& fs = ti->files();
+        auto file_prios = th.get_file_priorities();
+        std::vector<std::pair<lt::piece_index_t, lt::download_priority_t>> pieces;
+        for (lt::file_index_t i : fs.file_range()) {
+            if (fs.pad_file_at(i) || fs.file_size(i) == 0) continue;
+            auto k = static_cast<std::size_t>(static_cast<int>(i));
+            lt::download_priority_t own = k < file_prios.size() ? file_prios[k] : lt::default_priority;
+            if (own == lt::dont_download) continue;
+            lt::download_priority_t prio = on ? lt::top_priority : own;
+            lt::piece_index_t first = fs.map_file(i, 0, 0).piece;
+            lt::piece_index_t last = fs.map_file(i, std::max<std::int64_t>(0, fs.file_size(i) - 1), 0).piece;
+            pieces.emplace_back(first, prio);
+            if (last != first) pieces.emplace_back(last, prio);
+        }
+        th.prioritize_pieces(pieces);
+    });
 }
 
 void Core::set_banned(const std::vector<std::string>& addresses, Error& err) {
@@ -146,42 +152,46 @@ std::string peer_flags(const lt::peer_info& p) {
 }  // namespace
 
 std::vector<PeerEntry> Core::peers(const std::string& h, Error& err) {
-    std::vector<PeerEntry> out;
-    lt::torrent_handle th;
-    if (!copy_handle(h, err, th)) return out;
-    std::vector<lt::peer_info> infos;
-    th.get_peer_info(infos);
-    for (const auto& p : infos) {
-        if (p.flags & (lt::peer_info::handshake | lt::peer_info::connecting)) continue;
-        PeerEntry e;
-        e.ip = p.ip.address().to_string();
-        e.port = p.ip.port();
-        e.client = p.client;
-        e.flags = peer_flags(p);
-        e.utp = bool(p.flags & lt::peer_info::utp_socket);
-        e.progress = p.progress;
-        e.download_rate = p.payload_down_speed;
-        e.upload_rate = p.payload_up_speed;
-        e.downloaded = p.total_download;
-        e.uploaded = p.total_upload;
-        out.push_back(std::move(e));
-    }
-    return out;
+    return unless_removed(h, err, [&]() -> std::vector<PeerEntry> {
+        std::vector<PeerEntry> out;
+        lt::torrent_handle th;
+        if (!copy_handle(h, err, th)) return out;
+        std::vector<lt::peer_info> infos;
+        th.get_peer_info(infos);
+        for (const auto& p : infos) {
+            if (p.flags & (lt::peer_info::handshake | lt::peer_info::connecting)) continue;
+            PeerEntry e;
+            e.ip = p.ip.address().to_string();
+            e.port = p.ip.port();
+            e.client = p.client;
+            e.flags = peer_flags(p);
+            e.utp = bool(p.flags & lt::peer_info::utp_socket);
+            e.progress = p.progress;
+            e.download_rate = p.payload_down_speed;
+            e.upload_rate = p.payload_up_speed;
+            e.downloaded = p.total_download;
+            e.uploaded = p.total_upload;
+            out.push_back(std::move(e));
+        }
+        return out;
+    });
 }
 
 TorrentMeta Core::torrent_meta(const std::string& h, Error& err) {
-    TorrentMeta m;
-    lt::torrent_handle th;
-    if (!copy_handle(h, err, th)) return m;
-    auto ti = th.torrent_file();
-    if (!ti) return m;
-    m.comment = ti->comment();
-    m.creator = ti->creator();
-    m.creation_date = ti->creation_date() > 0 ? static_cast<std::int64_t>(ti->creation_date()) : -1;
-    for (const auto& ws : ti->web_seeds()) m.web_seeds.push_back(ws.url);
-    for (const auto& url : th.url_seeds())
-        if (std::find(m.web_seeds.begin(), m.web_seeds.end(), url) == m.web_seeds.end()) m.web_seeds.push_back(url);
-    return m;
+    return unless_removed(h, err, [&]() -> TorrentMeta {
+        TorrentMeta m;
+        lt::torrent_handle th;
+        if (!copy_handle(h, err, th)) return m;
+        auto ti = th.torrent_file();
+        if (!ti) return m;
+        m.comment = ti->comment();
+        m.creator = ti->creator();
+        m.creation_date = ti->creation_date() > 0 ? static_cast<std::int64_t>(ti->creation_date()) : -1;
+        for (const auto& ws : ti->web_seeds()) m.web_seeds.push_back(ws.url);
+        for (const auto& url : th.url_seeds())
+            if (std::find(m.web_seeds.begin(), m.web_seeds.end(), url) == m.web_seeds.end()) m.web_seeds.push_back(url);
+        return m;
+    });
 }
 
 }  // namespace revaer

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <libtorrent/add_torrent_params.hpp>
+#include <libtorrent/error_code.hpp>
 #include <libtorrent/info_hash.hpp>
 #include <libtorrent/settings_pack.hpp>
 #include <libtorrent/time.hpp>
@@ -28,6 +29,20 @@ bool sha1_from_hex(const std::string& h, lt::sha1_hash& out);
 std::int64_t posix_now();
 // Any limit <= 0 means none, as libtorrent and qBittorrent take it; rows show UNLIMITED then.
 inline int limit_or_unlimited(int value) { return value > 0 ? value : UNLIMITED; }
+
+// A query copies the torrent's handle under the lock and asks libtorrent without it; when another
+// thread removes the torrent meanwhile, libtorrent throws "invalid torrent handle". That is the
+// torrent not found, as a lookup after the removal would say, not a failure of the engine.
+template <class F>
+auto unless_removed(const std::string& h, Error& err, F&& f) -> decltype(f()) {
+    try {
+        return f();
+    } catch (const lt::system_error& e) {
+        if (e.code() != lt::errors::invalid_torrent_handle) throw;
+        err.set(ERR_NOT_FOUND, "unknown torrent: " + h);
+        return decltype(f())();
+    }
+}
 
 // Resume data as stored: libtorrent's own, plus the time it was written (kSavedAtKey), so a restore
 // can tell whether the payload files changed after it (a crash mid-download).
