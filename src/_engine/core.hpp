@@ -271,6 +271,11 @@ private:
     void act(const std::string& h, Error& err, F&& f);
     // Under the lock, the handle of `h`, for a query that then runs without the lock.
     bool copy_handle(const std::string& h, Error& err, libtorrent::torrent_handle& out);
+    // A query of one torrent: its handle copied under the lock, then f(handle) without it (defined
+    // in lt_util.hpp). A torrent removed meanwhile is not found, as it would be after.
+    template <typename F>
+    auto query(const std::string& h, Error& err, F&& f)
+        -> decltype(f(std::declval<libtorrent::torrent_handle&>()));
     // Under the lock: lets torrents stopped by a full disk download again once their save path
     // has room (libtorrent only retries auto-managed torrents, after 10 minutes).
     void retry_disk_full();

@@ -43,9 +43,7 @@ void Core::replace_trackers(const std::string& h, const std::vector<std::pair<st
 }
 
 void Core::rename_file(const std::string& h, int index, const std::string& path, Error& err) {
-    return unless_removed(h, err, [&]() -> void {
-        lt::torrent_handle th;
-        if (!copy_handle(h, err, th)) return;
+    return query(h, err, [&](lt::torrent_handle& th) -> void {
         auto ti = th.torrent_file();
         if (!ti) return err.set(ERR_FAILED, "the torrent has no metadata yet");
         if (index < 0 || index >= ti->num_files()) return err.set(ERR_INVALID, "file index out of range");
@@ -55,9 +53,7 @@ void Core::rename_file(const std::string& h, int index, const std::string& path,
 }
 
 std::string Core::torrent_file(const std::string& h, Error& err) {
-    return unless_removed(h, err, [&]() -> std::string {
-        lt::torrent_handle th;
-        if (!copy_handle(h, err, th)) return {};
+    return query(h, err, [&](lt::torrent_handle& th) -> std::string {
         lt::add_torrent_params atp;
         atp.ti = th.torrent_file_with_hashes();
         if (!atp.ti) {
@@ -88,9 +84,7 @@ void Core::set_super_seeding(const std::string& h, bool on, Error& err) {
 }
 
 void Core::set_first_last_priority(const std::string& h, bool on, Error& err) {
-    return unless_removed(h, err, [&]() -> void {
-        lt::torrent_handle th;
-        if (!copy_handle(h, err, th)) return;
+    return query(h, err, [&](lt::torrent_handle& th) -> void {
         auto ti = th.torrent_file();
         if (!ti) return err.set(ERR_FAILED, "the torrent has no metadata yet");
         // As qBittorrent: the first and last piece of every wanted file at the top priority (7), or
@@ -152,10 +146,8 @@ std::string peer_flags(const lt::peer_info& p) {
 }  // namespace
 
 std::vector<PeerEntry> Core::peers(const std::string& h, Error& err) {
-    return unless_removed(h, err, [&]() -> std::vector<PeerEntry> {
+    return query(h, err, [&](lt::torrent_handle& th) -> std::vector<PeerEntry> {
         std::vector<PeerEntry> out;
-        lt::torrent_handle th;
-        if (!copy_handle(h, err, th)) return out;
         std::vector<lt::peer_info> infos;
         th.get_peer_info(infos);
         for (const auto& p : infos) {
@@ -178,10 +170,8 @@ std::vector<PeerEntry> Core::peers(const std::string& h, Error& err) {
 }
 
 TorrentMeta Core::torrent_meta(const std::string& h, Error& err) {
-    return unless_removed(h, err, [&]() -> TorrentMeta {
+    return query(h, err, [&](lt::torrent_handle& th) -> TorrentMeta {
         TorrentMeta m;
-        lt::torrent_handle th;
-        if (!copy_handle(h, err, th)) return m;
         auto ti = th.torrent_file();
         if (!ti) return m;
         m.comment = ti->comment();

@@ -6,6 +6,7 @@
 #include <libtorrent/error_code.hpp>
 #include <libtorrent/info_hash.hpp>
 #include <libtorrent/settings_pack.hpp>
+#include <libtorrent/torrent_handle.hpp>
 #include <libtorrent/time.hpp>
 #include <libtorrent/torrent_info.hpp>
 #include <libtorrent/torrent_status.hpp>
@@ -30,17 +31,20 @@ std::int64_t posix_now();
 // Any limit <= 0 means none, as libtorrent and qBittorrent take it; rows show UNLIMITED then.
 inline int limit_or_unlimited(int value) { return value > 0 ? value : UNLIMITED; }
 
-// A query copies the torrent's handle under the lock and asks libtorrent without it; when another
-// thread removes the torrent meanwhile, libtorrent throws "invalid torrent handle". That is the
-// torrent not found, as a lookup after the removal would say, not a failure of the engine.
-template <class F>
-auto unless_removed(const std::string& h, Error& err, F&& f) -> decltype(f()) {
+// libtorrent throws "invalid torrent handle" when another thread removed the torrent after its
+// handle was copied: that is the torrent not found, not a failure of the engine.
+template <typename F>
+auto Core::query(const std::string& h, Error& err, F&& f)
+    -> decltype(f(std::declval<lt::torrent_handle&>())) {
+    using Result = decltype(f(std::declval<lt::torrent_handle&>()));
+    lt::torrent_handle th;
+    if (!copy_handle(h, err, th)) return Result();
     try {
-        return f();
+        return f(th);
     } catch (const lt::system_error& e) {
         if (e.code() != lt::errors::invalid_torrent_handle) throw;
         err.set(ERR_NOT_FOUND, "unknown torrent: " + h);
-        return decltype(f())();
+        return Result();
     }
 }
 

@@ -20,10 +20,8 @@ bool Core::copy_handle(const std::string& h, Error& err, lt::torrent_handle& out
 }
 
 std::vector<FileEntry> Core::files(const std::string& h, Error& err) {
-    return unless_removed(h, err, [&]() -> std::vector<FileEntry> {
+    return query(h, err, [&](lt::torrent_handle& th) -> std::vector<FileEntry> {
         std::vector<FileEntry> out;
-        lt::torrent_handle th;
-        if (!copy_handle(h, err, th)) return out;
         auto ti = th.torrent_file();
         if (!ti) return out;
         auto progress = th.file_progress(lt::torrent_handle::piece_granularity);
@@ -47,9 +45,7 @@ std::vector<FileEntry> Core::files(const std::string& h, Error& err) {
 
 void Core::set_file_priorities(const std::string& h, const std::vector<std::pair<int, int>>& prios,
                                Error& err) {
-    return unless_removed(h, err, [&]() -> void {
-        lt::torrent_handle th;
-        if (!copy_handle(h, err, th)) return;
+    return query(h, err, [&](lt::torrent_handle& th) -> void {
         auto ti = th.torrent_file();
         if (!ti) return err.set(ERR_FAILED, "the torrent has no metadata yet");
         int n = ti->num_files();
@@ -63,10 +59,8 @@ void Core::set_file_priorities(const std::string& h, const std::vector<std::pair
 }
 
 std::string Core::piece_states(const std::string& h, Error& err) {
-    return unless_removed(h, err, [&]() -> std::string {
+    return query(h, err, [&](lt::torrent_handle& th) -> std::string {
         std::string out;
-        lt::torrent_handle th;
-        if (!copy_handle(h, err, th)) return out;
         lt::torrent_status st = th.status(lt::torrent_handle::query_pieces);
         const int n = st.pieces.size();
         out.assign(static_cast<std::size_t>(n), '\0');
@@ -81,10 +75,8 @@ std::string Core::piece_states(const std::string& h, Error& err) {
 }
 
 std::vector<std::string> Core::piece_hashes(const std::string& h, Error& err) {
-    return unless_removed(h, err, [&]() -> std::vector<std::string> {
+    return query(h, err, [&](lt::torrent_handle& th) -> std::vector<std::string> {
         std::vector<std::string> out;
-        lt::torrent_handle th;
-        if (!copy_handle(h, err, th)) return out;
         auto ti = th.torrent_file();
         if (!ti || !ti->info_hashes().has_v1()) return out;
         out.reserve(static_cast<std::size_t>(ti->num_pieces()));
@@ -97,10 +89,8 @@ std::vector<std::string> Core::piece_hashes(const std::string& h, Error& err) {
 }
 
 std::vector<TrackerEntry> Core::trackers(const std::string& h, Error& err) {
-    return unless_removed(h, err, [&]() -> std::vector<TrackerEntry> {
+    return query(h, err, [&](lt::torrent_handle& th) -> std::vector<TrackerEntry> {
         std::vector<TrackerEntry> out;
-        lt::torrent_handle th;
-        if (!copy_handle(h, err, th)) return out;
         for (const auto& ae : th.trackers()) {
             TrackerEntry t;
             t.url = ae.url;

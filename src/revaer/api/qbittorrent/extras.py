@@ -65,6 +65,14 @@ class TorrentExtras:
         """Info-hashes of the records edited after ``clock``."""
         return [h for h, rec in self._by_hash.items() if rec.version > clock]
 
+    def own_limits(self) -> list[str]:
+        """Info-hashes whose own share limits (ratio, seeding or inactive time) set one in force."""
+        return [
+            h
+            for h, rec in self._by_hash.items()
+            if max(rec.ratio_limit, rec.seeding_time_limit, rec.inactive_seeding_time_limit) >= 0
+        ]
+
     def edit(self, info_hash: str) -> Extras:
         """The record to change (its version is stamped now, so caches rebuild the torrent's item)."""
         rec = self._by_hash.get(info_hash)

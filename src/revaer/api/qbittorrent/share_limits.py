@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 
 from aiohttp import web
 
@@ -58,13 +58,24 @@ def reached(row: TorrentSummary, extras: Extras, share: ShareLimits, now: float)
     return None
 
 
+def _candidates(
+    torrents: TorrentService, extras: TorrentExtras, share: ShareLimits
+) -> Sequence[TorrentSummary]:
+    """The torrents a limit can be in force for: every one while a global limit is set, else only
+    those with limits of their own (none at all by default: no walk over every torrent each second)."""
+    if max(share.ratio, share.seeding_minutes, share.inactive_minutes) >= 0:
+        return torrents.snapshot()
+    rows = (torrents.get(h) for h in extras.own_limits())
+    return [row for row in rows if row is not None]
+
+
 def enforce(
     torrents: TorrentService, extras: TorrentExtras, share: ShareLimits, now: float | None = None
 ) -> list[str]:
     """Act on every torrent that reached a limit; the info-hashes acted on."""
     now = time.time() if now is None else now
     acted = []
-    for row in torrents.snapshot():
+    for row in _candidates(torrents, extras, share):
         rec = extras.get(row.info_hash)
         if share.action == "super_seeding" and rec.super_seeding:
             continue  # already done; it keeps seeding
