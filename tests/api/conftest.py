@@ -7,6 +7,7 @@ engine keeps the pump's timer (its tests wait on conditions with bounded deadlin
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from revaer.config.setup import TOKEN_FILE
 from revaer.config.store import ConfigStore
 from revaer.db.pool import Database
 from revaer.engine.fake import FakeEngine, ManualClock
+from revaer.engine.libtorrent import LibtorrentEngine
 from revaer.engine.protocol import Engine
 from revaer.engine.pump import EnginePump
 from revaer.events import EventBus
@@ -159,3 +161,19 @@ async def ready(api: Api) -> Api:
     """``api`` after setup, with its API key."""
     await api.set_up()
     return api
+
+
+L = TypeVar("L", bound=LibtorrentEngine)
+
+
+@contextlib.asynccontextmanager
+async def served_real(
+    engine: L, db_url: str, pool: asyncpg.Pool, data_dir: Path
+) -> AsyncIterator[ServedApi[L]]:
+    """The app over a real engine (on loopback), set up; the engine shut down off the loop afterwards."""
+    try:
+        async with serving(engine, db_url, pool, data_dir, update_interval=0.1) as api:
+            await api.set_up()
+            yield api
+    finally:
+        await asyncio.to_thread(engine.shutdown, 5)

@@ -3,7 +3,6 @@ FakeEngine and, where the engine is the one that failed, on real libtorrent."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import pytest
 from aiohttp import FormData
 
 from revaer.engine.libtorrent import LibtorrentEngine
-from tests.api.conftest import Api, ServedApi, serving
+from tests.api.conftest import Api, ServedApi, served_real
 from tests.support.engine import loopback_engine
 from tests.support.torrents import bencode, synthetic_torrent
 
@@ -25,13 +24,8 @@ BAD_TORRENT = bencode(
 @pytest.fixture
 async def real(db_url: str, pool: asyncpg.Pool, tmp_path: Path) -> AsyncIterator[ServedApi[LibtorrentEngine]]:
     """The app over real libtorrent on loopback, set up."""
-    engine = loopback_engine()
-    try:
-        async with serving(engine, db_url, pool, tmp_path, update_interval=0.1) as api:
-            await api.set_up()
-            yield api
-    finally:
-        await asyncio.to_thread(engine.shutdown, 5)
+    async with served_real(loopback_engine(), db_url, pool, tmp_path) as api:
+        yield api
 
 
 async def test_v1_multipart_without_boundary_or_with_a_bad_part(ready: Api) -> None:

@@ -19,7 +19,7 @@ import pytest
 
 from revaer.engine.libtorrent import LibtorrentEngine
 from revaer.engine.protocol import MAX_TRACKERS, FileInfo, TrackerInfo
-from tests.api.conftest import ServedApi, serving
+from tests.api.conftest import ServedApi, served_real
 from tests.support.engine import LOOPBACK
 from tests.support.torrents import MadeTorrent, synthetic_torrent
 
@@ -57,13 +57,8 @@ class RecordingEngine(LibtorrentEngine):
 
 @pytest.fixture
 async def real(db_url: str, pool: asyncpg.Pool, tmp_path: Path) -> AsyncIterator[ServedApi[RecordingEngine]]:
-    engine = RecordingEngine()
-    try:
-        async with serving(engine, db_url, pool, tmp_path, update_interval=0.1) as api:
-            await api.set_up()
-            yield api
-    finally:
-        await asyncio.to_thread(engine.shutdown, 5)
+    async with served_real(RecordingEngine(), db_url, pool, tmp_path) as api:
+        yield api
 
 
 def crowded() -> MadeTorrent:

@@ -21,7 +21,7 @@ import pytest
 
 from revaer.engine.libtorrent import LibtorrentEngine
 from revaer.engine.protocol import MAX_TRACKERS, AddRequest
-from tests.api.conftest import ServedApi, serving
+from tests.api.conftest import ServedApi, served_real
 from tests.support.engine import loopback_engine
 from tests.support.torrents import bencode
 
@@ -37,13 +37,8 @@ def crowded_magnet(trackers: int) -> tuple[str, str]:
 
 @pytest.fixture
 async def real(db_url: str, pool: asyncpg.Pool, tmp_path: Path) -> AsyncIterator[ServedApi[LibtorrentEngine]]:
-    engine = loopback_engine()
-    try:
-        async with serving(engine, db_url, pool, tmp_path, update_interval=0.1) as api:
-            await api.set_up()
-            yield api
-    finally:
-        await asyncio.to_thread(engine.shutdown, 5)
+    async with served_real(loopback_engine(), db_url, pool, tmp_path) as api:
+        yield api
 
 
 def bodies() -> list[tuple[str, bytes]]:
