@@ -51,39 +51,30 @@ struct Alerts {
         return message;
     }
 
+    template <typename... Kinds>
+    static bool is_one_of(int type) {
+        return ((type == Kinds::alert_type) || ...);
+    }
+
+    // The alerts with a handler of their own: on(const T&) for each T listed here.
+    template <typename... Handled>
+    bool handle(lt::alert* a) {
+        const int type = a->type();
+        return ((type == Handled::alert_type && (on(*static_cast<Handled*>(a)), true)) || ...);
+    }
+
     void dispatch(lt::alert* a) {
-        switch (a->type()) {
-            case lt::torrent_paused_alert::alert_type:
-            case lt::torrent_resumed_alert::alert_type:
-            case lt::state_changed_alert::alert_type:
-            case lt::torrent_checked_alert::alert_type:
-                refresh = true;
-                break;
-            case lt::state_update_alert::alert_type: return on(*static_cast<lt::state_update_alert*>(a));
-            case lt::add_torrent_alert::alert_type: return on(*static_cast<lt::add_torrent_alert*>(a));
-            case lt::torrent_finished_alert::alert_type: return on(*static_cast<lt::torrent_finished_alert*>(a));
-            case lt::torrent_removed_alert::alert_type: return on(*static_cast<lt::torrent_removed_alert*>(a));
-            case lt::torrent_deleted_alert::alert_type: return on(*static_cast<lt::torrent_deleted_alert*>(a));
-            case lt::torrent_delete_failed_alert::alert_type:
-                return on(*static_cast<lt::torrent_delete_failed_alert*>(a));
-            case lt::torrent_error_alert::alert_type: return on(*static_cast<lt::torrent_error_alert*>(a));
-            case lt::file_error_alert::alert_type: return on(*static_cast<lt::file_error_alert*>(a));
-            case lt::save_resume_data_alert::alert_type: return on(*static_cast<lt::save_resume_data_alert*>(a));
-            case lt::save_resume_data_failed_alert::alert_type:
-                return on(*static_cast<lt::save_resume_data_failed_alert*>(a));
-            case lt::metadata_received_alert::alert_type:
-                return on(*static_cast<lt::metadata_received_alert*>(a));
-            case lt::storage_moved_alert::alert_type: return on(*static_cast<lt::storage_moved_alert*>(a));
-            case lt::storage_moved_failed_alert::alert_type:
-                return on(*static_cast<lt::storage_moved_failed_alert*>(a));
-            case lt::listen_succeeded_alert::alert_type: return on(*static_cast<lt::listen_succeeded_alert*>(a));
-            case lt::listen_failed_alert::alert_type: return on(*static_cast<lt::listen_failed_alert*>(a));
-            case lt::session_stats_alert::alert_type: return on(*static_cast<lt::session_stats_alert*>(a));
-            case lt::peer_blocked_alert::alert_type: return on(*static_cast<lt::peer_blocked_alert*>(a));
-            case lt::peer_ban_alert::alert_type: return on(*static_cast<lt::peer_ban_alert*>(a));
-            default:
-                break;
-        }
+        const bool handled =
+            handle<lt::state_update_alert, lt::add_torrent_alert, lt::torrent_finished_alert,
+                   lt::torrent_removed_alert, lt::torrent_deleted_alert, lt::torrent_delete_failed_alert,
+                   lt::torrent_error_alert, lt::file_error_alert, lt::save_resume_data_alert,
+                   lt::save_resume_data_failed_alert, lt::metadata_received_alert, lt::storage_moved_alert,
+                   lt::storage_moved_failed_alert, lt::listen_succeeded_alert, lt::listen_failed_alert,
+                   lt::session_stats_alert, lt::peer_blocked_alert, lt::peer_ban_alert>(a);
+        // A command took effect: nothing to copy, only fresher rows wanted.
+        if (!handled && is_one_of<lt::torrent_paused_alert, lt::torrent_resumed_alert, lt::state_changed_alert,
+                                  lt::torrent_checked_alert>(a->type()))
+            refresh = true;
     }
 
     void on(const lt::state_update_alert& su) {
