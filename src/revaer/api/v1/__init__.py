@@ -9,25 +9,12 @@ from aiohttp import web
 
 from revaer.api.auth import cors, v1_access
 from revaer.api.errors import problem_middleware
-from revaer.api.qbittorrent.routes import Handler
 from revaer.api.v1 import events, fsjobs, openapi, system, torrents
 
-ROUTES: Final[Sequence[tuple[str, str, Handler]]] = (
-    ("GET", "/health", system.health),
-    ("POST", "/setup/apply", system.setup_apply),
-    ("GET", "/config", system.config_get),
-    ("PATCH", "/config", system.config_patch),
-    ("GET", "/torrents", torrents.list_torrents),
-    ("POST", "/torrents/add", torrents.add_torrents),
-    ("GET", "/torrents/{info_hash}", torrents.get_torrent),
-    ("POST", "/torrents/{info_hash}/relocate", fsjobs.relocate),
-    ("POST", "/torrents/{info_hash}/{action}", torrents.torrent_action),
-    ("GET", "/fsjobs", fsjobs.jobs_list),
-    ("POST", "/fsjobs/{job_id}/retry", fsjobs.job_retry),
-    ("GET", "/events/stream", events.stream),
-    ("GET", "/openapi.json", openapi.document),
-)
-"""The whole ``/v1`` API: method, path, handler (a route before the more general one it shadows)."""
+# Each module declares its routes beside its handlers; a route comes before the more general one it
+# shadows (fsjobs' /torrents/{info_hash}/relocate before torrents' /torrents/{info_hash}/{action}).
+TABLES: Final[Sequence[web.RouteTableDef]] = (system.routes, fsjobs.routes, torrents.routes, events.routes)
+"""The whole ``/v1`` API but its own description (``/openapi.json``)."""
 
 
 def build_v1(client_max_size: int = 10 * 1024 * 1024 + 64 * 1024) -> web.Application:
@@ -36,6 +23,7 @@ def build_v1(client_max_size: int = 10 * 1024 * 1024 + 64 * 1024) -> web.Applica
         middlewares=[problem_middleware, cors, v1_access],
         client_max_size=client_max_size,
     )
-    for method, path, handler in ROUTES:
-        app.router.add_route(method, path, handler)
+    for table in TABLES:
+        app.router.add_routes(table)
+    app.router.add_get("/openapi.json", openapi.document)
     return app

@@ -54,6 +54,9 @@ EVENT_TYPES = (
     "config.changed",
 )
 
+routes = web.RouteTableDef()
+"""This module's part of ``/v1`` (added by ``revaer.api.v1.build_v1``)."""
+
 
 def encode(torrents: TorrentService, event: object) -> tuple[str, dict[str, Any]] | None:
     """The SSE name and payload of a bus event, or None for events that are not streamed."""
@@ -247,6 +250,7 @@ async def _follow(
             await _send(resp, "torrent.updated", payload, bus.event_id(seq))
 
 
+@routes.get("/events/stream")
 async def stream(request: web.Request) -> web.StreamResponse:
     app = request.config_dict
     torrents, bus = app[TORRENTS], app[BUS]

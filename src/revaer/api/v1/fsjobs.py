@@ -11,9 +11,13 @@ from revaer.api.v1.body import json_response
 from revaer.engine.errors import TorrentNotFoundError
 from revaer.fsops.jobs import JobNotFoundError, JobNotRetryableError, list_jobs, retry_job
 
+routes = web.RouteTableDef()
+"""This module's part of ``/v1`` (added by ``revaer.api.v1.build_v1``)."""
+
 MAX_JOBS = 1000
 
 
+@routes.get("/fsjobs")
 async def jobs_list(request: web.Request) -> web.Response:
     q = request.query
     states = [s.strip() for s in q.get("state", "").split(",") if s.strip()]
@@ -31,6 +35,7 @@ async def jobs_list(request: web.Request) -> web.Response:
     return json_response({"jobs": jobs})
 
 
+@routes.post("/fsjobs/{job_id}/retry")
 async def job_retry(request: web.Request) -> web.Response:
     job_id = parse_int(request.match_info["job_id"], default=None, field="job_id")
     try:
@@ -43,6 +48,7 @@ async def job_retry(request: web.Request) -> web.Response:
     return json_response({"job": job}, 202)
 
 
+@routes.post("/torrents/{info_hash}/relocate")
 async def relocate(request: web.Request) -> web.Response:
     """Plan the torrent's move by the rules in force now and put it in line (the worker runs it)."""
     app = request.config_dict

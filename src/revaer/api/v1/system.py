@@ -32,7 +32,11 @@ from revaer.config.redact import redact, restore
 from revaer.config.setup import AlreadyBootstrapped, InvalidSetupToken
 from revaer.config.store import ConfigStore, VersionConflict
 
+routes = web.RouteTableDef()
+"""This module's part of ``/v1`` (added by ``revaer.api.v1.build_v1``)."""
 
+
+@routes.get("/health")
 async def health(request: web.Request) -> web.Response:
     app = request.config_dict
     checks: dict[str, str] = {"engine": "closed" if app[TORRENTS].engine_closed else "ok"}
@@ -74,6 +78,7 @@ async def health(request: web.Request) -> web.Response:
 _SETUP_FIELDS = {"setup_token": str, "admin_username": str, "admin_password": str}
 
 
+@routes.post("/setup/apply")
 async def setup_apply(request: web.Request) -> web.Response:
     state, setup = request.config_dict[AUTH_STATE], request.config_dict.get(SETUP)
     body = await json_object(request)
@@ -137,6 +142,7 @@ def _restart_required(request: web.Request, values: dict[str, Any]) -> dict[str,
     return {"restart_required": {"server.bind": why}}
 
 
+@routes.get("/config")
 async def config_get(request: web.Request) -> web.Response:
     values, versions = await _current(_store(request))
     return json_response(
@@ -145,6 +151,7 @@ async def config_get(request: web.Request) -> web.Response:
     )
 
 
+@routes.patch("/config")
 async def config_patch(request: web.Request) -> web.Response:
     store = _store(request)
     changes = await json_object(request)

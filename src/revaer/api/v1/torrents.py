@@ -37,6 +37,9 @@ from revaer.paths import PathNotAllowedError
 from revaer.registry import TorrentNotStored
 from revaer.torrents import AddOptions, TorrentService
 
+routes = web.RouteTableDef()
+"""This module's part of ``/v1`` (added by ``revaer.api.v1.build_v1``)."""
+
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
 
@@ -177,6 +180,7 @@ def list_page(torrents: TorrentService, query: ListQuery) -> tuple[list[TorrentS
     return page, False
 
 
+@routes.get("/torrents")
 async def list_torrents(request: web.Request) -> web.Response:
     torrents = request.config_dict[TORRENTS]
     page, more = list_page(torrents, ListQuery.parse(request.query))
@@ -198,6 +202,7 @@ def _row(torrents: TorrentService, h: str) -> TorrentSummary:
     return row
 
 
+@routes.get("/torrents/{info_hash}")
 async def get_torrent(request: web.Request) -> web.Response:
     torrents = request.config_dict[TORRENTS]
     h = _hash(request)
@@ -322,6 +327,7 @@ async def _read_parts(request: web.Request, limit: int) -> tuple[list[bytes], di
     return files, fields
 
 
+@routes.post("/torrents/add")
 async def add_torrents(request: web.Request) -> web.Response:
     torrents = request.config_dict[TORRENTS]
     if request.content_type.startswith("multipart/"):
@@ -349,6 +355,7 @@ _COMMANDS: dict[str, Callable[[TorrentService, str], None]] = {
 _ACTIONS = frozenset({*_COMMANDS, "remove"})
 
 
+@routes.post("/torrents/{info_hash}/{action}")
 async def torrent_action(request: web.Request) -> web.Response:
     torrents = request.config_dict[TORRENTS]
     action = request.match_info["action"]
