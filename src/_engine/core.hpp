@@ -16,6 +16,7 @@
 #include "row.hpp"
 
 namespace libtorrent {
+struct peer_info;
 struct session;
 struct torrent_handle;
 }  // namespace libtorrent
@@ -31,7 +32,7 @@ enum ErrorCode : int {
     ERR_CLOSED = 5,     // the engine has been closed
 };
 
-// Known to Cython by name (core.pxd): the extension maps each to one exception.
+// Known to Cython by name (_engine.pxd): the extension maps each to one exception.
 struct Error {
     int code = ERR_OK;
     std::string message;
@@ -41,36 +42,18 @@ struct Error {
     }
 };
 
-// What drain() reports; declared by name in core.pxd and exported to Python.
+// What drain() reports; declared by name in _engine.pxd and exported to Python (0 is no event).
+// EV_PEER_REFUSED: text is the peer's address, a its port, b a PeerRefusal.
 enum EventKind : int {
-    EV_ADDED = 1,
-    EV_ADD_FAILED = 2,
-    EV_STATE = 3,
-    EV_COMPLETED = 4,
-    EV_REMOVED = 5,
-    EV_DATA_DELETED = 6,
-    EV_ERROR = 7,
-    EV_RESUME_DATA = 8,
-    EV_RESUME_FAILED = 9,
-    EV_METADATA = 10,
-    EV_STORAGE_MOVED = 11,
-    EV_STORAGE_MOVE_FAILED = 12,
-    EV_LISTEN = 13,
-    EV_LISTEN_FAILED = 14,
-    EV_PEER_REFUSED = 15,  // text: the peer's address, a: its port, b: a PeerRefusal
+    EV_ADDED = 1, EV_ADD_FAILED, EV_STATE, EV_COMPLETED, EV_REMOVED, EV_DATA_DELETED, EV_ERROR,
+    EV_RESUME_DATA, EV_RESUME_FAILED, EV_METADATA, EV_STORAGE_MOVED, EV_STORAGE_MOVE_FAILED,
+    EV_LISTEN, EV_LISTEN_FAILED, EV_PEER_REFUSED,
 };
 
 // Why a peer was refused (EV_PEER_REFUSED): banned for bad data, or blocked before connecting.
 enum PeerRefusal : int {
-    REFUSED_BANNED = 0,
-    REFUSED_IP_FILTER = 1,
-    REFUSED_PORT_FILTER = 2,
-    REFUSED_I2P_MIXED = 3,
-    REFUSED_PRIVILEGED_PORT = 4,
-    REFUSED_UTP_DISABLED = 5,
-    REFUSED_TCP_DISABLED = 6,
-    REFUSED_LOCAL_INTERFACE = 7,
-    REFUSED_SSRF = 8,
+    REFUSED_BANNED, REFUSED_IP_FILTER, REFUSED_PORT_FILTER, REFUSED_I2P_MIXED, REFUSED_PRIVILEGED_PORT,
+    REFUSED_UTP_DISABLED, REFUSED_TCP_DISABLED, REFUSED_LOCAL_INTERFACE, REFUSED_SSRF,
 };
 
 // How queue() moves a torrent.
@@ -154,6 +137,9 @@ struct TorrentMeta {
 
 // One connected peer of a torrent (qBittorrent's sync/torrentPeers entry).
 struct PeerEntry {
+    PeerEntry() = default;
+    explicit PeerEntry(const libtorrent::peer_info& p);  // edits.cpp
+
     std::string ip;
     int port = 0;
     std::string client;

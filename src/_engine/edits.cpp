@@ -145,6 +145,11 @@ std::string peer_flags(const lt::peer_info& p) {
 
 }  // namespace
 
+PeerEntry::PeerEntry(const lt::peer_info& p)
+    : ip(p.ip.address().to_string()), port(p.ip.port()), client(p.client), flags(peer_flags(p)),
+      utp(bool(p.flags & lt::peer_info::utp_socket)), progress(p.progress), download_rate(p.payload_down_speed),
+      upload_rate(p.payload_up_speed), downloaded(p.total_download), uploaded(p.total_upload) {}
+
 std::vector<PeerEntry> Core::peers(const std::string& h, Error& err) {
     return query(h, err, [&](lt::torrent_handle& th) -> std::vector<PeerEntry> {
         std::vector<PeerEntry> out;
@@ -152,18 +157,7 @@ std::vector<PeerEntry> Core::peers(const std::string& h, Error& err) {
         th.get_peer_info(infos);
         for (const auto& p : infos) {
             if (p.flags & (lt::peer_info::handshake | lt::peer_info::connecting)) continue;
-            PeerEntry e;
-            e.ip = p.ip.address().to_string();
-            e.port = p.ip.port();
-            e.client = p.client;
-            e.flags = peer_flags(p);
-            e.utp = bool(p.flags & lt::peer_info::utp_socket);
-            e.progress = p.progress;
-            e.download_rate = p.payload_down_speed;
-            e.upload_rate = p.payload_up_speed;
-            e.downloaded = p.total_download;
-            e.uploaded = p.total_upload;
-            out.push_back(std::move(e));
+            out.emplace_back(p);
         }
         return out;
     });
