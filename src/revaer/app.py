@@ -226,16 +226,14 @@ def _database(options: ServeOptions, given: Database | None) -> Part:
             yield
             return
         app[DATABASE] = db = await open_database(options.database_url, options.data_dir)
-        supervisor = None
-        if db.embedded is not None:
-            # Nobody else would notice the embedded server dying: restart it, or stop the server.
-            supervisor = EmbeddedSupervisor(db.embedded, on_fatal=app[FATAL])
-            await supervisor.start()
         try:
-            yield
+            if db.embedded is None:
+                yield
+                return
+            # Nobody else would notice the embedded server dying: restart it, or stop the server.
+            async with EmbeddedSupervisor(db.embedded, on_fatal=app[FATAL]):
+                yield
         finally:
-            if supervisor is not None:
-                await supervisor.close()
             await db.close()
 
     return database
@@ -275,16 +273,12 @@ def _config(options: ServeOptions) -> Part:
     async def config(app: web.Application) -> AsyncIterator[None]:
         db = app[DATABASE]
         app[CONFIG_STORE] = ConfigStore(db.pool)
-        listener = ConfigListener(db.dsn, bus=app[BUS])
-        await listener.start()
-        app[CONFIG] = listener
-        # Middlewares of the root app may still be added: it freezes once started.
-        if configure_tracing(listener.config.telemetry.otel_endpoint):
-            app.middlewares.append(tracing_middleware())
-        try:
+        async with ConfigListener(db.dsn, bus=app[BUS]) as listener:
+            app[CONFIG] = listener
+            # Middlewares of the root app may still be added: it freezes once started.
+            if configure_tracing(listener.config.telemetry.otel_endpoint):
+                app.middlewares.append(tracing_middleware())
             yield
-        finally:
-            await listener.close()
 
     return config
 
@@ -417,12 +411,9 @@ def _rss(options: ServeOptions) -> Part:
             service.apply_settings(RssSettings.from_config(cfg))
 
         listener.add_hook(follow)
-        await service.start()
-        app[RSS] = service
-        try:
+        async with service:
+            app[RSS] = service
             yield
-        finally:
-            await service.close()
 
     return rss
 

@@ -6,6 +6,33 @@ import asyncio
 import contextlib
 import random
 from dataclasses import dataclass
+from types import TracebackType
+from typing import Self
+
+
+class Running:
+    """A long-lived part that is started and closed: also an ``async with`` block.
+
+    ``async with Part(...) as part:`` starts it and closes it on the way out, also when the block
+    fails (as asyncpg's pools do).
+    """
+
+    __slots__ = ()
+
+    async def start(self) -> None:
+        """Start the part's background work."""
+
+    async def close(self) -> None:
+        """Stop it and release what it holds."""
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
 
 
 @dataclass(frozen=True, slots=True)

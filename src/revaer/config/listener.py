@@ -31,7 +31,7 @@ import orjson
 from revaer.config.model import SPECS, Config, ConfigValidationError, Json, validate
 from revaer.db.pool import connect as db_connect
 from revaer.events import ConfigChanged, EventBus
-from revaer.tasks import Backoff, cancel_and_wait
+from revaer.tasks import Backoff, Running, cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class _Lost:
 _LOST = _Lost()
 
 
-class ConfigListener:
+class ConfigListener(Running):
     """Keeps ``config`` (and each key's version) equal to the database's, within milliseconds."""
 
     def __init__(

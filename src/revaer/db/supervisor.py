@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from revaer.db.embedded import EmbeddedPostgres, EmbeddedPostgresError
-from revaer.tasks import Backoff, cancel_and_wait
+from revaer.tasks import Backoff, Running, cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ class RestartPolicy:
     start_timeout: int = 30
 
 
-class EmbeddedSupervisor:
+class EmbeddedSupervisor(Running):
     """Restarts ``server`` when its postmaster dies; ``on_fatal`` when it cannot."""
 
     def __init__(

@@ -32,6 +32,7 @@ from revaer.rss.rules import Article as RuleArticle
 from revaer.rss.rules import Rule, rules_for_feed
 from revaer.rss.settings import RssSettings
 from revaer.rss.store import SEP, ArticleRow, RssStore
+from revaer.tasks import Running
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +123,7 @@ def _under(path: str, root: str) -> bool:
     return not root or path == root or path.startswith(root + SEP)
 
 
-class RssService:
+class RssService(Running):
     def __init__(
         self,
         store: RssStore,
