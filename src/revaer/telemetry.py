@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import signal
 import sys
 import threading
 import time
@@ -23,6 +24,9 @@ from revaer.tasks import cancel_and_wait
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime", "taskName"}
 
 log = logging.getLogger(__name__)
+
+# Asks the loop thread for its stack; ignored by default (nothing dies of one that arrives late).
+SAMPLE_SIGNAL = signal.SIGURG
 
 
 class JsonFormatter(logging.Formatter):
@@ -141,12 +145,16 @@ class LoopMonitor:
     A heartbeat task sleeps ``interval`` and measures how late it woke: that lateness is how long
     something kept the loop from running anything else. A stall longer than ``report_over`` is
     logged (``event loop stalled``, ``duration_ms``, ``stack``). The monitor cannot know the
-    culprit from inside the loop, so a watchdog thread samples the loop thread's Python stack
-    while the heartbeat is overdue: ``stack`` is where the loop thread was, innermost frame
-    last. Code that blocks while holding the GIL cannot be sampled while it blocks (the watchdog
-    needs the GIL): the sample is then taken as soon as it lets go, which is where the loop thread
-    went next (usually the caller of the blocking call), and ``stack`` is null when the heartbeat
-    ran first. Only the first sample of a stall is kept.
+    culprit from inside the loop, so a watchdog thread, while the heartbeat is overdue, signals the
+    loop thread (``SAMPLE_SIGNAL``), whose handler records its own Python stack: ``stack`` is where
+    the loop thread was, innermost frame last. The stack is read by the thread that owns it: on
+    CPython 3.11, walking another thread's frames (``sys._current_frames()`` and ``f_back``) can
+    follow a frame that thread has just popped, and crashed the server at startup. Python runs the
+    handler between two bytecodes, or when a blocking call returns or is interrupted: code that
+    blocks in C while holding the GIL is sampled once it lets go (usually at the caller of the
+    blocking call), and ``stack`` is null when the heartbeat ran first. Only the first sample of a
+    stall is kept. Stacks are sampled only when the loop runs on the main thread (where Python
+    delivers signals).
     """
 
     def __init__(self, *, interval: float = 0.05, report_over: float = 0.1, window: float = 60.0) -> None:
@@ -159,7 +167,9 @@ class LoopMonitor:
         self._recent: deque[tuple[int, float]] = deque()
         self._beat = time.monotonic()
         self._sample: list[str] | None = None
-        self._sampled_beat = -1.0
+        self._sampled_beat = -1.0  # the heartbeat of the stall a sample was asked for (one per stall)
+        self._wanted_beat = -1.0
+        self._previous_handler: Any = signal.SIG_DFL
         self._task: asyncio.Task[None] | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -168,6 +178,9 @@ class LoopMonitor:
         loop = asyncio.get_running_loop()
         self._beat = time.monotonic()
         self._task = loop.create_task(self._heartbeat(), name="revaer-loop-monitor")
+        if threading.current_thread() is not threading.main_thread():
+            return  # no signal reaches this thread's Python code: stalls are measured, not sampled
+        self._previous_handler = signal.signal(SAMPLE_SIGNAL, self._on_sample_signal)
         self._thread = threading.Thread(
             target=self._watch, args=(threading.get_ident(),), name="revaer-loop-watchdog", daemon=True
         )
@@ -178,6 +191,8 @@ class LoopMonitor:
         await cancel_and_wait(self._task)
         if self._thread is not None:
             await asyncio.to_thread(self._thread.join, 1.0)
+            # SAMPLE_SIGNAL is ignored by default: one still on its way does no harm.
+            signal.signal(SAMPLE_SIGNAL, self._previous_handler)
 
     def last_minute_worst(self) -> float:
         horizon = time.monotonic() - self.window
@@ -227,11 +242,13 @@ class LoopMonitor:
             beat = self._beat
             if beat == self._sampled_beat or time.monotonic() - beat < self.interval + self.report_over:
                 continue
-            frame = sys._current_frames().get(loop_thread)
-            stack = _stack(frame) if frame is not None else None
-            # The heartbeat moved while the frames were taken: the stall was over, the stack is not its.
-            if self._beat == beat:
-                self._sample, self._sampled_beat = stack, beat
+            self._sampled_beat = self._wanted_beat = beat
+            signal.pthread_kill(loop_thread, SAMPLE_SIGNAL)
+
+    def _on_sample_signal(self, signum: int, frame: FrameType | None) -> None:
+        # On the loop thread, inside whatever keeps it from the heartbeat (unless that ended first).
+        if frame is not None and self._beat == self._wanted_beat:
+            self._sample = _stack(frame)
 
 
 def _stack(frame: FrameType, limit: int = 12) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 
 import pytest
@@ -52,3 +53,32 @@ async def test_the_last_minute_forgets_what_is_older() -> None:
     monitor.record(0.01)
     assert monitor.report()["worst_ms"] == 500.0
     assert monitor.report()["last_minute_worst_ms"] == 10.0
+
+
+def test_a_loop_off_the_main_thread_is_measured_without_a_stack() -> None:
+    # Python delivers signals to the main thread only: there the stall is measured, not sampled,
+    # and starting the monitor does not fail.
+    result: dict[str, object] = {}
+
+    async def stalled() -> None:
+        monitor = LoopMonitor(interval=0.02, report_over=0.1)
+        monitor.start()
+        try:
+            await asyncio.sleep(0.05)
+            asyncio.get_running_loop().call_soon(_block_the_loop)
+            deadline = time.monotonic() + 10
+            while monitor.stalls == 0:
+                assert time.monotonic() < deadline, "the stall was not reported"
+                await asyncio.sleep(0.01)
+            result["report"] = monitor.report()
+        finally:
+            await monitor.close()
+
+    thread = threading.Thread(target=lambda: asyncio.run(stalled()))
+    thread.start()
+    thread.join(30)
+    assert not thread.is_alive()
+    report = result["report"]
+    assert isinstance(report, dict)
+    assert report["stalls"] == 1
+    assert report["worst_ms"] >= STALL * 1000 * 0.9
