@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 import time
 
 import pytest
 
-from revaer.telemetry import LoopMonitor
+from revaer.telemetry import LoopMonitor, run_queue_wait
 
 STALL = 0.3
 
@@ -82,3 +83,23 @@ def test_a_loop_off_the_main_thread_is_measured_without_a_stack() -> None:
     assert isinstance(report, dict)
     assert report["stalls"] == 1
     assert report["worst_ms"] >= STALL * 1000 * 0.9
+
+
+def test_a_stall_is_also_measured_without_the_run_queue_wait() -> None:
+    """The machine's other processes are not ours: a heartbeat 300 ms late of which 250 ms the loop
+    thread was ready but not running is a 50 ms stall of the process's own making."""
+    monitor = LoopMonitor()
+    monitor.record(0.3, waited=0.25)
+    monitor.record(0.02, waited=0.0)
+    report = monitor.report()
+    assert report["worst_ms"] == 300.0
+    assert report["worst_own_ms"] == 50.0
+
+
+def test_the_run_queue_wait_is_read_from_the_kernel() -> None:
+    """On Linux, the loop thread's run-queue wait comes from schedstat and never goes back."""
+    if not os.path.exists("/proc/thread-self/schedstat"):
+        pytest.skip("no /proc/thread-self/schedstat (not Linux, or schedstats off)")
+    first = run_queue_wait()
+    sum(range(200_000))  # a little work, in case the kernel had never queued this thread
+    assert run_queue_wait() >= first >= 0.0
