@@ -99,6 +99,7 @@ from revaer.telemetry import (
     configure_logging,
     configure_tracing,
     loop_monitor,
+    settled_collector,
     tracing_middleware,
 )
 from revaer.torrents import TorrentService
@@ -188,6 +189,7 @@ def build_app(
             share_limits.watcher(qb, INTERVAL if options.update_interval is not None else None),
             _rss(options),
             _http_state(options),
+            settled_collector,  # last: everything started is kept out of the collector's way
         ]
     )
     app.add_subapp("/v1", v1)

@@ -4,6 +4,13 @@ libtorrent answers these from its own thread, and the caller waits: ~40 ms for a
 trackers, more for many files or while the session is busy. Asked on the loop, every such request
 stalled every other one for as long (real app, real libtorrent, real HTTP). The first test holds
 the rule itself (where the engine is asked), the second measures the loop while clients ask.
+
+What stalled the loop once the queries were off it was the cyclic garbage collector: the
+allocations of a few of these requests trigger a full collection, which walks every object of the
+process with the GIL held (60-160 ms here, whichever thread ran it). Since the server freezes what
+it holds once started (``telemetry.settled_collector``), a collection walks only what was made
+since. The bound is on the stall of the process's own making (``worst_own_ms``: the stall less the
+loop thread's run-queue wait), so the other processes of a busy machine do not decide the outcome.
 """
 
 from __future__ import annotations
@@ -23,9 +30,9 @@ from tests.api.conftest import ServedApi, served_real
 from tests.support.engine import LOOPBACK
 from tests.support.torrents import MadeTorrent, synthetic_torrent
 
-# The whole stall the monitor may report for the measured test to pass: generous, a machine shared by
-# others (the measured figure is in docs/reliability.md).
-LIVENESS_MS = 1000.0
+# The design's bound on any stall of the loop (DESIGN.md, "Guarantees"); the figures measured are in
+# docs/reliability.md. Before the collector was settled: 96-134 ms of the process's own.
+TARGET_MS = 50.0
 
 
 class RecordingEngine(LibtorrentEngine):
@@ -115,4 +122,4 @@ async def test_clients_asking_details_do_not_stall_the_loop(real: ServedApi[Reco
     r = await api.client.get("/v1/health")
     loop = (await r.json())["loop"]
     print(f"loop after 48 rounds of the detail endpoints: {loop}")  # docs/reliability.md (pytest -s)
-    assert loop["worst_ms"] < LIVENESS_MS, loop
+    assert loop["worst_own_ms"] < TARGET_MS, loop
