@@ -23,6 +23,7 @@ from typing import TypeVar
 
 from revaer.categories import CategoryError, CategoryStore, check_tags
 from revaer.db.pool import DatabaseUnavailable
+from revaer.engine import offloop
 from revaer.engine.errors import EngineError, TorrentNotFoundError
 from revaer.engine.protocol import (
     AddRequest,
@@ -538,14 +539,9 @@ class TorrentService:
         """One torrent's row, or None."""
         return self._engine.get(info_hash)
 
-    # One torrent's details are asked of libtorrent's own thread and waited for (~40 ms for 500
-    # trackers, longer for many files or pieces, more while the session is busy): never on the
-    # loop. The real engine releases the GIL around the wait; an engine that does not say its
-    # queries may run on another thread (the FakeEngine) is asked in place.
+    # One torrent's details wait for libtorrent's own thread: never on the loop (engine.offloop).
     async def _query(self, read: Callable[[str], T], info_hash: str) -> T:
-        if not getattr(self._engine, "threaded_queries", False):
-            return read(info_hash)
-        return await asyncio.get_running_loop().run_in_executor(None, read, info_hash)
+        return await offloop.query(self._engine, read, info_hash)
 
     async def files(self, info_hash: str) -> list[FileInfo]:
         """The torrent's files (empty without metadata), asked off the loop."""

@@ -24,42 +24,14 @@ import aiohttp
 import asyncpg
 import pytest
 
-from revaer.engine.libtorrent import LibtorrentEngine
-from revaer.engine.protocol import MAX_TRACKERS, FileInfo, TrackerInfo
+from revaer.engine.protocol import MAX_TRACKERS
 from tests.api.conftest import ServedApi, served_real
-from tests.support.engine import LOOPBACK
+from tests.faults.recording import RecordingEngine
 from tests.support.torrents import MadeTorrent, synthetic_torrent
 
 # The design's bound on any stall of the loop (DESIGN.md, "Guarantees"); the figures measured are in
 # docs/reliability.md. Before the collector was settled: 96-134 ms of the process's own.
 TARGET_MS = 50.0
-
-
-class RecordingEngine(LibtorrentEngine):
-    """The real engine, noting the thread each detail query ran on."""
-
-    def __init__(self) -> None:
-        super().__init__(LOOPBACK)
-        self.threads: dict[str, set[int]] = {}
-
-    def _note(self, query: str) -> None:
-        self.threads.setdefault(query, set()).add(threading.get_ident())
-
-    def files(self, info_hash: str) -> list[FileInfo]:
-        self._note("files")
-        return super().files(info_hash)
-
-    def trackers(self, info_hash: str) -> list[TrackerInfo]:
-        self._note("trackers")
-        return super().trackers(info_hash)
-
-    def piece_states(self, info_hash: str) -> bytes:
-        self._note("piece_states")
-        return super().piece_states(info_hash)
-
-    def piece_hashes(self, info_hash: str) -> list[str]:
-        self._note("piece_hashes")
-        return super().piece_hashes(info_hash)
 
 
 @pytest.fixture

@@ -34,6 +34,7 @@ from typing import Any
 
 import asyncpg
 
+from revaer.engine import offloop
 from revaer.engine.errors import EngineError
 from revaer.engine.protocol import (
     Engine,
@@ -195,22 +196,24 @@ class PostProcessor:
             or ""
         )
 
-    def _payload(self, h: str, name: str) -> str | None:
+    async def _payload(self, h: str, name: str) -> str | None:
         """The single top-level entry of the torrent's files (its name, normally); None if several."""
         try:
-            tops = {f.path.split("/", 1)[0] for f in self.engine.files(h)}
+            # libtorrent's thread answers while the caller waits (long for many files): off the loop.
+            files = await offloop.query(self.engine, self.engine.files, h)
+            tops = {f.path.split("/", 1)[0] for f in files}
         except EngineError:
             tops = set()
         if not tops:
             return name
         return tops.pop() if len(tops) == 1 else None
 
-    def _plan(self, h: str, name: str, category: str) -> tuple[Plan | None, str]:
+    async def _plan(self, h: str, name: str, category: str) -> tuple[Plan | None, str]:
         """The plan and the payload's current path."""
         row = self.engine.get(h)
         if row is not None:
             name = row.name
-        payload = self._payload(h, name)
+        payload = await self._payload(h, name)
         source = os.path.join(row.save_path, payload or name) if row is not None else ""
         p = plan(self.rules(), category=category, name=name, info_hash=h, payload=payload or name)
         if p is not None and payload is None and not p.skipped:
@@ -224,7 +227,7 @@ class PostProcessor:
             await self.hooks.flush()  # the torrent's row must exist (fs_jobs references it)
         async with self.pool.acquire() as conn:
             category = await self._category(conn, h)
-            p, source = self._plan(h, name, category)
+            p, source = await self._plan(h, name, category)
             if p is None or (not p.skipped and source == p.destination):
                 return None
             status = "skipped" if p.skipped else "pending"
@@ -282,7 +285,7 @@ class PostProcessor:
         if self.hooks.flush is not None:
             await self.hooks.flush()
         row = self.engine.get(h)
-        payload = self._payload(h, row.name) if row is not None else None
+        payload = await self._payload(h, row.name) if row is not None else None
         if row is None or payload is None:
             return None
         source, destination = os.path.join(row.save_path, payload), os.path.join(directory, payload)
@@ -398,7 +401,7 @@ class PostProcessor:
             row = self.engine.get(h)
             category = await self._category(conn, h) if row is not None else job.category
             planned = row is not None and not job.requested
-            p, source = self._plan(h, row.name, category) if row and planned else (None, job.source)
+            p, source = await self._plan(h, row.name, category) if row and planned else (None, job.source)
             if planned and (p is None or p.skipped):
                 reason = p.skip if p is not None else f"category {category!r} has no rule any more"
                 await conn.execute(
