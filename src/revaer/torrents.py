@@ -571,9 +571,16 @@ class TorrentService:
         self._engine.replace_trackers(h, trackers)
         log.info("torrent trackers set", extra={"info_hash": h, "trackers": len(trackers)})
 
-    def rename_file(self, h: str, index: int, path: str) -> None:
-        self._engine.rename_file(h, index, path)
-        log.info("torrent file renamed", extra={"info_hash": h, "file": index, "path": path})
+    async def rename_files(self, h: str, moves: Sequence[tuple[int, str]]) -> None:
+        """Rename files (index, new path); each rename asks libtorrent's thread for the torrent's
+        metadata and waits, so a folder's worth runs off the loop, in order."""
+
+        def rename(h: str) -> None:
+            for index, path in moves:
+                self._engine.rename_file(h, index, path)
+                log.info("torrent file renamed", extra={"info_hash": h, "file": index, "path": path})
+
+        await self._query(rename, h)
 
     def connect_peer(self, h: str, ip: str, port: int) -> None:
         self._engine.connect_peer(h, ip, port)

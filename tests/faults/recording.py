@@ -34,3 +34,7 @@ class RecordingEngine(LibtorrentEngine):
     def piece_hashes(self, info_hash: str) -> list[str]:
         self._note("piece_hashes")
         return super().piece_hashes(info_hash)
+
+    def rename_file(self, info_hash: str, index: int, path: str) -> None:
+        self._note("rename_file")
+        super().rename_file(info_hash, index, path)

@@ -95,3 +95,16 @@ async def test_clients_asking_details_do_not_stall_the_loop(real: ServedApi[Reco
     loop = (await r.json())["loop"]
     print(f"loop after 48 rounds of the detail endpoints: {loop}")  # docs/reliability.md (pytest -s)
     assert loop["worst_own_ms"] < TARGET_MS, loop
+
+
+async def test_renaming_a_folder_runs_off_the_loop(real: ServedApi[RecordingEngine]) -> None:
+    """Each rename asks libtorrent's thread for the torrent's metadata and waits: a folder of N
+    files was N such waits on the loop (2,000 files: seconds)."""
+    api = real
+    t = await asyncio.to_thread(synthetic_torrent, "crowded", size=64 << 20, files=100)
+    h = await _added(api, t)
+    form = {"hash": h, "oldPath": "crowded", "newPath": "renamed"}
+    r = await api.client.post("/api/v2/torrents/renameFolder", data=form, headers=api.auth)
+    assert (r.status, await r.text()) == (200, "")
+    seen = api.engine.threads["rename_file"]
+    assert threading.get_ident() not in seen, "rename_file ran on the event loop"

@@ -111,10 +111,9 @@ async def add_peers(request: web.Request) -> web.Response:
     return json_response(out)
 
 
-def _rename(torrents: TorrentService, h: str, moves: list[tuple[int, str]]) -> None:
+async def _rename(torrents: TorrentService, h: str, moves: list[tuple[int, str]]) -> None:
     try:
-        for index, path in moves:
-            torrents.rename_file(h, index, path)
+        await torrents.rename_files(h, moves)
     except (EngineRefusedError, ValueError) as e:
         raise QbError(409, str(e)) from None
 
@@ -140,7 +139,7 @@ async def rename_file(request: web.Request) -> web.Response:
         raise QbError(400, "Bad Request")
     if not new:
         raise QbError(409, "The new path is empty")
-    _rename(torrents, h, [(index, new)])
+    await _rename(torrents, h, [(index, new)])
     return text_response("")
 
 
@@ -154,7 +153,7 @@ async def rename_folder(request: web.Request) -> web.Response:
     ]
     if not moves:
         raise QbError(409, "No such file or folder")
-    _rename(torrents, h, moves)
+    await _rename(torrents, h, moves)
     return text_response("")
 
 
