@@ -13,6 +13,7 @@ Option values that do not parse take qBittorrent's defaults, as it does.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import re
@@ -65,6 +66,11 @@ def is_torrent(data: bytes) -> bool:
     if info.get(b"meta version") == 2:
         return isinstance(info.get(b"file tree"), dict)
     return _v1_ok(info, piece_length)
+
+
+def _first_invalid(files: list[tuple[str, bytes]]) -> str | None:
+    """The name of the first upload that is not a torrent, or None."""
+    return next((name for name, data in files if not is_torrent(data)), None)
 
 
 # libtorrent's own bounds (file_storage::max_file_size, max_num_pieces): a file past them is
@@ -138,7 +144,7 @@ async def _resolve(urls: Sequence[str], limit: int) -> list[tuple[str | None, by
                     continue
                 if isinstance(got, str):
                     out.append((got, None))
-                elif got is not None and is_torrent(got):
+                elif got is not None and await asyncio.to_thread(is_torrent, got):
                     out.append((None, got))
     finally:
         if http is not None:
@@ -304,10 +310,11 @@ async def _read_form(request: web.Request) -> tuple[dict[str, str], list[tuple[s
 async def add(request: web.Request) -> web.Response:
     torrents = request.config_dict[TORRENTS]
     fields, files = await _read_form(request)
-    # Every file is checked first: a 415 adds nothing.
-    for filename, data in files:
-        if not is_torrent(data):
-            raise QbError(415, f"Error: '{filename}' is not a valid torrent file.")
+    # Every file is checked first: a 415 adds nothing. Off the loop: decoding takes ~8 ms for a
+    # .torrent of 2,000 files (38 ms the first time), and a request may carry many.
+    bad = await asyncio.to_thread(_first_invalid, files)
+    if bad is not None:
+        raise QbError(415, f"Error: '{bad}' is not a valid torrent file.")
     urls = [u.strip() for u in fields.get("urls", "").split("\n") if u.strip()]
     if len(urls) > MAX_URLS:
         log.info("add refused: too many links", extra={"count": len(urls), "max": MAX_URLS})
