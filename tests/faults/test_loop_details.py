@@ -25,6 +25,7 @@ import asyncpg
 import pytest
 
 from revaer.engine.protocol import MAX_TRACKERS
+from revaer.telemetry import LoopMonitor
 from tests.api.conftest import ServedApi, served_real
 from tests.faults.recording import RecordingEngine
 from tests.support.torrents import MadeTorrent, synthetic_torrent
@@ -88,13 +89,21 @@ async def test_detail_queries_run_off_the_loop(real: ServedApi[RecordingEngine])
 async def test_clients_asking_details_do_not_stall_the_loop(real: ServedApi[RecordingEngine]) -> None:
     api = real
     t = await asyncio.to_thread(crowded)
-    h = await _added(api, t)
-    for _ in range(6):
-        await asyncio.gather(*(_ask_all(api, h) for _ in range(8)))
+    # A monitor of the test's own over the same loop (the app and the test's client share it),
+    # started once the app is up: what is measured is the add and the requests, not the start.
+    watch = LoopMonitor()
+    watch.start()
+    try:
+        h = await _added(api, t)
+        for _ in range(6):
+            await asyncio.gather(*(_ask_all(api, h) for _ in range(8)))
+    finally:
+        await watch.close()
     r = await api.client.get("/v1/health")
     loop = (await r.json())["loop"]
-    print(f"loop after 48 rounds of the detail endpoints: {loop}")  # docs/reliability.md (pytest -s)
-    assert loop["worst_own_ms"] < TARGET_MS, loop
+    # docs/reliability.md (pytest -s): the requests' figures, then the app's since its start.
+    print(f"loop during the add and 48 rounds of the detail endpoints: {watch.report()}; app: {loop}")
+    assert watch.report()["worst_own_ms"] < TARGET_MS, watch.report()
 
 
 async def test_renaming_a_folder_runs_off_the_loop(real: ServedApi[RecordingEngine]) -> None:
