@@ -95,22 +95,47 @@ std::vector<TrackerEntry> Core::trackers(const std::string& h, Error& err) {
             TrackerEntry t;
             t.url = ae.url;
             t.tier = ae.tier;
-            bool updating = false, working = false, failed = false;
+            // One endpoint per listen socket: with the default 0.0.0.0 and [::], a tracker on
+            // 127.0.0.1 is also announced from sockets that cannot reach it, which fail with
+            // "skipping tracker announce (unreachable)" (IPv6) or "timed out" after 30 s (another
+            // interface) while the loopback one works. As qBittorrent 4.6: updating if one endpoint
+            // is, else working if one works (with the tracker's own message, not another
+            // endpoint's error), else not working with the first error, a real one before a skip.
+            bool updating = false, working = false, failed = false, skipped = false;
+            std::string working_msg, error_msg, skipped_msg;
             for (const auto& ep : ae.endpoints) {
                 for (const auto& ih : ep.info_hashes) {
-                    if (ih.updating) updating = true;
-                    if (ih.start_sent && !ih.last_error) working = true;
-                    if (ih.fails > 0 || ih.last_error) {
-                        failed = true;
-                        if (t.message.empty() && ih.last_error) t.message = ih.last_error.message();
-                    }
-                    if (!ih.message.empty() && t.message.empty()) t.message = ih.message;
                     t.seeds = std::max(t.seeds, ih.scrape_complete);
                     t.leeches = std::max(t.leeches, ih.scrape_incomplete);
                     t.downloaded = std::max(t.downloaded, ih.scrape_downloaded);
+                    if (ih.last_error == lt::errors::announce_skipped) {
+                        skipped = true;
+                        if (skipped_msg.empty()) skipped_msg = ih.last_error.message();
+                        continue;
+                    }
+                    if (ih.updating) updating = true;
+                    if (ih.start_sent && !ih.last_error) {
+                        working = true;
+                        if (working_msg.empty()) working_msg = ih.message;
+                    }
+                    if (ih.fails > 0 || ih.last_error) {
+                        failed = true;
+                        if (error_msg.empty())
+                            error_msg = ih.last_error ? ih.last_error.message() : ih.message;
+                    }
                 }
             }
-            t.status = updating ? 3 : working ? 2 : failed ? 4 : 1;
+            if (updating) {
+                t.status = 3;
+            } else if (working) {
+                t.status = 2;
+                t.message = working_msg;
+            } else if (failed || skipped) {
+                t.status = 4;
+                t.message = failed ? error_msg : skipped_msg;
+            } else {
+                t.status = 1;
+            }
             out.push_back(std::move(t));
         }
         return out;
