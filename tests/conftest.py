@@ -117,9 +117,19 @@ class TestDatabases:
         self._names.append(name)
         return with_database(self.server_url, name)
 
-    async def drop_all(self) -> None:
-        for name in reversed(self._names):
-            await self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    async def drop_all(self, at_once: int = 16) -> None:
+        # Each DROP DATABASE waits for a checkpoint (~0.5 s here); drops that ask together share one,
+        # so a few hundred databases go in seconds instead of minutes. The template goes last.
+        gate = asyncio.Semaphore(at_once)
+
+        async def drop(name: str) -> None:
+            async with gate:
+                await self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+        copies = [name for name in self._names if name != self.template]
+        await asyncio.gather(*map(drop, copies))
+        if self.template in self._names:
+            await drop(self.template)
         self._names.clear()
 
 
