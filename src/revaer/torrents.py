@@ -69,6 +69,8 @@ class AddOptions:
     renamed_files: tuple[tuple[int, str], ...] = ()  # (file index, path): a content layout
 
 
+# Stored torrents the engine re-adds per step of a restore (the loop runs between steps).
+RESTORE_BATCH = 500
 # How long an acknowledgement may wait for the database (answered 503 ``no_database`` after it).
 COMMIT_TIMEOUT = 5.0
 
@@ -440,53 +442,52 @@ class TorrentService:
 
     # -- restart ----------------------------------------------------------------------------------
     async def restore(self) -> int:
-        """Re-add every stored torrent from its resume data (and its .torrent file), in its last state."""
+        """Re-add every stored torrent in its last state: from its resume data (and .torrent file),
+        else (acknowledged before its first resume data) from its source. The rows are read once;
+        the engine parses them in batches off the loop (10,000 torrents: ~3 s of parsing)."""
         if self._registry is None:
             return 0
-        n = 0
+        resumed: list[tuple[str, AddRequest]] = []
+        sourced: list[tuple[str, AddRequest]] = []
         for t in await self._registry.load():
             self._adopt(t.info_hash, t.category, t.tags)
             request = t.resume_request()
-            if request is None:
-                log.warning(
-                    "torrent has no resume data yet, cannot restore", extra={"info_hash": t.info_hash}
-                )
-                continue
-            try:
-                self._track(self._engine.add(request))
-                n += 1
-            except EngineError as e:
-                log.error("restoring torrent failed", extra={"info_hash": t.info_hash, "error": str(e)})
-        log.info("torrents restored", extra={"count": n})
-        return n
+            if request is None and t.source:
+                request = t.source_request()
+                sourced.append((t.info_hash, self._add_defaults(request) if self._add_defaults else request))
+            elif request is None:
+                log.warning("torrent has nothing to restore from", extra={"info_hash": t.info_hash})
+            else:
+                resumed.append((t.info_hash, request))
+        n = await self._add_all(resumed)
+        m = await self._add_all(sourced)
+        log.info("torrents restored", extra={"count": n, "from_source": m})
+        return n + m
 
-    async def restore_sources(self) -> int:
-        """Re-add the stored torrents that have no resume data yet from what they were added from.
+    async def _add_all(self, requests: list[tuple[str, AddRequest]]) -> int:
+        def add(batch: list[tuple[str, AddRequest]]) -> list[tuple[str, str | None]]:
+            out: list[tuple[str, str | None]] = []
+            for h, r in batch:
+                try:
+                    out.append((self._engine.add(r), None))
+                except EngineError as e:
+                    out.append((h, str(e)))
+            return out
 
-        An add is acknowledged once its row (with its .torrent file or magnet) is committed, which
-        may be before the engine produced resume data; after a crash in between, ``restore()`` skips
-        such a torrent and this re-adds it (paused if it was added paused). Run after ``restore()``.
-        """
-        if self._registry is None:
-            return 0
-        n = 0
-        for t in await self._registry.load():
-            if t.resume_data is not None or not t.source or self._engine.get(t.info_hash) is not None:
-                continue
-            request = t.source_request()
-            if self._add_defaults is not None:
-                request = self._add_defaults(request)
-            try:
-                h = self._engine.add(request)
-            except EngineError as e:
-                log.error("re-adding torrent failed", extra={"info_hash": t.info_hash, "error": str(e)})
-                continue
-            if h not in self._labels:
-                self._adopt(h, t.category, t.tags)
-            self._track(h)
-            n += 1
-        if n:
-            log.info("torrents re-added from their source", extra={"count": n})
+        loop, n = asyncio.get_running_loop(), 0
+        for i in range(0, len(requests), RESTORE_BATCH):
+            batch = requests[i : i + RESTORE_BATCH]
+            if getattr(self._engine, "threaded_queries", False):
+                added = await loop.run_in_executor(None, add, batch)
+            else:
+                added = add(batch)
+                await asyncio.sleep(0)
+            for h, error in added:
+                if error is None:
+                    self._track(h)
+                    n += 1
+                else:
+                    log.error("restoring torrent failed", extra={"info_hash": h, "error": error})
         return n
 
     # -- engine events ----------------------------------------------------------------------------
