@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import socket
@@ -294,6 +295,10 @@ def _setup_gate(options: ServeOptions) -> Part:
     return setup_gate
 
 
+# Allocations (minus frees) between two collections of the youngest generation (Python: 700).
+GC_THRESHOLD = 50_000
+
+
 def _engine(options: ServeOptions, engine_factory: EngineFactory) -> Part:
     async def engine_part(app: web.Application) -> AsyncIterator[None]:
         listener = app[CONFIG]
@@ -476,6 +481,11 @@ async def serve(
     runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=10, access_log=None)
     try:
         await runner.setup()  # starts every service (the app's cleanup contexts)
+        # What start-up made (the restored torrents' objects above all) lives as long as the process:
+        # out of the collector's sight, and its youngest generation collected less often (a third
+        # of the samples of a stop at 10,000 torrents were the collector walking them).
+        gc.freeze()
+        gc.set_threshold(GC_THRESHOLD, 20, 20)
         _follow_log_settings(app, opts)
         bind = parse_bind("--bind", opts.bind) if opts.bind else app[CONFIG].config.bind
         site = web.TCPSite(runner, bind.host, bind.port, reuse_address=True)
