@@ -47,6 +47,7 @@ from revaer.engine.protocol import (
 from revaer.labels import Labels, normalize_tags, valid_category
 from revaer.paths import confine
 from revaer.registry import TorrentNotStored, TorrentRegistry, source_bytes
+from revaer.restore import add_in_batches
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +70,6 @@ class AddOptions:
     renamed_files: tuple[tuple[int, str], ...] = ()  # (file index, path): a content layout
 
 
-# Stored torrents the engine re-adds per step of a restore (the loop runs between steps).
-RESTORE_BATCH = 500
 # How long an acknowledgement may wait for the database (answered 503 ``no_database`` after it).
 COMMIT_TIMEOUT = 5.0
 
@@ -103,6 +102,7 @@ class TorrentService:
         "_labels_view",
         "_order",
         "_registry",
+        "_restored",
     )
 
     def __init__(
@@ -129,6 +129,7 @@ class TorrentService:
         # Every torrent's listing key (added_time, info_hash), kept sorted: a listing page is a slice.
         self._order: list[tuple[int, str]] = []
         self._keys: dict[str, tuple[int, str]] = {}
+        self._restored: set[str] = set()  # restored from stored resume data, not yet added by libtorrent
 
     # -- read-only state --------------------------------------------------------------------------
     @property
@@ -459,34 +460,21 @@ class TorrentService:
                 log.warning("torrent has nothing to restore from", extra={"info_hash": t.info_hash})
             else:
                 resumed.append((t.info_hash, request))
+        self._restored = {h for h, _ in resumed}
         n = await self._add_all(resumed)
         m = await self._add_all(sourced)
         log.info("torrents restored", extra={"count": n, "from_source": m})
         return n + m
 
     async def _add_all(self, requests: list[tuple[str, AddRequest]]) -> int:
-        def add(batch: list[tuple[str, AddRequest]]) -> list[tuple[str, str | None]]:
-            out: list[tuple[str, str | None]] = []
-            for h, r in batch:
-                try:
-                    out.append((self._engine.add(r), None))
-                except EngineError as e:
-                    out.append((h, str(e)))
-            return out
-
-        loop, n = asyncio.get_running_loop(), 0
-        for i in range(0, len(requests), RESTORE_BATCH):
-            batch = requests[i : i + RESTORE_BATCH]
-            if getattr(self._engine, "threaded_queries", False):
-                added = await loop.run_in_executor(None, add, batch)
-            else:
-                added = add(batch)
-                await asyncio.sleep(0)
+        n = 0
+        async for added in add_in_batches(self._engine, requests):
             for h, error in added:
                 if error is None:
                     self._track(h)
                     n += 1
                 else:
+                    self._restored.discard(h)
                     log.error("restoring torrent failed", extra={"info_hash": h, "error": error})
         return n
 
@@ -495,6 +483,9 @@ class TorrentService:
         """Keep the registry current (a pump listener: never misses an event, never blocks)."""
         reg = self._registry
         if isinstance(ev, TorrentAdded | MetadataReceived):
+            if isinstance(ev, TorrentAdded) and ev.info_hash in self._restored:
+                self._restored.discard(ev.info_hash)
+                return  # its stored row and resume data are what it was just restored from
             # Resume data at once, so a crash right after the add does not lose the torrent.
             with contextlib.suppress(EngineError):
                 self._engine.save_resume(ev.info_hash)
