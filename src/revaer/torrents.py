@@ -46,7 +46,7 @@ from revaer.engine.protocol import (
 )
 from revaer.labels import Labels, normalize_tags, valid_category
 from revaer.paths import confine
-from revaer.registry import TorrentNotStored, TorrentRegistry, source_bytes
+from revaer.registry import YIELD_EVERY, TorrentNotStored, TorrentRegistry, source_bytes
 from revaer.restore import add_in_batches
 
 log = logging.getLogger(__name__)
@@ -450,7 +450,9 @@ class TorrentService:
             return 0
         resumed: list[tuple[str, AddRequest]] = []
         sourced: list[tuple[str, AddRequest]] = []
-        for t in await self._registry.load():
+        for i, t in enumerate(await self._registry.load()):
+            if i and i % YIELD_EVERY == 0:
+                await asyncio.sleep(0)
             self._adopt(t.info_hash, t.category, t.tags)
             request = t.resume_request()
             if request is None and t.source:
