@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import secrets
 import shutil
@@ -47,6 +48,20 @@ async def _client(url: str, torrents: list[MadeTorrent]) -> None:
                     raise RuntimeError(f"add of {t.name}: {r.status} {body[:200]}")
 
 
+async def _commits(admin: asyncpg.Connection, database: str) -> tuple[int, float]:
+    """Transactions committed in ``database`` so far (the statistics lag by up to a second), and
+    the CPU time of its backends (those connected now)."""
+    await asyncio.sleep(1.0)
+    await admin.execute("SELECT pg_stat_clear_snapshot()")
+    n = await admin.fetchval("SELECT xact_commit FROM pg_stat_database WHERE datname = $1", database)
+    pids = await admin.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1", database)
+    cpu = 0.0
+    for r in pids:
+        with contextlib.suppress(OSError):
+            cpu += _cpu_seconds(r["pid"])
+    return int(n or 0), cpu
+
+
 def _cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -74,13 +89,17 @@ async def run(n: int, clients: int) -> float:
             assert r.status == 201, await r.text()
         assert server.proc is not None
         cpu0 = _cpu_seconds(server.proc.pid)
+        commits0, db_cpu0 = await _commits(admin, name)
         start = time.perf_counter()
         await asyncio.gather(*(_client(server.url, torrents[i::clients]) for i in range(clients)))
         elapsed = time.perf_counter() - start
         cpu = _cpu_seconds(server.proc.pid) - cpu0
+        commits, db_cpu = await _commits(admin, name)
+        commits -= commits0
         print(
             f"{n} adds, {clients} clients: {elapsed:.2f} s, {n / elapsed:.0f} adds/s"
-            f" (server CPU {cpu:.2f} s, {cpu / elapsed:.0%} of one core)"
+            f" (server CPU {cpu:.2f} s, {cpu / elapsed:.0%} of one core; database CPU"
+            f" {db_cpu - db_cpu0:.2f} s; {commits} transactions, {n / max(commits, 1):.1f} adds each)"
         )
         return n / elapsed
     finally:

@@ -352,9 +352,8 @@ def _engine(options: ServeOptions, engine_factory: EngineFactory) -> Part:
                 on_resume=torrents.on_resume,
                 listeners=[torrents.on_event],
             )
+            # From their resume data, or (acknowledged before their first one) their .torrent/magnet.
             await torrents.restore()
-            # Torrents acknowledged before their first resume data: re-added from their .torrent/magnet.
-            await torrents.restore_sources()
             await pump.start()
             app[TORRENTS] = torrents
             app[PUMP] = pump

@@ -47,7 +47,8 @@ from revaer.engine.protocol import (
 )
 from revaer.labels import Labels, normalize_tags, valid_category
 from revaer.paths import confine
-from revaer.registry import TorrentNotStored, TorrentRegistry, source_bytes
+from revaer.registry import YIELD_EVERY, TorrentNotStored, TorrentRegistry, source_bytes
+from revaer.restore import add_in_batches
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +103,7 @@ class TorrentService:
         "_labels_view",
         "_order",
         "_registry",
+        "_restored",
     )
 
     def __init__(
@@ -128,6 +130,7 @@ class TorrentService:
         # Every torrent's listing key (added_time, info_hash), kept sorted: a listing page is a slice.
         self._order: list[tuple[int, str]] = []
         self._keys: dict[str, tuple[int, str]] = {}
+        self._restored: set[str] = set()  # restored from stored resume data, not yet added by libtorrent
 
     # -- read-only state --------------------------------------------------------------------------
     @property
@@ -441,53 +444,41 @@ class TorrentService:
 
     # -- restart ----------------------------------------------------------------------------------
     async def restore(self) -> int:
-        """Re-add every stored torrent from its resume data (and its .torrent file), in its last state."""
+        """Re-add every stored torrent in its last state: from its resume data (and .torrent file),
+        else (acknowledged before its first resume data) from its source. The rows are read once;
+        the engine parses them in batches off the loop (10,000 torrents: ~3 s of parsing)."""
         if self._registry is None:
             return 0
-        n = 0
-        for t in await self._registry.load():
+        resumed: list[tuple[str, AddRequest]] = []
+        sourced: list[tuple[str, AddRequest]] = []
+        for i, t in enumerate(await self._registry.load()):
+            if i and i % YIELD_EVERY == 0:
+                await asyncio.sleep(0)
             self._adopt(t.info_hash, t.category, t.tags)
             request = t.resume_request()
-            if request is None:
-                log.warning(
-                    "torrent has no resume data yet, cannot restore", extra={"info_hash": t.info_hash}
-                )
-                continue
-            try:
-                self._track(self._engine.add(request))
-                n += 1
-            except EngineError as e:
-                log.error("restoring torrent failed", extra={"info_hash": t.info_hash, "error": str(e)})
-        log.info("torrents restored", extra={"count": n})
-        return n
+            if request is None and t.source:
+                request = t.source_request()
+                sourced.append((t.info_hash, self._add_defaults(request) if self._add_defaults else request))
+            elif request is None:
+                log.warning("torrent has nothing to restore from", extra={"info_hash": t.info_hash})
+            else:
+                resumed.append((t.info_hash, request))
+        self._restored = {h for h, _ in resumed}
+        n = await self._add_all(resumed)
+        m = await self._add_all(sourced)
+        log.info("torrents restored", extra={"count": n, "from_source": m})
+        return n + m
 
-    async def restore_sources(self) -> int:
-        """Re-add the stored torrents that have no resume data yet from what they were added from.
-
-        An add is acknowledged once its row (with its .torrent file or magnet) is committed, which
-        may be before the engine produced resume data; after a crash in between, ``restore()`` skips
-        such a torrent and this re-adds it (paused if it was added paused). Run after ``restore()``.
-        """
-        if self._registry is None:
-            return 0
+    async def _add_all(self, requests: list[tuple[str, AddRequest]]) -> int:
         n = 0
-        for t in await self._registry.load():
-            if t.resume_data is not None or not t.source or self._engine.get(t.info_hash) is not None:
-                continue
-            request = t.source_request()
-            if self._add_defaults is not None:
-                request = self._add_defaults(request)
-            try:
-                h = self._engine.add(request)
-            except EngineError as e:
-                log.error("re-adding torrent failed", extra={"info_hash": t.info_hash, "error": str(e)})
-                continue
-            if h not in self._labels:
-                self._adopt(h, t.category, t.tags)
-            self._track(h)
-            n += 1
-        if n:
-            log.info("torrents re-added from their source", extra={"count": n})
+        async for added in add_in_batches(self._engine, requests):
+            for h, error in added:
+                if error is None:
+                    self._track(h)
+                    n += 1
+                else:
+                    self._restored.discard(h)
+                    log.error("restoring torrent failed", extra={"info_hash": h, "error": error})
         return n
 
     # -- engine events ----------------------------------------------------------------------------
@@ -495,6 +486,9 @@ class TorrentService:
         """Keep the registry current (a pump listener: never misses an event, never blocks)."""
         reg = self._registry
         if isinstance(ev, TorrentAdded | MetadataReceived):
+            if isinstance(ev, TorrentAdded) and ev.info_hash in self._restored:
+                self._restored.discard(ev.info_hash)
+                return  # its stored row and resume data are what it was just restored from
             # Resume data at once, so a crash right after the add does not lose the torrent.
             with contextlib.suppress(EngineError):
                 self._engine.save_resume(ev.info_hash)

@@ -137,6 +137,25 @@ async def test_an_add_of_many_files_commits_them_all_before_ok(qb: Api) -> None:
     assert stored == {t.info_hash for t in tors}
 
 
+async def test_an_add_with_default_settings_stores_no_settings_record(qb: Api) -> None:
+    # A torrent without a record has qBittorrent's defaults: an add that sets none writes no record
+    # (each one was a second transaction before "Ok.", and a walk over every record).
+    plain = synthetic_torrent("plain", size=1024 * 1024)
+    assert await post(qb.client, "torrents/add", _files(("p.torrent", plain.data), paused="true")) == (
+        200,
+        "Ok.",
+    )
+    assert plain.info_hash not in extras(qb).changed_since(0)
+    rows = await qb.database.pool.fetch("SELECT info_hash FROM revaer_runtime.qb_torrent_settings")
+    assert rows == []
+    # One that sets something is stored before its "Ok.".
+    prio = synthetic_torrent("prio", size=1024 * 1024)
+    form = _files(("q.torrent", prio.data), paused="true", firstLastPiecePrio="true")
+    assert await post(qb.client, "torrents/add", form) == (200, "Ok.")
+    rows = await qb.database.pool.fetch("SELECT info_hash FROM revaer_runtime.qb_torrent_settings")
+    assert [r["info_hash"] for r in rows] == [prio.info_hash]
+
+
 async def test_add_refusals_change_nothing(qb: Api) -> None:
     c = qb.client
     good = synthetic_torrent("good", size=1024 * 1024)

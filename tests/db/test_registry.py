@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import asyncpg
 import pytest
 
-from revaer.registry import TorrentRegistry
+from revaer.engine.fake import FakeEngine
+from revaer.engine.protocol import ResumeDataSaved
+from revaer.registry import StoredTorrent, TorrentRegistry
 from revaer.registry_writes import INSERT, Pending
 from revaer.registry_writes import statements as statements_of
+from revaer.restore import RESTORE_BATCH
+from revaer.torrents import TorrentService
 
 
 @pytest.fixture
@@ -137,3 +142,44 @@ async def test_engine_events_of_a_stored_row_are_one_update(
         a: ("renamed", "/elsewhere", "seeding", 1_000_000.0, None),
         b: ("t2", "/d", "queued", None, b"resume-b"),
     }
+
+
+async def test_a_restore_reads_the_rows_once_and_restores_them_all_in_batches(
+    registry: TorrentRegistry, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    # More than one batch; every other torrent acknowledged before its first resume data.
+    first = FakeEngine(rate=0)
+    service = TorrentService(first, registry, tmp_path)
+    hashes = [service.add(magnet=f"magnet:?xt=urn:btih:{i:040x}") for i in range(RESTORE_BATCH + 3)]
+    await service.commit(hashes)
+    for h in hashes[::2]:
+        first.save_resume(h)
+    for ev in first.poll():
+        if isinstance(ev, ResumeDataSaved):
+            service.on_resume(ev)
+    await registry.flush()
+    first.shutdown()
+
+    loads = 0
+    load = registry.load
+
+    async def counted() -> list[StoredTorrent]:
+        nonlocal loads
+        loads += 1
+        return await load()
+
+    second = FakeEngine(rate=0)
+    restored = TorrentService(second, registry, tmp_path)
+    registry.load = counted  # type: ignore[method-assign]
+    try:
+        assert await restored.restore() == len(hashes)
+        for ev in second.poll():
+            restored.on_event(ev)
+        # Only those restored from their source are saved at once: the others were just restored
+        # from the resume data stored (10,000 saves and writes after every restart).
+        saved = {ev.info_hash for ev in second.poll() if isinstance(ev, ResumeDataSaved)}
+    finally:
+        second.shutdown()
+    assert loads == 1
+    assert sorted(h for _, h in restored.order) == sorted(hashes)
+    assert saved == set(hashes[1::2])

@@ -8,9 +8,9 @@ import sys
 import time
 from pathlib import Path
 
-from revaer.engine.protocol import AddRequest, TorrentCompleted, TorrentState
+from revaer.engine.protocol import AddRequest, ResumeDataSaved, TorrentCompleted, TorrentState
 from tests.support.engine import Seeder, drive, loopback_engine
-from tests.support.torrents import bdecode, file_sha256
+from tests.support.torrents import bdecode, file_sha256, synthetic_torrent
 
 PIECE = 256 * 1024
 
@@ -145,3 +145,25 @@ def test_resume_data_holds_the_info_dictionary_only_when_nothing_else_does(
     magnet = f"magnet:?xt=urn:btih:{seeder64.info_hash}&dn=payload.bin"
     from_magnet = _saved_resume(seeder64, AddRequest(magnet=magnet, save_path=str(downloads / "m")))
     assert b"info" in from_magnet
+
+
+def test_a_stop_saves_only_the_resume_data_changed_since_the_last_save(downloads: Path) -> None:
+    # What is stored already is not saved again (at 10,000 idle torrents that was most of a stop).
+    engine = loopback_engine()
+    quiet, changed = (synthetic_torrent(name, size=1024 * 1024) for name in ("quiet", "changed"))
+    hashes = [
+        engine.add(AddRequest(torrent=t.data, save_path=str(downloads), paused=True))
+        for t in (quiet, changed)
+    ]
+    try:
+        drive(
+            engine,
+            lambda _: all(getattr(engine.get(h), "state", None) == TorrentState.PAUSED for h in hashes),
+        )
+        for h in hashes:
+            engine.save_resume(h)
+        drive(engine, lambda ev: {e.info_hash for e in ev if isinstance(e, ResumeDataSaved)} == set(hashes))
+        engine.resume(changed.info_hash)
+    finally:
+        saved = engine.shutdown(5)
+    assert [s.info_hash for s in saved] == [changed.info_hash]
