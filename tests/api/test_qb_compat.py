@@ -509,13 +509,17 @@ async def test_search_answers_as_a_qbittorrent_without_python(qb: Api) -> None:
 async def test_preferences_revaer_cannot_honour_are_refused(qb: Api) -> None:
     c = qb.client
     for bad in (
-        {"use_https": True},
         {"scheduler_enabled": True},
         {"proxy_type": "SOCKS5"},
         {"autorun_enabled": 1},
     ):
         got = await post(c, "app/setPreferences", {"json": orjson.dumps({"dht": False, **bad}).decode()})
         assert got == (400, f"Unsupported preference: {next(iter(bad))}"), bad
+    # HTTPS without a certificate and key that load (tests/e2e/test_https.py serves it for real).
+    status, text = await post(
+        c, "app/setPreferences", {"json": orjson.dumps({"dht": False, "use_https": True}).decode()}
+    )
+    assert (status, text) == (400, "Invalid preference: expected an absolute path, got an empty string")
     assert qb.listener.config.engine.dht is True  # nothing written
     # Every preference as read back (what clients send to restore them) is accepted.
     prefs = await get_json(qb, "app/preferences")
