@@ -81,17 +81,6 @@ def _server_bind(key: str, value: Json) -> Json:
     return value
 
 
-_TLS = {"enabled": False, "cert_path": "", "key_path": ""}
-
-
-def _server_tls(key: str, value: Json) -> Json:
-    obj = expect_object(key, value, _TLS)
-    on = expect_bool(f"{key}.enabled", obj["enabled"])
-    for name in ("cert_path", "key_path"):
-        absolute_path(f"{key}.{name}", obj[name], allow_empty=not on)
-    return obj
-
-
 def _download_root(key: str, value: Json) -> Json:
     return absolute_path(key, value, allow_empty=True)
 
@@ -368,8 +357,8 @@ SPECS: Mapping[str, SettingSpec] = MappingProxyType(
             ),
             SettingSpec(
                 "server.tls",
-                dict(_TLS),
-                _server_tls,
+                dict(tls.DEFAULT),
+                tls.parse,
                 "HTTPS on the HTTP listener: a PEM certificate (chain) and key; switched live",
                 check=tls.check,
             ),
@@ -431,7 +420,18 @@ def validate(key: str, value: Json) -> Json:
     spec = SPECS.get(key)
     if spec is None:
         raise ConfigValidationError(key, f"unknown setting (known: {', '.join(sorted(SPECS))})")
-    return spec.parse(key, value)
+    return spec.parse(key, _integral(value))
+
+
+def _integral(value: Json) -> Json:
+    """``2.0`` as ``2``: JSON (and JSON Schema's "integer") do not tell them apart; the parsers do."""
+    if isinstance(value, float) and value.is_integer() and abs(value) <= 2**53:
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _integral(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_integral(v) for v in value]
+    return value
 
 
 def check_write(key: str, value: Json) -> None:

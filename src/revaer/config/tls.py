@@ -11,9 +11,19 @@ from __future__ import annotations
 
 import ssl
 
-from revaer.config.checks import ConfigValidationError, Json
+from revaer.config.checks import ConfigValidationError, Json, absolute_path, expect_bool, expect_object
 
 MAX_FILE_SIZE = 1024 * 1024
+DEFAULT: Json = {"enabled": False, "cert_path": "", "key_path": ""}
+
+
+def parse(key: str, value: Json) -> Json:
+    """``server.tls``: whether HTTPS is on, and the absolute paths of the PEM files (needed when on)."""
+    obj = expect_object(key, value, DEFAULT)
+    on = expect_bool(f"{key}.enabled", obj["enabled"])
+    for name in ("cert_path", "key_path"):
+        absolute_path(f"{key}.{name}", obj[name], allow_empty=not on)
+    return obj
 
 
 class TlsFilesError(ConfigValidationError):
