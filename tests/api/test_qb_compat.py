@@ -271,6 +271,19 @@ async def test_set_share_limits_reads_back_and_pauses_at_the_limit(qb: Api) -> N
 
 async def test_the_global_limit_and_its_action_remove(qb: Api) -> None:
     h = await _seeding(qb, "global")
+    # A torrent on the global limits reports them in max_* (qBittorrent's maxRatio()), -1 for none.
+    (item,) = await get_json(qb, "torrents/info")
+    assert (item["ratio_limit"], item["max_ratio"], item["max_seeding_time"]) == (-2, -1, -1)
+    later = {
+        "max_ratio_enabled": True,
+        "max_ratio": 1.5,
+        "max_seeding_time_enabled": True,
+        "max_seeding_time": 90,
+    }
+    assert await post(qb.client, "app/setPreferences", {"json": orjson.dumps(later).decode()}) == (200, "")
+    (item,) = await get_json(qb, "torrents/info")
+    assert (item["ratio_limit"], item["max_ratio"], item["max_seeding_time"]) == (-2, 1.5, 90)
+    assert _enforce(qb) == []
     prefs = {"max_ratio_enabled": True, "max_ratio": 0, "max_ratio_act": 1}
     assert await post(qb.client, "app/setPreferences", {"json": orjson.dumps(prefs).decode()}) == (200, "")
     got = await get_json(qb, "app/preferences")
