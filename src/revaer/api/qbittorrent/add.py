@@ -332,7 +332,9 @@ async def add(request: web.Request) -> web.Response:
             log.info("add failed", extra={"error": str(e)})
             continue
         # firstLastPiecePrio reaches libtorrent once it has the torrent (extras_store.applier).
-        request.app[EXTRAS].put(h, dataclasses.replace(extras))
+        # A magnet's layout waits for its file list (content_layout.lay_out).
+        pending = layout if magnet is not None and layout != "Original" else ""
+        request.app[EXTRAS].put(h, dataclasses.replace(extras, layout=pending))
         added.append(h)
     # "Ok." only once the rows are committed (concurrent adds share the commit).
     try:
