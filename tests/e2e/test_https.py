@@ -8,6 +8,7 @@ are real TLS clients (aiohttp over Python's ssl) that trust exactly that certifi
 from __future__ import annotations
 
 import asyncio
+import shutil
 import ssl
 import subprocess
 import time
@@ -19,9 +20,7 @@ import pytest
 
 from tests.e2e.server import PASSWORD, ServerProcess, claim
 
-pytestmark = pytest.mark.skipif(
-    subprocess.run(["which", "openssl"], capture_output=True).returncode != 0, reason="no openssl command"
-)
+pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="no openssl command")
 
 
 def self_signed(directory: Path, name: str) -> tuple[Path, Path]:

@@ -38,13 +38,12 @@ def tls_context(tls: Tls) -> ssl.SSLContext | None:
 class HttpListener:
     """The runner's one site on ``bind``; ``switch`` reopens it with another TLS context."""
 
-    __slots__ = ("_bind", "_lock", "_runner", "_site", "_tls", "tls_on")
+    __slots__ = ("_bind", "_lock", "_runner", "_site", "tls_on")
 
     def __init__(self, runner: web.BaseRunner, bind: Bind) -> None:
         self._runner = runner
         self._bind = bind
         self._site: web.TCPSite | None = None
-        self._tls: Tls | None = None
         self._lock = asyncio.Lock()
         self.tls_on = False
 
@@ -59,12 +58,13 @@ class HttpListener:
             self._runner, self._bind.host, self._bind.port, reuse_address=True, ssl_context=context
         )
         await site.start()
-        self._site, self._tls, self.tls_on = site, tls, context is not None
+        self._site, self.tls_on = site, context is not None
 
     async def switch(self, tls: Tls) -> None:
-        """Close the listening socket and listen again with ``tls`` (nothing when it is unchanged)."""
+        """Close the listening socket and listen again with ``tls`` (every write of ``server.tls``
+        does, the same value too: that is how a certificate renewed in place is taken)."""
         async with self._lock:
-            if tls == self._tls or self._site is None:
+            if self._site is None:
                 return
             if self._bind.port == 0:  # keep the port the system chose
                 port = next((a[1] for a in self._runner.addresses if isinstance(a, tuple)), 0)
