@@ -24,10 +24,10 @@ from revaer.config.model import SPECS, ConfigValidationError, check_write, valid
 from revaer.config.store import merge_patch
 from revaer.config.tls import TlsFilesError
 from revaer.engine.errors import DuplicateTorrentError
-from revaer.engine.libtorrent import LibtorrentEngine
 from revaer.engine.protocol import AddRequest
 from revaer.labels import MAGNET_PATTERN, MAGNET_TOPIC, magnet_link
 from tests.fuzz.conftest import LONG
+from tests.support.engine import loopback_engine
 
 
 def _operation(operation_id: str) -> Any:
@@ -100,8 +100,7 @@ _MAGNETS = st.from_regex(MAGNET_PATTERN).filter(lambda m: magnet_link(m))
 def test_every_magnet_the_document_admits_the_engine_takes(tmp_path: Path) -> None:
     schema = DOCUMENT["components"]["schemas"]["AddMagnet"]["properties"]["magnet"]
     assert [p["pattern"] for p in schema["allOf"]] == [MAGNET_PATTERN, MAGNET_TOPIC]
-    loopback = {"enable_dht": False, "enable_lsd": False, "listen_interfaces": "127.0.0.1:0"}
-    engine = LibtorrentEngine(loopback)
+    engine = loopback_engine()
     try:
 
         @settings(settings.get_profile("revaer-fuzz"))
