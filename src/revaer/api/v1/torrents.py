@@ -335,8 +335,8 @@ async def add_torrents(request: web.Request) -> web.Response:
         if not magnet_link(body["magnet"]):
             # What the engine would refuse (the OpenAPI document's pattern), refused before it.
             raise unprocessable(
-                "field 'magnet' must be a magnet link with an info-hash (xt=urn:btih: or xt=urn:btmh:),"
-                f" {MAGNET_RULE}",
+                "invalid magnet link: field 'magnet' needs an info-hash (xt=urn:btih: or xt=urn:btmh:) and"
+                f" only the parameters the OpenAPI document's pattern lists, {MAGNET_RULE}",
                 "invalid_torrent",
                 field="magnet",
             )
