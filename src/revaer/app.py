@@ -68,6 +68,7 @@ from revaer.api.qbittorrent import build_qbittorrent, download_paths, extras_sto
 from revaer.api.qbittorrent.add import resolve_links
 from revaer.api.qbittorrent.share_limits import INTERVAL
 from revaer.api.security import add_security_headers, host_check
+from revaer.api.site import HttpListener
 from revaer.api.statuspage import add_status_page
 from revaer.api.throttle import CredentialThrottle
 from revaer.api.v1 import build_v1
@@ -480,9 +481,9 @@ async def serve(
         await runner.setup()  # starts every service (the app's cleanup contexts)
         _follow_log_settings(app, opts)
         bind = parse_bind("--bind", opts.bind) if opts.bind else app[CONFIG].config.bind
-        site = web.TCPSite(runner, bind.host, bind.port, reuse_address=True)
+        listener = HttpListener(runner, bind)  # HTTPS when server.tls says so, switched live
         try:
-            await site.start()
+            await listener.start(app[CONFIG].config.tls)
         except OSError as exc:
             app[FATAL](
                 f"cannot listen on {bind}: {exc.strerror or exc}; stop what uses that address or"
@@ -495,7 +496,8 @@ async def serve(
         app[LISTENING].bind = str(bind)
         app[LISTENING].from_command_line = bool(opts.bind)
         _note_restart_settings(app, str(bind))
-        log.info("listening", extra={"bind": str(bind), "version": __version__})
+        app[CONFIG].add_hook(listener.follow)
+        log.info("listening", extra={"bind": str(bind), "version": __version__, "https": listener.tls_on})
         if ready is not None:
             ready.set()
         await stop.wait()

@@ -271,6 +271,19 @@ async def test_set_share_limits_reads_back_and_pauses_at_the_limit(qb: Api) -> N
 
 async def test_the_global_limit_and_its_action_remove(qb: Api) -> None:
     h = await _seeding(qb, "global")
+    # A torrent on the global limits reports them in max_* (qBittorrent's maxRatio()), -1 for none.
+    (item,) = await get_json(qb, "torrents/info")
+    assert (item["ratio_limit"], item["max_ratio"], item["max_seeding_time"]) == (-2, -1, -1)
+    later = {
+        "max_ratio_enabled": True,
+        "max_ratio": 1.5,
+        "max_seeding_time_enabled": True,
+        "max_seeding_time": 90,
+    }
+    assert await post(qb.client, "app/setPreferences", {"json": orjson.dumps(later).decode()}) == (200, "")
+    (item,) = await get_json(qb, "torrents/info")
+    assert (item["ratio_limit"], item["max_ratio"], item["max_seeding_time"]) == (-2, 1.5, 90)
+    assert _enforce(qb) == []
     prefs = {"max_ratio_enabled": True, "max_ratio": 0, "max_ratio_act": 1}
     assert await post(qb.client, "app/setPreferences", {"json": orjson.dumps(prefs).decode()}) == (200, "")
     got = await get_json(qb, "app/preferences")
@@ -509,13 +522,17 @@ async def test_search_answers_as_a_qbittorrent_without_python(qb: Api) -> None:
 async def test_preferences_revaer_cannot_honour_are_refused(qb: Api) -> None:
     c = qb.client
     for bad in (
-        {"use_https": True},
         {"scheduler_enabled": True},
         {"proxy_type": "SOCKS5"},
         {"autorun_enabled": 1},
     ):
         got = await post(c, "app/setPreferences", {"json": orjson.dumps({"dht": False, **bad}).decode()})
         assert got == (400, f"Unsupported preference: {next(iter(bad))}"), bad
+    # HTTPS without a certificate and key that load (tests/e2e/test_https.py serves it for real).
+    status, text = await post(
+        c, "app/setPreferences", {"json": orjson.dumps({"dht": False, "use_https": True}).decode()}
+    )
+    assert (status, text) == (400, "Invalid preference: expected an absolute path, got an empty string")
     assert qb.listener.config.engine.dht is True  # nothing written
     # Every preference as read back (what clients send to restore them) is accepted.
     prefs = await get_json(qb, "app/preferences")

@@ -12,6 +12,7 @@ import asyncio
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -66,12 +67,14 @@ class ServerProcess:
         self.port = 0
         self.host = "127.0.0.1"  # the address bound (the tests reach it on 127.0.0.1 either way)
         self.proc: subprocess.Popen[bytes] | None = None
+        # Set when the server serves HTTPS (server.tls): the client context that trusts its certificate.
+        self.tls: ssl.SSLContext | None = None
         self.log_path = data_dir / "server.log"
         self._log: IO[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def log_tail(self, lines: int = 40) -> str:
         try:
@@ -121,7 +124,9 @@ class ServerProcess:
                         f"server exited with {self.proc.returncode} while starting:\n{self.log_tail()}"
                     )
                 try:
-                    async with http.get(f"{self.url}/v1/health", timeout=aiohttp.ClientTimeout(total=2)) as r:
+                    health = f"{self.url}/v1/health"
+                    wait = aiohttp.ClientTimeout(total=2)
+                    async with http.get(health, ssl=self.tls or True, timeout=wait) as r:
                         if r.status == 200:
                             body: dict[str, Any] = await r.json()
                             return body

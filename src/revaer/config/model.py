@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from revaer.config import tls
 from revaer.config.checks import ConfigValidationError as ConfigValidationError
 from revaer.config.checks import Json as Json
 from revaer.config.checks import (
@@ -339,6 +340,8 @@ class SettingSpec:
     parse: Callable[[str, Json], Json]
     doc: str
     live: bool = True
+    # A check of a value being written against the machine (files it names), not run on stored values.
+    check: Callable[[str, Json], None] | None = None
 
 
 SPECS: Mapping[str, SettingSpec] = MappingProxyType(
@@ -351,6 +354,13 @@ SPECS: Mapping[str, SettingSpec] = MappingProxyType(
                 _server_bind,
                 "HTTP listen address (restart to rebind)",
                 live=False,
+            ),
+            SettingSpec(
+                "server.tls",
+                dict(tls.DEFAULT),
+                tls.parse,
+                "HTTPS on the HTTP listener: a PEM certificate (chain) and key; switched live",
+                check=tls.check,
             ),
             SettingSpec(
                 "server.domains",
@@ -410,7 +420,26 @@ def validate(key: str, value: Json) -> Json:
     spec = SPECS.get(key)
     if spec is None:
         raise ConfigValidationError(key, f"unknown setting (known: {', '.join(sorted(SPECS))})")
-    return spec.parse(key, value)
+    return spec.parse(key, _integral(value))
+
+
+def _integral(value: Json) -> Json:
+    """``2.0`` as ``2``: JSON (and JSON Schema's "integer") do not tell them apart; the parsers do."""
+    if isinstance(value, float) and value.is_integer() and abs(value) <= 2**53:
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _integral(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_integral(v) for v in value]
+    return value
+
+
+def check_write(key: str, value: Json) -> None:
+    """What a write of ``key`` (its value validated) must pass besides ``validate``: the files it
+    names load (``server.tls``). Stored values are not held to it: a file may go away later."""
+    check = SPECS[key].check
+    if check is not None:
+        check(key, value)
 
 
 def defaults() -> dict[str, Json]:
@@ -477,6 +506,15 @@ class Telemetry:
 
 
 @dataclass(frozen=True, slots=True)
+class Tls:
+    """HTTPS on the listener (``server.tls``)."""
+
+    enabled: bool = False
+    cert_path: str = ""
+    key_path: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """A complete, validated configuration (defaults filled in)."""
 
@@ -492,6 +530,7 @@ class Config:
     telemetry: Telemetry
     server_domains: tuple[str, ...]
     values: Mapping[str, Json] = field(repr=False)
+    tls: Tls = Tls()
 
     @property
     def qbittorrent_enabled(self) -> bool:
@@ -541,6 +580,7 @@ class Config:
             telemetry=Telemetry(tel["log_level"], tel["log_format"], tel["otel_endpoint"]),
             server_domains=tuple(v["server.domains"]),
             values=MappingProxyType(v),
+            tls=Tls(**v["server.tls"]),
         )
 
     @classmethod

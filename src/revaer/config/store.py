@@ -19,7 +19,7 @@ from typing import Any
 
 import asyncpg
 
-from revaer.config.model import SPECS, Config, ConfigValidationError, Json, validate
+from revaer.config.model import SPECS, Config, ConfigValidationError, Json, check_write, validate
 from revaer.db.pool import bounded
 
 log = logging.getLogger(__name__)
@@ -123,6 +123,8 @@ class ConfigStore:
         async with self._pool.acquire() as conn, conn.transaction():
             if len(normalized) < len(changes):
                 normalized.update(await _merged(conn, changes))
+            for key, value in normalized.items():
+                check_write(key, value)
             # A stable order keeps concurrent patches from deadlocking on each other's rows.
             for key in sorted(normalized):
                 want = expected.get(key)

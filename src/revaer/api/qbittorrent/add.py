@@ -343,9 +343,11 @@ async def add(request: web.Request) -> web.Response:
             log.info("add failed", extra={"error": str(e)})
             continue
         # firstLastPiecePrio reaches libtorrent once it has the torrent (extras_store.applier).
+        # A magnet's layout waits for its file list (content_layout.lay_out).
+        pending = layout if magnet is not None and layout != "Original" else ""
         # A torrent without a record has the defaults: no record, and no write of one before "Ok.".
-        if stored_extras:
-            request.app[EXTRAS].put(h, dataclasses.replace(extras))
+        if stored_extras or pending:
+            request.app[EXTRAS].put(h, dataclasses.replace(extras, layout=pending))
         added.append(h)
     # "Ok." only once the rows are committed (concurrent adds share the commit).
     try:

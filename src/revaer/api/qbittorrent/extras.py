@@ -35,6 +35,9 @@ class Extras:
     name: str = ""  # display name given by torrents/rename (or rename on add); empty: the engine's
     download_path: str = ""  # where it downloads until finished (setDownloadPath, downloadPath on add)
     save_path: str = ""  # where it moves once finished, while it downloads in download_path
+    # contentLayout of a magnet added without its file list, applied once the metadata arrives
+    # (kept in memory: after a restart before the metadata, the original layout stays).
+    layout: str = ""
     version: int = 0  # stamped by TorrentExtras.edit(): item caches compare it
 
 

@@ -17,6 +17,7 @@ import asyncpg
 from aiohttp import web
 
 from revaer.api.keys import DATABASE, PUMP, TORRENTS
+from revaer.api.qbittorrent import content_layout
 from revaer.api.qbittorrent.extras import EXTRAS, Extras, TorrentExtras
 from revaer.engine.errors import EngineError
 from revaer.engine.protocol import EngineEvent, MetadataReceived, TorrentAdded
@@ -124,6 +125,8 @@ def applier(torrents: TorrentService, extras: TorrentExtras) -> Callable[[Engine
     def on_event(ev: EngineEvent) -> None:
         if isinstance(ev, TorrentAdded | MetadataReceived):
             apply_one(torrents, extras, ev.info_hash)
+        if isinstance(ev, MetadataReceived):
+            content_layout.lay_out(torrents, extras, ev.info_hash)
 
     return on_event
 

@@ -20,7 +20,7 @@ from revaer.api.keys import RESPONSES, TORRENTS
 from revaer.api.params import parse_bool, parse_int
 from revaer.api.qbittorrent.errors import HEADERS, bad_request
 from revaer.api.qbittorrent.items import ITEM_KEYS, Item
-from revaer.api.qbittorrent.listing import Listing, extras_of, listing_of
+from revaer.api.qbittorrent.listing import Listing, extras_of, global_share, listing_of
 from revaer.api.qbittorrent.reading import params
 
 # qBittorrent's state groups (TorrentImpl::isDownloading, isUploading, isCompleted, ...).
@@ -238,7 +238,13 @@ async def torrents_info(request: web.Request) -> web.Response:
     torrents = request.config_dict[TORRENTS]
     responses = request.app.get(RESPONSES)
     # Nothing a listing shows changes without one of these clocks moving.
-    key = (torrents.table_version, torrents.label_clock, extras_of(request).clock, *sorted(p.items()))
+    key = (
+        torrents.table_version,
+        torrents.label_clock,
+        extras_of(request).clock,
+        global_share(request),
+        *sorted(p.items()),
+    )
     body = responses.get(key) if responses is not None else None
     if body is None:
         body = render(listing_of(request), InfoQuery.parse(p))

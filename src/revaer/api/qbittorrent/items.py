@@ -19,7 +19,8 @@ from typing import Any
 
 import orjson
 
-from revaer.api.qbittorrent.extras import NO_EXTRAS, Extras
+from revaer.api.qbittorrent.extras import NO_EXTRAS, USE_GLOBAL, Extras
+from revaer.config.model import ShareLimits
 from revaer.engine.protocol import TorrentState, TorrentSummary
 from revaer.labels import Labels
 
@@ -218,10 +219,26 @@ def v1_hash(row: TorrentSummary) -> str:
     return row.info_hash
 
 
+NO_GLOBAL_LIMITS = ShareLimits()
+
+
+def _effective(own: float, global_: float) -> float:
+    """A torrent's limit in force, as qBittorrent reports it in ``max_*``: the global one when the
+    torrent's is "use global" (-2), -1 for none."""
+    value = global_ if own == USE_GLOBAL else own
+    return value if value >= 0 else -1
+
+
 def build_item(
-    row: TorrentSummary, labels: Labels, trackers: tuple[str, ...], extras: Extras = NO_EXTRAS
+    row: TorrentSummary,
+    labels: Labels,
+    trackers: tuple[str, ...],
+    extras: Extras = NO_EXTRAS,
+    share: ShareLimits = NO_GLOBAL_LIMITS,
 ) -> Item:
-    """The 51-key item of one torrent (``extras``: the qBittorrent-only settings the façade keeps)."""
+    """The 51-key item of one torrent (``extras``: the qBittorrent-only settings the façade keeps;
+    ``share``: the global share limits, which ``max_ratio`` and the ``max_*`` times report for a
+    torrent that uses them)."""
     avail = row.availability
     last_activity = row.last_activity or row.added_time
     return {
@@ -247,10 +264,11 @@ def build_item(
         "infohash_v2": row.info_hash_v2,
         "last_activity": last_activity,
         "magnet_uri": magnet_uri(row, trackers),
-        # The torrent's own limits (those it takes from the global ones read in app/preferences).
-        "max_inactive_seeding_time": max(extras.inactive_seeding_time_limit, -1),
-        "max_ratio": number(extras.ratio_limit) if extras.ratio_limit >= 0 else -1,
-        "max_seeding_time": max(extras.seeding_time_limit, -1),
+        "max_inactive_seeding_time": int(
+            _effective(extras.inactive_seeding_time_limit, share.inactive_minutes)
+        ),
+        "max_ratio": number(_effective(extras.ratio_limit, share.ratio)),
+        "max_seeding_time": int(_effective(extras.seeding_time_limit, share.seeding_minutes)),
         "name": extras.name or row.name,
         "num_complete": row.num_complete if row.num_complete > -1 else row.list_seeds,
         "num_incomplete": (

@@ -16,9 +16,10 @@ from typing import Protocol
 
 from aiohttp import web
 
-from revaer.api.keys import LISTING, TORRENTS
+from revaer.api.keys import CONFIG, LISTING, TORRENTS
 from revaer.api.qbittorrent.extras import EXTRAS, Extras, TorrentExtras
-from revaer.api.qbittorrent.items import Item, build_item, fragment, keyed_fragment
+from revaer.api.qbittorrent.items import NO_GLOBAL_LIMITS, Item, build_item, fragment, keyed_fragment
+from revaer.config.model import ShareLimits
 from revaer.engine.protocol import Changes, TorrentSummary
 from revaer.labels import Labels
 
@@ -79,7 +80,7 @@ class ItemCache:
     def __init__(self) -> None:
         self._entries: dict[str, Entry] = {}
 
-    def entry(self, row: TorrentSummary, labels: Labels, extras: Extras) -> Entry:
+    def entry(self, row: TorrentSummary, labels: Labels, extras: Extras, share: ShareLimits) -> Entry:
         """The torrent's current entry (the cached one while no version moved)."""
         h = row.info_hash
         hit = self._entries.get(h)
@@ -91,7 +92,7 @@ class ItemCache:
         ):
             return hit
         entry = self._entries[h] = Entry(
-            row, labels, extras, build_item(row, labels, row.tracker_urls, extras)
+            row, labels, extras, build_item(row, labels, row.tracker_urls, extras, share)
         )
         return entry
 
@@ -139,6 +140,7 @@ class Listing:
         "generation",
         "items",
         "label_clock",
+        "share",
         "trackers",
         "version",
     )
@@ -147,6 +149,7 @@ class Listing:
         self._torrents: TorrentSource | None = None
         self._extras: TorrentExtras | None = None
         self._cache = ItemCache()
+        self.share = NO_GLOBAL_LIMITS
         self.version = -1  # the engine table's version last seen; -1: never refreshed
         self.label_clock = 0
         self.extras_clock = 0
@@ -182,10 +185,14 @@ class Listing:
         return len(self.items)
 
     # -- refresh ----------------------------------------------------------------------------------
-    def refresh(self, torrents: TorrentSource, extras: TorrentExtras) -> None:
-        """Bring every item up to date with what changed since the last refresh."""
-        if torrents is not self._torrents or extras is not self._extras:
-            self._torrents, self._extras = torrents, extras
+    def refresh(
+        self, torrents: TorrentSource, extras: TorrentExtras, share: ShareLimits = NO_GLOBAL_LIMITS
+    ) -> None:
+        """Bring every item up to date with what changed since the last refresh (``share``: the
+        global share limits in force, which items of torrents that use them report)."""
+        if torrents is not self._torrents or extras is not self._extras or share != self.share:
+            # New limits are rare (a preference change): every item is built again.
+            self._torrents, self._extras, self.share = torrents, extras, share
             self._cache = ItemCache()
             self.version = -1
         changes = torrents.changed_since(self.version) if self.version >= 0 else None
@@ -238,7 +245,7 @@ class Listing:
         assert self._torrents is not None  # set by refresh() before any row is put
         assert self._extras is not None
         h = row.info_hash
-        entry = self._cache.entry(row, self._torrents.labels_of(h), self._extras.get(h))
+        entry = self._cache.entry(row, self._torrents.labels_of(h), self._extras.get(h), self.share)
         if self.items.get(h) is entry.item:
             return False
         self.items[h] = entry.item
@@ -299,8 +306,14 @@ def extras_of(request: web.Request) -> TorrentExtras:
     return request.config_dict.get(EXTRAS) or _EMPTY_EXTRAS
 
 
+def global_share(request: web.Request) -> ShareLimits:
+    """The global share limits in force (the config's ``torrent.share_limits``)."""
+    config = request.config_dict.get(CONFIG)
+    return config.config.share_limits if config is not None else NO_GLOBAL_LIMITS
+
+
 def listing_of(request: web.Request) -> Listing:
     """The application's listing, refreshed."""
     listing = request.config_dict[LISTING]
-    listing.refresh(request.config_dict[TORRENTS], extras_of(request))
+    listing.refresh(request.config_dict[TORRENTS], extras_of(request), global_share(request))
     return listing

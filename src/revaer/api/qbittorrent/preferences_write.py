@@ -7,7 +7,9 @@ like any other config change: ``save_path`` → ``paths.download_root``, ``dht``
 ``engine.limits``, ``alt_dl_limit``/``alt_up_limit`` → ``engine.alt_limits``,
 ``max_connec_per_torrent`` → ``torrent.defaults``,
 ``listen_port`` → the port of ``engine.listen_interfaces``,
-``bypass_local_auth`` → ``compat.qbittorrent.bypass_localhost``, ``limit_lan_peers`` →
+``bypass_local_auth`` → ``compat.qbittorrent.bypass_localhost``, ``use_https``,
+``web_ui_https_cert_path``/``key_path`` → ``server.tls`` (HTTPS on the listener, switched live;
+refused unless the certificate and key load), ``limit_lan_peers`` →
 ``engine.limit_lan_peers``, a few session switches → ``engine.settings`` (see
 ``ENGINE_SETTINGS``), and the ``rss_*`` preferences → ``rss``. Any other
 preference is kept as given in ``QbPreferences`` (in memory) and returned by
@@ -169,6 +171,9 @@ _MAPPED: Mapping[str, Callable[[_Changes, str, Json], None]] = {
     "max_connec_per_torrent": lambda ch, k, v: ch.field("torrent.defaults", "max_conns", max(_int(k, v), 0)),
     "listen_port": _listen_port,
     "bypass_local_auth": lambda ch, k, v: ch.field("compat.qbittorrent", "bypass_localhost", _bool(k, v)),
+    "use_https": lambda ch, k, v: ch.field("server.tls", "enabled", _bool(k, v)),
+    "web_ui_https_cert_path": lambda ch, k, v: ch.field("server.tls", "cert_path", _str(k, v).strip()),
+    "web_ui_https_key_path": lambda ch, k, v: ch.field("server.tls", "key_path", _str(k, v).strip()),
     "banned_IPs": lambda ch, k, v: ch.set(
         "engine.banned_ips", [a.strip() for a in _str(k, v).split("\n") if a.strip()]
     ),
@@ -222,12 +227,11 @@ def _share_limits(ch: _Changes, prefs: Mapping[str, Json]) -> None:
         ch.field("torrent.share_limits", "action", SHARE_ACTIONS[act])
 
 
-# Preferences for things Revaer does not do (serve HTTPS itself, schedule speed limits, reach peers through
+# Preferences for things Revaer does not do (schedule speed limits, reach peers through
 # a proxy, update a dynamic DNS name, send mail, run programs, copy .torrent files, watch folders,
 # serve another web UI, use I2P, a global temporary path): the value that leaves them off is accepted,
 # any other is refused rather than kept as if it were honoured.
 UNHONOURED: Mapping[str, tuple[Json, ...]] = {
-    "use_https": (False,),
     "scheduler_enabled": (False,),
     "proxy_type": (0, -1, "None"),
     "dyndns_enabled": (False,),
@@ -282,6 +286,9 @@ def from_config(config: Config, download_root: Path) -> dict[str, Json]:
         "max_connec_per_torrent": config.torrent_defaults.max_conns or -1,
         "bypass_local_auth": config.qbittorrent.bypass_localhost,
         "banned_IPs": "\n".join(e.banned_ips),
+        "use_https": config.tls.enabled,
+        "web_ui_https_cert_path": config.tls.cert_path,
+        "web_ui_https_key_path": config.tls.key_path,
     }
     share = config.share_limits
     for pref, (name, _) in _SHARE_PREFS.items():

@@ -8,9 +8,12 @@ from aiohttp import web
 
 from revaer import __version__
 from revaer.api.v1.body import json_response
+from revaer.config.schema import patch_schema
 from revaer.labels import (
     CATEGORY_RULE,
+    MAGNET_PATTERN,
     MAGNET_RULE,
+    MAGNET_TOPIC,
     MAX_CATEGORY_LENGTH,
     MAX_MAGNET_LENGTH,
     MAX_PATH_LENGTH,
@@ -58,7 +61,7 @@ _PATH: dict[str, Any] = {"type": "string", "maxLength": MAX_PATH_LENGTH, "patter
 _MAGNET: dict[str, Any] = {
     "type": "string",
     "maxLength": MAX_MAGNET_LENGTH,
-    "pattern": "^magnet:\\?",
+    "allOf": [{"pattern": MAGNET_PATTERN}, {"pattern": MAGNET_TOPIC}],
     "description": MAGNET_RULE,
 }
 
@@ -247,7 +250,7 @@ DOCUMENT: dict[str, Any] = {
                 "parameters": [{"name": "If-Match", "in": "header", "required": False, "schema": _STR}],
                 "requestBody": {
                     "required": True,
-                    "content": {"application/json": {"schema": {"type": "object"}}},
+                    "content": {"application/json": {"schema": patch_schema()}},
                 },
                 "responses": {
                     "200": _json("new configuration"),

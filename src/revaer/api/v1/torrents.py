@@ -27,9 +27,9 @@ from revaer.labels import (
     PATH_RULE,
     TAG_RULE,
     Labels,
+    magnet_link,
     split_tags,
     valid_category,
-    valid_magnet,
     valid_path,
     valid_tag,
 )
@@ -338,8 +338,14 @@ async def add_torrents(request: web.Request) -> web.Response:
     else:
         body = await json_object(request)
         check_fields(body, _ADD_FIELDS, required=("magnet",))
-        if not valid_magnet(body["magnet"]):
-            raise unprocessable(f"field 'magnet' must be a magnet link: {MAGNET_RULE}", field="magnet")
+        if not magnet_link(body["magnet"]):
+            # What the engine would refuse (the OpenAPI document's pattern), refused before it.
+            raise unprocessable(
+                "invalid magnet link: field 'magnet' needs an info-hash (xt=urn:btih: or xt=urn:btmh:) and"
+                f" only the parameters the OpenAPI document's pattern lists, {MAGNET_RULE}",
+                "invalid_torrent",
+                field="magnet",
+            )
         hashes = await _add_all(torrents, [(body["magnet"], None)], _options(body))
     return json_response({"info_hashes": hashes}, 201)
 
