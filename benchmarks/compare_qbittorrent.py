@@ -220,6 +220,12 @@ async def start_revaer(root: Path) -> tuple[RevaerProcess, Side]:
         "enable_incoming_utp": False,
         "enable_outgoing_utp": False,
     }
+    # The CLI writes settings only into a database a server made: a first start makes it.
+    await asyncio.to_thread(rp.start)
+    try:
+        await wait_health(f"http://127.0.0.1:{rp.port}")
+    finally:
+        await asyncio.to_thread(rp.stop)
     rp.cli("config", "set", "engine.listen_interfaces", orjson.dumps(f"127.0.0.1:{free_port()}").decode())
     rp.cli("config", "set", "engine.dht", "false")
     rp.cli("config", "set", "engine.settings", orjson.dumps(settings).decode())

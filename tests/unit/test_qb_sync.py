@@ -321,7 +321,8 @@ def test_changed_item(
 
 
 def _answer(rig: Rig, rid: int) -> dict[str, Any]:
-    out: dict[str, Any] = orjson.loads(answer(rig.refresh(), rig.store, dict(SERVER), rig.state, rid))
+    pieces = answer(rig.refresh(), rig.store, dict(SERVER), rig.state, rid)
+    out: dict[str, Any] = orjson.loads(b"".join(pieces))
     return out
 
 

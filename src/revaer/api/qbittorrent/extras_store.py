@@ -94,6 +94,8 @@ class ExtrasStore:
     async def flush(self, extras: TorrentExtras) -> int:
         """Write the records edited since the last flush; how many."""
         clock = extras.clock
+        if clock <= self._flushed:
+            return 0  # nothing edited since (most write requests): no walk over every record
         changed = extras.changed_since(self._flushed)
         if changed:
             await self.pool.executemany(_UPSERT, [_values(h, extras.get(h)) for h in changed])
