@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import orjson
 from aiohttp import web
@@ -36,6 +37,9 @@ from revaer.events import ConfigChanged, Envelope, EventBus, Lagged, Subscriptio
 from revaer.torrents import TorrentService
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 REPLAY_SLICE = 64  # replayed events sent between two turns of the event loop
 
@@ -196,7 +200,7 @@ class _Updates:
         if self.pending and now >= self.flush_at:
             batch, self.pending = self.pending, {}
             for h, item in batch.items():
-                key = _shown(item[1])
+                key = _SHOWN.get(item[1], _shown)
                 last = self.sent.get(h)
                 if last is not None and last[0] == key and now - last[1] < self.refresh:
                     if not self.quiet:
@@ -210,7 +214,7 @@ class _Updates:
             for h, item in list(self.quiet.items()):
                 if now - self.sent[h][1] >= self.refresh:
                     del self.quiet[h]
-                    self.sent[h] = (_shown(item[1]), now)
+                    self.sent[h] = (_SHOWN.get(item[1], _shown), now)
                     out.append(item)
         return sorted(out, key=lambda x: x[0])
 
@@ -251,24 +255,42 @@ class _Frames:
             raise
 
 
-_SHARED_MAX = 4096
-# Every subscriber encodes the same events: the last ones encoded, by event object (kept alive
-# here, so an id is never reused while it is a key), with their payload's JSON.
-_shared: dict[int, tuple[object, tuple[str, dict[str, Any], bytes] | None]] = {}
+class _Memo:
+    """Results by the identity of the object each was computed from. Every subscriber handles the
+    same events and payloads: computed once, read by all. The objects are kept alive here (so an id
+    is never reused while it is a key); the older half goes when ``size`` is reached."""
+
+    __slots__ = ("_by_id", "_size")
+
+    def __init__(self, size: int = 4096) -> None:
+        self._by_id: dict[int, tuple[object, Any]] = {}
+        self._size = size
+
+    def get(self, obj: T, compute: Callable[[T], R]) -> R:
+        hit = self._by_id.get(id(obj))
+        if hit is not None and hit[0] is obj:
+            result: R = hit[1]
+            return result
+        result = compute(obj)
+        if len(self._by_id) >= self._size:
+            for k in list(self._by_id)[: self._size // 2]:
+                del self._by_id[k]
+        self._by_id[id(obj)] = (obj, result)
+        return result
+
+
+_ENCODED = _Memo()
+_SHOWN = _Memo()
 
 
 def _encoded(torrents: TorrentService, event: object) -> tuple[str, dict[str, Any], bytes] | None:
     """``encode(event)`` and its payload's JSON, computed once for every subscriber."""
-    hit = _shared.get(id(event))
-    if hit is not None and hit[0] is event:
-        return hit[1]
-    enc = encode(torrents, event)
-    out = None if enc is None else (enc[0], enc[1], orjson.dumps(enc[1]))
-    if len(_shared) >= _SHARED_MAX:
-        for k in list(_shared)[: _SHARED_MAX // 2]:
-            del _shared[k]
-    _shared[id(event)] = (event, out)
-    return out
+
+    def compute(ev: object) -> tuple[str, dict[str, Any], bytes] | None:
+        enc = encode(torrents, ev)
+        return None if enc is None else (enc[0], enc[1], orjson.dumps(enc[1]))
+
+    return _ENCODED.get(event, compute)
 
 
 async def _next(sub: Subscription, within: float) -> Envelope | Lagged | None:
