@@ -101,7 +101,8 @@ compat: dev
 	$(PY) -m tests.compat $(COMPAT_ARGS)
 
 # Hot paths in isolation (pytest-benchmark), then Revaer beside qbittorrent-nox at 1,000 and 10,000
-# torrents; the side-by-side table is written to docs/performance.md.
+# torrents, Revaer alone at 100,000, and the load test (benchmarks/load.py, 30 s); all of it is written
+# to docs/performance.md.
 bench: dev
 	command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wrk; }
 	$(PY) -m pytest benchmarks -q -p no:cacheprovider --benchmark-columns=min,median,max -s

@@ -12,7 +12,7 @@ import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -22,6 +22,8 @@ from revaer.api.qbittorrent.errors import HEADERS, bad_request
 from revaer.api.qbittorrent.items import ITEM_KEYS, Item
 from revaer.api.qbittorrent.listing import Listing, extras_of, listing_of
 from revaer.api.qbittorrent.reading import joined, params, send_json
+
+T = TypeVar("T")
 
 # qBittorrent's state groups (TorrentImpl::isDownloading, isUploading, isCompleted, ...).
 _DOWNLOADING = frozenset(
@@ -114,17 +116,14 @@ class InfoQuery:
         )
 
     @property
+    def unfiltered(self) -> bool:
+        """Every torrent (sorted and paged, maybe)."""
+        return self.category is None and self.tag is None and self.hashes is None and self.state is None
+
+    @property
     def everything(self) -> bool:
         """Every torrent, in listing order: nothing to filter, sort or page."""
-        return (
-            self.category is None
-            and self.tag is None
-            and self.hashes is None
-            and self.state is None
-            and not self.sort
-            and not self.offset
-            and self.limit <= 0
-        )
+        return self.unfiltered and not self.sort and not self.offset and self.limit <= 0
 
 
 def select(items: Mapping[str, Item], q: InfoQuery) -> list[Item]:
@@ -152,7 +151,7 @@ def order(out: list[Item], q: InfoQuery) -> None:
     out.sort(key=lambda i: sort_key(i[sort]), reverse=q.reverse)
 
 
-def page(out: list[Item], q: InfoQuery) -> list[Item]:
+def page(out: list[T], q: InfoQuery) -> list[T]:
     """The ``offset``/``limit`` window of ``out``, as qBittorrent cuts it."""
     offset, limit = q.offset, q.limit
     size = len(out)
@@ -170,6 +169,12 @@ def render(listing: Listing, q: InfoQuery) -> list[bytes]:
     fragments = listing.fragments()
     if q.everything:
         return joined(b"[", list(fragments.values()), b"]")
+    if q.sort and q.unfiltered and listing.items:
+        # Every torrent in a kept order (what a client paging a sorted list asks): only the page is read.
+        if q.sort not in _SORTABLE:
+            raise bad_request("'sort' parameter is invalid")
+        ranked = listing.ordered(q.sort, q.reverse, sort_key)
+        return joined(b"[", [fragments[h] for h in page(ranked, q)], b"]")
     out = select(listing.items, q)
     order(out, q)
     return joined(b"[", [fragments[i["hash"]] for i in page(out, q)], b"]")
