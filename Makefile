@@ -101,9 +101,9 @@ compat: dev
 	$(PY) -m tests.compat $(COMPAT_ARGS)
 
 # Hot paths in isolation (pytest-benchmark), then Revaer beside qbittorrent-nox at 1,000 and 10,000
-# torrents; the side-by-side table is written to docs/performance.md. Then Revaer alone at 10,000
-# (add, memory, stop, restart: docs/performance-scale.md; the 100,000 tier is
-# `python -m benchmarks.bench_scale 100000`).
+# torrents, Revaer alone at 100,000, and the load test (benchmarks/load.py, 30 s), written to
+# docs/performance.md; then Revaer alone at 10,000 (add, memory, stop, restart:
+# docs/performance-scale.md; its 100,000 tier is `python -m benchmarks.bench_scale 100000`).
 bench: dev
 	command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wrk; }
 	$(PY) -m pytest benchmarks -q -p no:cacheprovider --benchmark-columns=min,median,max -s

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
@@ -321,7 +321,8 @@ def test_changed_item(
 
 
 def _answer(rig: Rig, rid: int) -> dict[str, Any]:
-    out: dict[str, Any] = orjson.loads(answer(rig.refresh(), rig.store, dict(SERVER), rig.state, rid))
+    pieces = answer(rig.refresh(), rig.store, dict(SERVER), rig.state, rid)
+    out: dict[str, Any] = orjson.loads(b"".join(pieces))
     return out
 
 
@@ -349,3 +350,35 @@ def test_rid_wraps_at_a_million(rig: Rig) -> None:
     _answer(rig, 0)
     rig.state.rid = 1_000_000
     assert _answer(rig, 1_000_000) == {"rid": 1}
+
+
+def test_kept_sort_orders_equal_a_fresh_sort() -> None:
+    """``Listing.ordered`` (kept between requests) is what torrents/info's own sort gives, through
+    changes that keep the order, renames that move it, equal names, adds and removals."""
+    from revaer.api.qbittorrent.info import InfoQuery, order, render, sort_key
+
+    rig = Rig()
+    hashes = [f"{i:02x}" * 20 for i in range(1, 40)]
+    for i, h in enumerate(hashes):
+        rig.table.put(h, name=f"Name {i % 7}", total_size=1000 - i, upload_rate=i % 3)
+    steps: list[Callable[[], None]] = [
+        lambda: None,
+        lambda: rig.table.put(hashes[3], upload_rate=99),  # the order by name stays
+        lambda: rig.table.put(hashes[5], name="aaa first"),
+        lambda: rig.table.put(hashes[6], name="name 3"),  # equal when case is folded
+        lambda: rig.table.put("ff" * 20, name="Zed"),
+        lambda: rig.table.remove(hashes[0]),
+        lambda: rig.table.put(hashes[7], total_size=5),
+    ]
+    for step in steps:
+        step()
+        listing = rig.refresh()
+        for key in ("name", "size", "upspeed"):
+            for reverse in (False, True):
+                expected = list(listing.items.values())
+                order(expected, InfoQuery(sort=key, reverse=reverse))
+                got = listing.ordered(key, reverse, sort_key)
+                assert got == [i["hash"] for i in expected]
+                q = InfoQuery(sort=key, reverse=reverse, offset=2, limit=5)
+                body = orjson.loads(b"".join(render(listing, q)))
+                assert [i["hash"] for i in body] == got[2:7]

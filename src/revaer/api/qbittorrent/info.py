@@ -12,7 +12,7 @@ import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -21,7 +21,9 @@ from revaer.api.params import parse_bool, parse_int
 from revaer.api.qbittorrent.errors import HEADERS, bad_request
 from revaer.api.qbittorrent.items import ITEM_KEYS, Item
 from revaer.api.qbittorrent.listing import Listing, extras_of, global_share, listing_of
-from revaer.api.qbittorrent.reading import params
+from revaer.api.qbittorrent.reading import joined, params, send_json
+
+T = TypeVar("T")
 
 # qBittorrent's state groups (TorrentImpl::isDownloading, isUploading, isCompleted, ...).
 _DOWNLOADING = frozenset(
@@ -114,17 +116,14 @@ class InfoQuery:
         )
 
     @property
+    def unfiltered(self) -> bool:
+        """Every torrent (sorted and paged, maybe)."""
+        return self.category is None and self.tag is None and self.hashes is None and self.state is None
+
+    @property
     def everything(self) -> bool:
         """Every torrent, in listing order: nothing to filter, sort or page."""
-        return (
-            self.category is None
-            and self.tag is None
-            and self.hashes is None
-            and self.state is None
-            and not self.sort
-            and not self.offset
-            and self.limit <= 0
-        )
+        return self.unfiltered and not self.sort and not self.offset and self.limit <= 0
 
 
 def select(items: Mapping[str, Item], q: InfoQuery) -> list[Item]:
@@ -152,7 +151,7 @@ def order(out: list[Item], q: InfoQuery) -> None:
     out.sort(key=lambda i: sort_key(i[sort]), reverse=q.reverse)
 
 
-def page(out: list[Item], q: InfoQuery) -> list[Item]:
+def page(out: list[T], q: InfoQuery) -> list[T]:
     """The ``offset``/``limit`` window of ``out``, as qBittorrent cuts it."""
     offset, limit = q.offset, q.limit
     size = len(out)
@@ -165,14 +164,23 @@ def page(out: list[Item], q: InfoQuery) -> list[Item]:
     return out[offset : offset + limit] if limit > 0 else out[offset:]
 
 
-def render(listing: Listing, q: InfoQuery) -> bytes:
-    """The JSON array ``q`` asks for, joined from the listing's kept fragments."""
+def render(listing: Listing, q: InfoQuery) -> list[bytes]:
+    """The JSON array ``q`` asks for, joined from the listing's kept fragments (in pieces)."""
     fragments = listing.fragments()
     if q.everything:
-        return b"[" + b",".join(fragments.values()) + b"]"
+        return joined(b"[", list(fragments.values()), b"]")
+    if q.sort and q.unfiltered and listing.items:
+        # Every torrent in a kept order (what a client paging a sorted list asks): only the page is read.
+        if q.sort not in _SORTABLE:
+            raise bad_request("'sort' parameter is invalid")
+        ranked = listing.ordered(q.sort, q.reverse, sort_key)
+        return joined(b"[", [fragments[h] for h in page(ranked, q)], b"]")
     out = select(listing.items, q)
     order(out, q)
-    return b"[" + b",".join([fragments[i["hash"]] for i in page(out, q)]) + b"]"
+    return joined(b"[", [fragments[i["hash"]] for i in page(out, q)], b"]")
+
+
+Body = list[bytes]  # a response body in pieces (see reading.joined)
 
 
 class ResponseCache:
@@ -185,42 +193,44 @@ class ResponseCache:
 
     __slots__ = ("_bytes", "_entries")
     SIZE = 8
-    MAX_BYTES = 32 * 1024 * 1024  # a full listing of 10,000 torrents is about 11 MB
+    MAX_BYTES = 32 * 1024 * 1024  # a full listing of 10,000 torrents is about 12 MB
 
     def __init__(self) -> None:
-        self._entries: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
+        self._entries: OrderedDict[tuple[Any, ...], tuple[Body, int]] = OrderedDict()
         self._bytes = 0
 
-    def get(self, key: tuple[Any, ...]) -> bytes | None:
-        body = self._entries.get(key)
-        if body is not None:
-            self._entries.move_to_end(key)
-        return body
+    def get(self, key: tuple[Any, ...]) -> Body | None:
+        hit = self._entries.get(key)
+        if hit is None:
+            return None
+        self._entries.move_to_end(key)
+        return hit[0]
 
-    def put(self, key: tuple[Any, ...], body: bytes) -> None:
+    def put(self, key: tuple[Any, ...], body: Body) -> None:
         old = self._entries.pop(key, None)
         if old is not None:
-            self._bytes -= len(old)
-        self._entries[key] = body
-        self._bytes += len(body)
+            self._bytes -= old[1]
+        size = sum(map(len, body))
+        self._entries[key] = (body, size)
+        self._bytes += size
         while self._entries and (len(self._entries) > self.SIZE or self._bytes > self.MAX_BYTES):
-            _, dropped = self._entries.popitem(last=False)
-            self._bytes -= len(dropped)
+            _, (_, dropped) = self._entries.popitem(last=False)
+            self._bytes -= dropped
 
 
 GZIP_MIN = 1024
 
 
-def _gzip(data: bytes) -> bytes:
+def _gzip(pieces: Body) -> Body:
     # Level 1: several times faster than the default for about the same ratio on this JSON.
     c = zlib.compressobj(1, zlib.DEFLATED, 31)
-    return c.compress(data) + c.flush()
+    return [b"".join([*map(c.compress, pieces), c.flush()])]
 
 
-async def respond(request: web.Request, body: bytes, key: tuple[Any, ...] | None) -> web.Response:
+async def respond(request: web.Request, body: Body, key: tuple[Any, ...] | None) -> web.StreamResponse:
     """The JSON ``body``, gzip-compressed (off the event loop, cached) only when the client asks."""
     headers = HEADERS
-    if len(body) >= GZIP_MIN and "gzip" in request.headers.get("Accept-Encoding", ""):
+    if sum(map(len, body)) >= GZIP_MIN and "gzip" in request.headers.get("Accept-Encoding", ""):
         responses = request.app.get(RESPONSES)
         zkey = (*key, "gzip") if key is not None else None
         compressed = responses.get(zkey) if responses is not None and zkey is not None else None
@@ -230,10 +240,10 @@ async def respond(request: web.Request, body: bytes, key: tuple[Any, ...] | None
                 responses.put(zkey, compressed)
         body = compressed
         headers = {**HEADERS, "Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
-    return web.Response(body=body, content_type="application/json", headers=headers)
+    return await send_json(request, body, headers)
 
 
-async def torrents_info(request: web.Request) -> web.Response:
+async def torrents_info(request: web.Request) -> web.StreamResponse:
     p = await params(request)
     torrents = request.config_dict[TORRENTS]
     responses = request.app.get(RESPONSES)

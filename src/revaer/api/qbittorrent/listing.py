@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from aiohttp import web
 
@@ -131,6 +131,7 @@ class Listing:
         "_extras",
         "_fragments",
         "_keyed",
+        "_orders",
         "_removed",
         "_torrents",
         "_unencoded",
@@ -165,6 +166,8 @@ class Listing:
         # Entries put since their fragments were last asked for.
         self._unencoded: dict[str, Entry] = {}
         self._unkeyed: dict[str, Entry] = {}
+        # (key, reverse) -> (generation, info-hashes in that order, each one's sort value then).
+        self._orders: dict[tuple[str, bool], tuple[int, list[str], dict[str, Any]]] = {}
 
     # -- reads ------------------------------------------------------------------------------------
     def changes_since(self, generation: int) -> tuple[list[str], list[str]] | None:
@@ -183,6 +186,32 @@ class Listing:
 
     def __len__(self) -> int:
         return len(self.items)
+
+    def ordered(self, key: str, reverse: bool, value: Callable[[Any], Any]) -> list[str]:
+        """Every info-hash sorted by ``value(item[key])`` (stable: listing order among equals). Read only.
+
+        Kept between requests: a later generation reuses the order when no torrent was added or
+        removed and none of those changed since has another sort value (names rarely change)."""
+        kept = self._orders.get((key, reverse))
+        if kept is not None and kept[0] != self.generation:
+            since = self.changes_since(kept[0])
+            values = kept[2]
+            if (
+                since is None
+                or since[1]
+                or any(values.get(h, _MISSING) != value(self.items[h][key]) for h in since[0])
+            ):
+                kept = None
+            else:
+                kept = self._orders[key, reverse] = (self.generation, kept[1], values)
+        if kept is None:
+            values = {h: value(i[key]) for h, i in self.items.items()}
+            kept = self._orders[key, reverse] = (
+                self.generation,
+                sorted(values, key=values.__getitem__, reverse=reverse),
+                values,
+            )
+        return kept[1]
 
     # -- refresh ----------------------------------------------------------------------------------
     def refresh(
@@ -232,6 +261,7 @@ class Listing:
             d.clear()
         self._unencoded.clear()
         self._unkeyed.clear()
+        self._orders.clear()
         self.version = torrents.table_version
         self.label_clock, self.extras_clock = torrents.label_clock, extras.clock
         gen = self.generation + 1
@@ -272,6 +302,7 @@ class Listing:
         return True
 
 
+_MISSING = object()
 _FRAGMENT: Callable[[Entry], bytes] = operator.attrgetter("fragment")
 _KEYED: Callable[[Entry], bytes] = operator.attrgetter("keyed")
 

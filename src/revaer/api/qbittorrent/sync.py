@@ -21,11 +21,11 @@ from aiohttp import web
 from revaer.api.keys import CONFIG, TORRENTS
 from revaer.api.params import parse_int
 from revaer.api.qbittorrent.auth import session_of
-from revaer.api.qbittorrent.errors import HEADERS, NOT_FOUND
+from revaer.api.qbittorrent.errors import NOT_FOUND
 from revaer.api.qbittorrent.items import Item, without_hash
 from revaer.api.qbittorrent.keys import SESSIONS
 from revaer.api.qbittorrent.listing import Listing, listing_of
-from revaer.api.qbittorrent.reading import json_response, named_torrent, params
+from revaer.api.qbittorrent.reading import joined, json_response, named_torrent, params, send_json
 from revaer.categories import CategoryStore
 from revaer.config.model import Config
 from revaer.engine.errors import EngineError
@@ -248,28 +248,27 @@ def _sync_state(request: web.Request) -> SyncState:
 
 def answer(
     listing: Listing, store: CategoryStore, server: dict[str, Any], state: SyncState, rid: int
-) -> bytes:
-    """The ``sync/maindata`` body for a client that sent ``rid``: a delta when it is the session's
-    last id, else a full update."""
+) -> list[bytes]:
+    """The ``sync/maindata`` body (in pieces) for a client that sent ``rid``: a delta when it is
+    the session's last id, else a full update."""
     changes = delta(listing, store, server, state) if rid != 0 and rid == state.rid else None
     # As qBittorrent counts: a client with no rid (0, or not a number) starts again at 1.
     state.rid = 1 if rid <= 0 else state.rid % MAX_RID + 1
     if changes is not None:
         changes["rid"] = state.rid
-        return orjson.dumps(changes)
+        return [orjson.dumps(changes)]
     rest, fragments = full_update(listing, store, server, state)
     rest["rid"] = state.rid
-    head = orjson.dumps(rest)
-    return head[:-1] + b',"torrents":{' + b",".join(fragments) + b"}}"
+    return joined(orjson.dumps(rest)[:-1] + b',"torrents":{', fragments, b"}}")
 
 
-async def maindata(request: web.Request) -> web.Response:
+async def maindata(request: web.Request) -> web.StreamResponse:
     p = await params(request)
     state = _sync_state(request)
     listing = listing_of(request)
     store = request.config_dict[TORRENTS].categories
-    body = answer(listing, store, _server_state_of(request), state, parse_int(p.get("rid"), strict=False))
-    return web.Response(body=body, content_type="application/json", headers=HEADERS)
+    pieces = answer(listing, store, _server_state_of(request), state, parse_int(p.get("rid"), strict=False))
+    return await send_json(request, pieces)
 
 
 def peer_item(p: PeerInfo) -> dict[str, Any]:

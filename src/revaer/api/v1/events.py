@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import orjson
 from aiohttp import web
@@ -36,6 +37,9 @@ from revaer.events import ConfigChanged, Envelope, EventBus, Lagged, Subscriptio
 from revaer.torrents import TorrentService
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 REPLAY_SLICE = 64  # replayed events sent between two turns of the event loop
 
@@ -110,7 +114,9 @@ class _Filter:
 
 
 async def _send(resp: EventSourceResponse, name: str, payload: Any, event_id: str | None) -> None:
-    await resp.send(orjson.dumps(payload).decode(), id=event_id, event=name)
+    frames = _Frames(resp, SEND_TIMEOUT)
+    frames.add(name, payload, event_id)
+    await frames.flush()
 
 
 async def _replay(
@@ -197,7 +203,7 @@ class _Updates:
         if self.pending and now >= self.flush_at:
             batch, self.pending = self.pending, {}
             for h, item in batch.items():
-                key = _shown(item[1])
+                key = _SHOWN.get(item[1], _shown)
                 last = self.sent.get(h)
                 if last is not None and last[0] == key and now - last[1] < self.refresh:
                     if not self.quiet:
@@ -211,9 +217,95 @@ class _Updates:
             for h, item in list(self.quiet.items()):
                 if now - self.sent[h][1] >= self.refresh:
                     del self.quiet[h]
-                    self.sent[h] = (_shown(item[1]), now)
+                    self.sent[h] = (_SHOWN.get(item[1], _shown), now)
                     out.append(item)
         return sorted(out, key=lambda x: x[0])
+
+
+BATCH = 256  # events taken from the subscription and written together, at most
+
+
+class _Frames:
+    """SSE frames gathered during one turn and written together: one write (one send timeout,
+    one system call) for every event that was waiting, instead of one per event."""
+
+    __slots__ = ("_parts", "_resp", "_send_timeout")
+
+    def __init__(self, resp: EventSourceResponse, send_timeout: float | None) -> None:
+        self._resp = resp
+        self._send_timeout = send_timeout
+        self._parts: list[bytes] = []
+
+    def add(self, name: str, payload: Any, event_id: str | None) -> None:
+        data = payload if isinstance(payload, bytes) else orjson.dumps(payload)
+        head = f"id: {event_id}\r\nevent: {name}\r\n" if event_id is not None else f"event: {name}\r\n"
+        # orjson writes no line breaks: the payload is one data line.
+        self._parts.append(b"%sdata: %s\r\n\r\n" % (head.encode(), data))
+
+    async def flush(self) -> None:
+        if not self._parts:
+            return
+        body, self._parts = b"".join(self._parts), []
+        try:
+            async with asyncio.timeout(self._send_timeout):
+                await self._resp.write(body)
+        except ConnectionResetError:
+            self._resp.stop_streaming()
+            raise
+        except TimeoutError:
+            self._resp.stop_streaming()
+            self._resp._abort_transport()  # as aiohttp_sse's own send does for a stalled client
+            raise
+
+
+class _Memo:
+    """Results by the identity of the object each was computed from. Every subscriber handles the
+    same events and payloads: computed once, read by all. The objects are kept alive here (so an id
+    is never reused while it is a key); the older half goes when ``size`` is reached."""
+
+    __slots__ = ("_by_id", "_size")
+
+    def __init__(self, size: int = 4096) -> None:
+        self._by_id: dict[int, tuple[object, Any]] = {}
+        self._size = size
+
+    def get(self, obj: T, compute: Callable[[T], R]) -> R:
+        hit = self._by_id.get(id(obj))
+        if hit is not None and hit[0] is obj:
+            result: R = hit[1]
+            return result
+        result = compute(obj)
+        if len(self._by_id) >= self._size:
+            for k in list(self._by_id)[: self._size // 2]:
+                del self._by_id[k]
+        self._by_id[id(obj)] = (obj, result)
+        return result
+
+
+_ENCODED = _Memo()
+_SHOWN = _Memo()
+
+
+def _encoded(torrents: TorrentService, event: object) -> tuple[str, dict[str, Any], bytes] | None:
+    """``encode(event)`` and its payload's JSON, computed once for every subscriber."""
+
+    def compute(ev: object) -> tuple[str, dict[str, Any], bytes] | None:
+        enc = encode(torrents, ev)
+        return None if enc is None else (enc[0], enc[1], orjson.dumps(enc[1]))
+
+    return _ENCODED.get(event, compute)
+
+
+async def _next(sub: Subscription, within: float) -> Envelope | Lagged | None:
+    """The next item, waiting at most ``within`` seconds (None when none came)."""
+    item = sub.get_nowait()
+    if item is not None:
+        return item
+    try:
+        async with asyncio.timeout(within):
+            return await sub.get()
+    except TimeoutError:
+        return None
 
 
 async def _follow(
@@ -223,31 +315,40 @@ async def _follow(
     torrents: TorrentService,
     wanted: _Filter,
     interval: float,
+    send_timeout: float | None,
 ) -> None:
     """Send the bus's events as they come, until the client goes, falls behind or the bus closes."""
     loop = asyncio.get_running_loop()
     updates = _Updates(interval)
+    frames = _Frames(resp, send_timeout)
     while resp.is_connected():
         try:
-            item: Envelope | Lagged | None = await asyncio.wait_for(sub.get(), updates.timeout(loop.time()))
-        except TimeoutError:
-            item = None
+            item = await _next(sub, updates.timeout(loop.time()))
         except EOFError:  # the bus closed: the server is stopping
             return
-        if isinstance(item, Lagged):
-            await _send(resp, "lagged", {"missed": item.missed, "reason": "client too slow; reconnect"}, None)
-            return
-        if isinstance(item, Envelope):
-            enc = encode(torrents, item.event)
-            if enc is not None and wanted(*enc):
+        taken = 0
+        while item is not None:
+            if isinstance(item, Lagged):
+                frames.add("lagged", {"missed": item.missed, "reason": "client too slow; reconnect"}, None)
+                await frames.flush()
+                return
+            enc = _encoded(torrents, item.event)
+            if enc is not None and wanted(enc[0], enc[1]):
                 if enc[0] == "torrent.updated":
                     updates.add(item.id, enc[1], loop.time())
                 else:
                     if enc[0] == "torrent.removed":
                         updates.forget(enc[1]["info_hash"])
-                    await _send(resp, enc[0], enc[1], bus.event_id(item.id))
+                    frames.add(enc[0], enc[2], bus.event_id(item.id))
+            taken += 1
+            # What else is waiting goes into the same write (a bounded batch: the loop turns).
+            item = sub.get_nowait() if taken < BATCH else None
         for seq, payload in updates.due(loop.time()):
-            await _send(resp, "torrent.updated", payload, bus.event_id(seq))
+            frames.add("torrent.updated", payload, bus.event_id(seq))
+        await frames.flush()
+
+
+SEND_TIMEOUT = 10.0
 
 
 @routes.get("/events/stream")
@@ -258,11 +359,13 @@ async def stream(request: web.Request) -> web.StreamResponse:
     sub = bus.subscribe()
     resp: EventSourceResponse | None = None
     try:
-        async with sse_response(request, ping_interval=15, send_timeout=10) as resp:
+        async with sse_response(request, ping_interval=15, send_timeout=SEND_TIMEOUT) as resp:
             app[STREAMS].add(resp)
             await _send(resp, "hello", {"last_id": bus.last_event_id}, None)
             await _replay(resp, bus, torrents, wanted)
-            await _follow(resp, bus, sub, torrents, wanted, app[API_OPTIONS].sse_update_interval)
+            await _follow(
+                resp, bus, sub, torrents, wanted, app[API_OPTIONS].sse_update_interval, SEND_TIMEOUT
+            )
             return resp
     except ConnectionError:
         # The client closed the stream (during a replay or live): what clients do, not a fault.
