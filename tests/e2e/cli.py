@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -50,6 +51,10 @@ async def run_cli(*argv: str, env: dict[str, str], stdin: str | None = None, wit
     return await asyncio.to_thread(go)
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Background:
     """``python -m revaer argv...`` running on its own, its output in files read as it goes."""
 
@@ -65,6 +70,9 @@ class Background:
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=err,
+                # As from a terminal: a shell without job control starts background commands (a
+                # suite run with `&`) with SIGINT ignored, and the child would inherit that.
+                preexec_fn=_default_sigint,
             )
 
     @property
