@@ -32,7 +32,7 @@ from typing import Any
 
 import aiohttp
 import orjson
-from tests.e2e.server import free_port
+from tests.e2e.server import LOOPBACK_CONFIG, free_port
 
 from benchmarks.compare_qbittorrent import RevaerProcess, Side, make_torrents, wait_health
 
@@ -145,15 +145,8 @@ async def start(root: Path) -> tuple[RevaerProcess, Side]:
     session = aiohttp.ClientSession(headers=headers)
     side = Side("Revaer", base, rp.proc.pid if rp.proc else 0, session)
     settings = {
-        "engine.dht": False,
+        **LOOPBACK_CONFIG,
         "engine.listen_interfaces": f"127.0.0.1:{free_port()}",
-        "engine.settings": {
-            "enable_lsd": False,
-            "enable_upnp": False,
-            "enable_natpmp": False,
-            "enable_incoming_utp": False,
-            "enable_outgoing_utp": False,
-        },
         "paths.download_root": str(root / "revaer-downloads"),
     }
     async with session.patch(base + "/v1/config", json=settings) as r:
