@@ -19,16 +19,21 @@ import secrets
 import time
 from collections import deque
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Envelope:
-    """An event and its sequence number in this process (monotonic, from 1; see ``EventBus.event_id``)."""
+    """An event and its sequence number in this process (monotonic, from 1; see ``EventBus.event_id``).
+
+    Every subscriber is handed the same envelope: ``memo`` holds what a consumer derived from the
+    event (the SSE stream's encoding), so it is computed once however many subscribers read it.
+    """
 
     id: int
     event: Any
+    memo: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

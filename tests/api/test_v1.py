@@ -380,6 +380,30 @@ async def test_sse_resync_and_lagged(ready: Api) -> None:
         assert await resp.content.read() == b""  # and the server closed the stream
 
 
+async def test_a_client_that_stops_reading_is_cut_off(ready: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A client that keeps its stream open but never reads: once a write has waited the send
+    # timeout, its connection is aborted and its subscription goes (a graceful close would wait on
+    # a buffer that never drains).
+    from revaer.api.v1 import events
+    from revaer.events import ConfigChanged
+
+    monkeypatch.setattr(events, "SEND_TIMEOUT", 0.2)
+    bus, server = ready.bus, ready.client.server
+    reader, writer = await asyncio.open_connection(server.host, server.port)
+    head = "".join(f"{k}: {v}\r\n" for k, v in ready.auth.items())
+    writer.write(f"GET /v1/events/stream HTTP/1.1\r\nHost: 127.0.0.1\r\n{head}\r\n".encode())
+    assert (await reader.readline()).startswith(b"HTTP/1.1 200")
+    await eventually(lambda: bus.subscribers == 1)
+    for i in range(200):  # 20 MB of events, far more than the sockets' buffers hold
+        bus.publish(ConfigChanged("k" * 100_000, i))
+    await eventually(lambda: bus.subscribers == 0)
+    got = 0  # what the kernel had taken before the abort, then the end: the rest never arrives
+    while chunk := await reader.read(1 << 20):
+        got += len(chunk)
+    assert got < 10_000_000
+    writer.close()
+
+
 async def test_openapi_documents_every_route(ready: Api) -> None:
     r = await ready.client.get("/v1/openapi.json")
     assert r.status == 200

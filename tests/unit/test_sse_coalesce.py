@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from revaer.api.v1.events import _Updates
+from revaer.api.v1.events import _Encoded, _Updates
 
 H = "a" * 40
 
@@ -31,12 +31,12 @@ def _run(rows: list[dict[str, Any]], seconds_each: float = 1.0) -> list[tuple[fl
     sent: list[tuple[float, dict[str, Any]]] = []
     now = 0.0
     for i, row in enumerate(rows):
-        u.add(i, row, now)
+        u.add(i, _Encoded("torrent.updated", row), now)
         now += seconds_each
-        sent += [(now, p) for _, p in u.due(now)]
+        sent += [(now, p.payload) for _, p in u.due(now)]
     for _ in range(30):  # then nothing new for 30 s
         now += 1.0
-        sent += [(now, p) for _, p in u.due(now)]
+        sent += [(now, p.payload) for _, p in u.due(now)]
     return sent
 
 
@@ -58,13 +58,17 @@ def test_jitter_under_a_kib_is_held_back_but_arrives() -> None:
 
 def test_what_a_client_shows_is_sent_at_once() -> None:
     u = _Updates(1.0)
-    u.add(1, _row(0), 0.0)
+
+    def add(seq: int, row: dict[str, Any], now: float) -> None:
+        u.add(seq, _Encoded("torrent.updated", row), now)
+
+    add(1, _row(0), 0.0)
     assert len(u.due(1.0)) == 1
-    u.add(2, _row(0, state="paused"), 1.0)
-    assert [p["state"] for _, p in u.due(2.0)] == ["paused"]
-    u.add(3, _row(0, uploaded=6_000_000, state="paused"), 2.0)
-    assert [p["uploaded"] for _, p in u.due(3.0)] == [6_000_000]
-    u.add(4, _row(900_000, uploaded=7_000_000), 3.0)
+    add(2, _row(0, state="paused"), 1.0)
+    assert [p.payload["state"] for _, p in u.due(2.0)] == ["paused"]
+    add(3, _row(0, uploaded=6_000_000, state="paused"), 2.0)
+    assert [p.payload["uploaded"] for _, p in u.due(3.0)] == [6_000_000]
+    add(4, _row(900_000, uploaded=7_000_000), 3.0)
     assert len(u.due(4.0)) == 1
     u.forget(H)
     assert u.due(100.0) == []

@@ -13,8 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import orjson
 from aiohttp import web
@@ -37,9 +36,6 @@ from revaer.events import ConfigChanged, Envelope, EventBus, Lagged, Subscriptio
 from revaer.torrents import TorrentService
 
 log = logging.getLogger(__name__)
-
-T = TypeVar("T")
-R = TypeVar("R")
 
 REPLAY_SLICE = 64  # replayed events sent between two turns of the event loop
 
@@ -113,29 +109,22 @@ class _Filter:
         return True
 
 
-async def _send(resp: EventSourceResponse, name: str, payload: Any, event_id: str | None) -> None:
-    frames = _Frames(resp, SEND_TIMEOUT)
-    frames.add(name, payload, event_id)
-    await frames.flush()
-
-
 async def _replay(
-    resp: EventSourceResponse, bus: EventBus, torrents: TorrentService, wanted: _Filter
+    frames: _Frames, last: str | None, bus: EventBus, torrents: TorrentService, wanted: _Filter
 ) -> None:
     """After a reconnect: what the client missed since its ``Last-Event-ID``, or ``resync`` when gone."""
-    last = resp.last_event_id
     if last is None:
         return
     replay = bus.replay(last)
     if replay is None:
         # From before a restart, not ours, or older than the ring buffer: nothing can be replayed.
         reason = {"reason": "events since Last-Event-ID are gone; reload"}
-        await _send(resp, "resync", reason, bus.last_event_id)
+        await frames.send("resync", reason, bus.last_event_id)
         return
     for n, env in enumerate(replay, 1):
-        enc = encode(torrents, env.event)
-        if enc is not None and wanted(*enc):
-            await _send(resp, enc[0], enc[1], bus.event_id(env.id))
+        enc = _encoded(torrents, env)
+        if enc is not None and wanted(enc.name, enc.payload):
+            await frames.send(enc.name, enc.data, bus.event_id(env.id))
         if n % REPLAY_SLICE == 0:
             # A send returns without yielding while the socket takes the bytes: a replay of the
             # whole ring would hold the loop for its whole length.
@@ -160,6 +149,38 @@ def _shown(payload: dict[str, Any]) -> bytes:
     return orjson.dumps(view)
 
 
+class _Encoded:
+    """A bus event as the stream sends it: its SSE name, its payload, the payload's JSON and (for
+    ``torrent.updated``) what a client shows of it. Held by the event's envelope (``Envelope.memo``):
+    computed once for all subscribers, gone with the envelope."""
+
+    __slots__ = ("_shown", "data", "name", "payload")
+
+    def __init__(self, name: str, payload: dict[str, Any]) -> None:
+        self.name = name
+        self.payload = payload
+        self.data = orjson.dumps(payload)
+        self._shown: bytes | None = None
+
+    @property
+    def shown(self) -> bytes:
+        if self._shown is None:
+            self._shown = _shown(self.payload)
+        return self._shown
+
+
+_NOT_STREAMED = object()  # Envelope.memo of an event the stream does not send
+
+
+def _encoded(torrents: TorrentService, env: Envelope) -> _Encoded | None:
+    """``encode(env.event)`` and its JSON, computed by the first subscriber that reads the envelope."""
+    memo = env.memo
+    if memo is None:
+        enc = encode(torrents, env.event)
+        env.memo = memo = _NOT_STREAMED if enc is None else _Encoded(*enc)
+    return memo if isinstance(memo, _Encoded) else None
+
+
 class _Updates:
     """``torrent.updated`` coalesced: the newest per torrent, sent at most once per ``interval``,
     and one that shows nothing new (``_shown``) held back until ``refresh`` after the last one sent
@@ -170,9 +191,9 @@ class _Updates:
     def __init__(self, interval: float, refresh: float | None = None) -> None:
         self.interval = interval
         self.refresh = 10 * interval if refresh is None else refresh
-        self.pending: dict[str, tuple[int, dict[str, Any]]] = {}
+        self.pending: dict[str, tuple[int, _Encoded]] = {}
         # Held back: showed nothing new. sent: what was last sent per torrent, and when.
-        self.quiet: dict[str, tuple[int, dict[str, Any]]] = {}
+        self.quiet: dict[str, tuple[int, _Encoded]] = {}
         self.sent: dict[str, tuple[bytes, float]] = {}
         self.flush_at = 0.0
         self.check_at = 0.0
@@ -184,12 +205,12 @@ class _Updates:
             due.append(self.check_at)
         return max(0.0, min(due) - now) if due else 5.0
 
-    def add(self, event_id: int, payload: dict[str, Any], now: float) -> None:
+    def add(self, event_id: int, update: _Encoded, now: float) -> None:
         if not self.pending:
             self.flush_at = now + self.interval
-        h = payload["info_hash"]
+        h = update.payload["info_hash"]
         self.quiet.pop(h, None)
-        self.pending[h] = (event_id, payload)
+        self.pending[h] = (event_id, update)
 
     def forget(self, info_hash: str) -> None:
         """The torrent is gone: nothing more to send about it."""
@@ -197,13 +218,13 @@ class _Updates:
         self.quiet.pop(info_hash, None)
         self.sent.pop(info_hash, None)
 
-    def due(self, now: float) -> list[tuple[int, dict[str, Any]]]:
+    def due(self, now: float) -> list[tuple[int, _Encoded]]:
         """The updates to send now, in event order (none before the interval is over)."""
-        out: list[tuple[int, dict[str, Any]]] = []
+        out: list[tuple[int, _Encoded]] = []
         if self.pending and now >= self.flush_at:
             batch, self.pending = self.pending, {}
             for h, item in batch.items():
-                key = _SHOWN.get(item[1], _shown)
+                key = item[1].shown
                 last = self.sent.get(h)
                 if last is not None and last[0] == key and now - last[1] < self.refresh:
                     if not self.quiet:
@@ -217,7 +238,7 @@ class _Updates:
             for h, item in list(self.quiet.items()):
                 if now - self.sent[h][1] >= self.refresh:
                     del self.quiet[h]
-                    self.sent[h] = (_SHOWN.get(item[1], _shown), now)
+                    self.sent[h] = (item[1].shown, now)
                     out.append(item)
         return sorted(out, key=lambda x: x[0])
 
@@ -229,9 +250,12 @@ class _Frames:
     """SSE frames gathered during one turn and written together: one write (one send timeout,
     one system call) for every event that was waiting, instead of one per event."""
 
-    __slots__ = ("_parts", "_resp", "_send_timeout")
+    __slots__ = ("_parts", "_request", "_resp", "_send_timeout")
 
-    def __init__(self, resp: EventSourceResponse, send_timeout: float | None) -> None:
+    def __init__(
+        self, request: web.BaseRequest, resp: EventSourceResponse, send_timeout: float | None
+    ) -> None:
+        self._request = request
         self._resp = resp
         self._send_timeout = send_timeout
         self._parts: list[bytes] = []
@@ -241,6 +265,15 @@ class _Frames:
         head = f"id: {event_id}\r\nevent: {name}\r\n" if event_id is not None else f"event: {name}\r\n"
         # orjson writes no line breaks: the payload is one data line.
         self._parts.append(b"%sdata: %s\r\n\r\n" % (head.encode(), data))
+
+    @property
+    def connected(self) -> bool:
+        return self._resp.is_connected()
+
+    async def send(self, name: str, payload: Any, event_id: str | None) -> None:
+        """One frame, written now."""
+        self.add(name, payload, event_id)
+        await self.flush()
 
     async def flush(self) -> None:
         if not self._parts:
@@ -254,46 +287,10 @@ class _Frames:
             raise
         except TimeoutError:
             self._resp.stop_streaming()
-            self._resp._abort_transport()  # as aiohttp_sse's own send does for a stalled client
+            # A stalled client never drains the buffer, so a graceful close would wait forever.
+            if (transport := self._request.transport) is not None:
+                transport.abort()
             raise
-
-
-class _Memo:
-    """Results by the identity of the object each was computed from. Every subscriber handles the
-    same events and payloads: computed once, read by all. The objects are kept alive here (so an id
-    is never reused while it is a key); the older half goes when ``size`` is reached."""
-
-    __slots__ = ("_by_id", "_size")
-
-    def __init__(self, size: int = 4096) -> None:
-        self._by_id: dict[int, tuple[object, Any]] = {}
-        self._size = size
-
-    def get(self, obj: T, compute: Callable[[T], R]) -> R:
-        hit = self._by_id.get(id(obj))
-        if hit is not None and hit[0] is obj:
-            result: R = hit[1]
-            return result
-        result = compute(obj)
-        if len(self._by_id) >= self._size:
-            for k in list(self._by_id)[: self._size // 2]:
-                del self._by_id[k]
-        self._by_id[id(obj)] = (obj, result)
-        return result
-
-
-_ENCODED = _Memo()
-_SHOWN = _Memo()
-
-
-def _encoded(torrents: TorrentService, event: object) -> tuple[str, dict[str, Any], bytes] | None:
-    """``encode(event)`` and its payload's JSON, computed once for every subscriber."""
-
-    def compute(ev: object) -> tuple[str, dict[str, Any], bytes] | None:
-        enc = encode(torrents, ev)
-        return None if enc is None else (enc[0], enc[1], orjson.dumps(enc[1]))
-
-    return _ENCODED.get(event, compute)
 
 
 async def _next(sub: Subscription, within: float) -> Envelope | Lagged | None:
@@ -309,19 +306,17 @@ async def _next(sub: Subscription, within: float) -> Envelope | Lagged | None:
 
 
 async def _follow(
-    resp: EventSourceResponse,
+    frames: _Frames,
     bus: EventBus,
     sub: Subscription,
     torrents: TorrentService,
     wanted: _Filter,
     interval: float,
-    send_timeout: float | None,
 ) -> None:
     """Send the bus's events as they come, until the client goes, falls behind or the bus closes."""
     loop = asyncio.get_running_loop()
     updates = _Updates(interval)
-    frames = _Frames(resp, send_timeout)
-    while resp.is_connected():
+    while frames.connected:
         try:
             item = await _next(sub, updates.timeout(loop.time()))
         except EOFError:  # the bus closed: the server is stopping
@@ -332,19 +327,19 @@ async def _follow(
                 frames.add("lagged", {"missed": item.missed, "reason": "client too slow; reconnect"}, None)
                 await frames.flush()
                 return
-            enc = _encoded(torrents, item.event)
-            if enc is not None and wanted(enc[0], enc[1]):
-                if enc[0] == "torrent.updated":
-                    updates.add(item.id, enc[1], loop.time())
+            enc = _encoded(torrents, item)
+            if enc is not None and wanted(enc.name, enc.payload):
+                if enc.name == "torrent.updated":
+                    updates.add(item.id, enc, loop.time())
                 else:
-                    if enc[0] == "torrent.removed":
-                        updates.forget(enc[1]["info_hash"])
-                    frames.add(enc[0], enc[2], bus.event_id(item.id))
+                    if enc.name == "torrent.removed":
+                        updates.forget(enc.payload["info_hash"])
+                    frames.add(enc.name, enc.data, bus.event_id(item.id))
             taken += 1
             # What else is waiting goes into the same write (a bounded batch: the loop turns).
             item = sub.get_nowait() if taken < BATCH else None
-        for seq, payload in updates.due(loop.time()):
-            frames.add("torrent.updated", payload, bus.event_id(seq))
+        for seq, update in updates.due(loop.time()):
+            frames.add("torrent.updated", update.data, bus.event_id(seq))
         await frames.flush()
 
 
@@ -361,11 +356,10 @@ async def stream(request: web.Request) -> web.StreamResponse:
     try:
         async with sse_response(request, ping_interval=15, send_timeout=SEND_TIMEOUT) as resp:
             app[STREAMS].add(resp)
-            await _send(resp, "hello", {"last_id": bus.last_event_id}, None)
-            await _replay(resp, bus, torrents, wanted)
-            await _follow(
-                resp, bus, sub, torrents, wanted, app[API_OPTIONS].sse_update_interval, SEND_TIMEOUT
-            )
+            frames = _Frames(request, resp, SEND_TIMEOUT)
+            await frames.send("hello", {"last_id": bus.last_event_id}, None)
+            await _replay(frames, resp.last_event_id, bus, torrents, wanted)
+            await _follow(frames, bus, sub, torrents, wanted, app[API_OPTIONS].sse_update_interval)
             return resp
     except ConnectionError:
         # The client closed the stream (during a replay or live): what clients do, not a fault.
@@ -373,7 +367,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
         # from a write that was waiting for the socket to drain.)
         log.debug("event stream closed by the client", extra={"peer": request.remote})
     except TimeoutError:
-        # A send waited send_timeout for a client that stopped reading; aiohttp_sse aborted it.
+        # A send waited send_timeout for a client that stopped reading; its connection was aborted.
         log.info("event stream dropped: the client stopped reading", extra={"peer": request.remote})
     finally:
         sub.close()
