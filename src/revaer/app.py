@@ -95,6 +95,7 @@ from revaer.registry import TorrentRegistry
 from revaer.rss import RssService, RssSettings
 from revaer.rss.download import RuleDownloader
 from revaer.rss.store import RssStore
+from revaer.tasks import Spawned
 from revaer.telemetry import (
     apply_log_settings,
     configure_logging,
@@ -395,8 +396,10 @@ def _postprocessing(qb: web.Application) -> Part:
         ) as worker:
             app[POSTPROCESSOR] = worker
             # Torrents that downloaded in a download path move to their save path (the façade's).
-            app[PUMP].listeners.append(download_paths.mover(qb, app[TORRENTS], worker))
+            moves = Spawned()
+            app[PUMP].listeners.append(download_paths.mover(qb, app[TORRENTS], worker, moves))
             yield
+            await moves.close()
 
     return postprocessing_part
 

@@ -31,7 +31,7 @@ import orjson
 from revaer.config.model import SPECS, Config, ConfigValidationError, Json, validate
 from revaer.db.pool import connect as db_connect
 from revaer.events import ConfigChanged, EventBus
-from revaer.tasks import Backoff, Running, cancel_and_wait
+from revaer.tasks import Backoff, Running, Spawned, cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ class ConfigListener(Running):
         self._backoff = backoff
         self._keepalive = keepalive
         self._hooks: list[Hook] = []
-        self._hook_tasks: set[asyncio.Future[None]] = set()
+        self._hook_tasks = Spawned()
         self._conn: asyncpg.Connection | None = None
         self._queue: asyncio.Queue[Mapping[str, Any] | _Lost] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
@@ -112,6 +112,7 @@ class ConfigListener(Running):
     async def close(self) -> None:
         task, self._task = self._task, None
         await cancel_and_wait(task)
+        await self._hook_tasks.close()
         await self._drop_connection()
 
     async def wait_for(self, key: str, version: int) -> None:
@@ -285,10 +286,7 @@ class ConfigListener(Running):
             log.exception("config hook failed", extra={"keys": sorted(changed)})
             return
         if inspect.isawaitable(result):
-            task = asyncio.ensure_future(result)
-            self._hook_tasks.add(task)
-            task.add_done_callback(self._hook_tasks.discard)
-            task.add_done_callback(_log_hook_failure)
+            self._hook_tasks.spawn(result).add_done_callback(_log_hook_failure)
 
 
 def _log_hook_failure(task: asyncio.Future[None]) -> None:

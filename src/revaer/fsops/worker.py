@@ -48,7 +48,7 @@ from revaer.events import EventBus
 from revaer.fsops.events import FsJobEvent
 from revaer.fsops.executor import Fault, MoveError, Progress, move_payload
 from revaer.fsops.planner import Plan, plan
-from revaer.tasks import Backoff
+from revaer.tasks import Backoff, Spawned
 
 log = logging.getLogger(__name__)
 
@@ -154,16 +154,14 @@ class PostProcessor:
         self._wake = asyncio.Event()
         self._stopping = threading.Event()
         self._task: asyncio.Task[None] | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = Spawned()
         self._storage: dict[str, asyncio.Future[str]] = {}
 
     # -- engine events (pump listener) ------------------------------------------------------------
     def on_event(self, ev: EngineEvent) -> None:
         """Plan on completion; hand storage results to the job waiting for them. Never blocks."""
         if isinstance(ev, TorrentCompleted):
-            task = asyncio.get_running_loop().create_task(self._enqueue_logged(ev.info_hash, ev.name))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._tasks.spawn(self._enqueue_logged(ev.info_hash, ev.name))
         elif isinstance(ev, StorageMoved | StorageMoveFailed):
             fut = self._storage.get(ev.info_hash)
             if fut is not None and not fut.done():
@@ -311,8 +309,7 @@ class PostProcessor:
         """Stop after the current job (a copy in progress is rolled back and retried later)."""
         self._stopping.set()
         self._wake.set()
-        for t in list(self._tasks):
-            t.cancel()
+        await self._tasks.close()
         task, self._task = self._task, None
         if task is not None:
             try:

@@ -14,13 +14,13 @@ written. Both go through ``layout_paths``.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 
 from revaer import bencode
 from revaer.api.qbittorrent.extras import TorrentExtras
 from revaer.engine.errors import EngineError
+from revaer.tasks import Spawned
 from revaer.torrents import TorrentService
 
 log = logging.getLogger(__name__)
@@ -78,9 +78,6 @@ def renamed_files(torrent: bytes, layout: str) -> tuple[tuple[int, str], ...]:
     return layout_paths(paths, False, layout)
 
 
-_RUNNING: set[asyncio.Task[None]] = set()
-
-
 async def _rename(torrents: TorrentService, h: str, layout: str) -> None:
     files = await torrents.files(h)
     # libtorrent names pad files .pad/<size>; a one-file torrent's only path has no folder.
@@ -92,12 +89,11 @@ async def _rename(torrents: TorrentService, h: str, layout: str) -> None:
         log.info("content layout not applied", extra={"info_hash": h, "error": str(e)})
 
 
-def lay_out(torrents: TorrentService, extras: TorrentExtras, h: str) -> None:
-    """The metadata of a magnet arrived: lay its files out as its add asked (once)."""
+def lay_out(torrents: TorrentService, extras: TorrentExtras, h: str, renames: Spawned) -> None:
+    """The metadata of a magnet arrived: lay its files out as its add asked (once), in a task of
+    ``renames`` (its owner's)."""
     rec = extras.get(h)
     if not rec.layout:
         return
     layout, rec.layout = rec.layout, ""
-    task = asyncio.get_running_loop().create_task(_rename(torrents, h, layout))
-    _RUNNING.add(task)
-    task.add_done_callback(_RUNNING.discard)
+    renames.spawn(_rename(torrents, h, layout))

@@ -4,7 +4,6 @@ downloads" folder) move to their save path once finished, through the post-proce
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 
@@ -14,16 +13,17 @@ from revaer.api.qbittorrent.extras import EXTRAS
 from revaer.engine.errors import EngineError
 from revaer.engine.protocol import EngineEvent, TorrentCompleted
 from revaer.fsops.worker import PostProcessor
+from revaer.tasks import Spawned
 from revaer.torrents import TorrentService
 
 log = logging.getLogger(__name__)
 
 
 def mover(
-    qb: web.Application, torrents: TorrentService, worker: PostProcessor
+    qb: web.Application, torrents: TorrentService, worker: PostProcessor, moves: Spawned
 ) -> Callable[[EngineEvent], None]:
-    """A pump listener: on ``TorrentCompleted``, move a torrent out of its download path."""
-    tasks: set[asyncio.Task[None]] = set()
+    """A pump listener: on ``TorrentCompleted``, move a torrent out of its download path (in a
+    task of ``moves``, its owner's)."""
 
     async def move(h: str, target: str) -> None:
         try:
@@ -42,8 +42,6 @@ def mover(
         row = torrents.get(ev.info_hash)
         if not rec.save_path or row is None or row.save_path != rec.download_path:
             return
-        task = asyncio.get_running_loop().create_task(move(ev.info_hash, rec.save_path))
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
+        moves.spawn(move(ev.info_hash, rec.save_path))
 
     return on_event

@@ -21,6 +21,7 @@ from revaer.api.qbittorrent import content_layout
 from revaer.api.qbittorrent.extras import EXTRAS, Extras, TorrentExtras
 from revaer.engine.errors import EngineError
 from revaer.engine.protocol import EngineEvent, MetadataReceived, TorrentAdded
+from revaer.tasks import Spawned
 from revaer.torrents import TorrentService
 
 log = logging.getLogger(__name__)
@@ -118,15 +119,17 @@ def apply_one(torrents: TorrentService, extras: TorrentExtras, h: str) -> None:
         log.info("torrent setting not applied", extra={"info_hash": h, "error": str(e)})
 
 
-def applier(torrents: TorrentService, extras: TorrentExtras) -> Callable[[EngineEvent], None]:
+def applier(
+    torrents: TorrentService, extras: TorrentExtras, renames: Spawned
+) -> Callable[[EngineEvent], None]:
     """A pump listener: once libtorrent has a torrent (added, restored, or its metadata arrived),
-    it gets the settings stored for it."""
+    it gets the settings stored for it (a magnet's content layout: in a task of ``renames``)."""
 
     def on_event(ev: EngineEvent) -> None:
         if isinstance(ev, TorrentAdded | MetadataReceived):
             apply_one(torrents, extras, ev.info_hash)
         if isinstance(ev, MetadataReceived):
-            content_layout.lay_out(torrents, extras, ev.info_hash)
+            content_layout.lay_out(torrents, extras, ev.info_hash, renames)
 
     return on_event
 
@@ -144,10 +147,12 @@ def keeper(qb: web.Application) -> Callable[[web.Application], AsyncIterator[Non
         n = await store.load(extras)
         for row in app[TORRENTS].snapshot():
             apply_one(app[TORRENTS], extras, row.info_hash)
-        app[PUMP].listeners.append(applier(app[TORRENTS], extras))
+        renames = Spawned()
+        app[PUMP].listeners.append(applier(app[TORRENTS], extras, renames))
         log.info("qBittorrent torrent settings loaded", extra={"count": n})
         qb[EXTRAS_STORE] = store
         yield
+        await renames.close()
         # Every write request flushed already; this is a last try, never a hang at shutdown.
         try:
             async with asyncio.timeout(5):
