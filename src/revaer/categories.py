@@ -7,7 +7,6 @@ change so a reader can tell cheaply whether anything moved.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ import asyncpg
 
 from revaer.errors import UsageError
 from revaer.labels import TAG_RULE, valid_category, valid_tag
+from revaer.tasks import Spawned
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ class CategoryStore:
         self.categories: dict[str, Category] = {}
         self.tags: set[str] = set()
         self.version = 0
-        self._pending: set[asyncio.Task[None]] = set()
+        self._pending = Spawned()  # tag rows being written
 
     async def load(self) -> None:
         if self.pool is None:
@@ -149,9 +149,7 @@ class CategoryStore:
             self.tags.update(new)
             self._bump()
             if self.pool is not None:
-                task = asyncio.get_running_loop().create_task(self._store_tags(new))
-                self._pending.add(task)
-                task.add_done_callback(self._pending.discard)
+                self._pending.spawn(self._store_tags(new))
 
     async def _store_tags(self, names: list[str]) -> None:
         assert self.pool is not None
