@@ -144,22 +144,39 @@ class QBittorrent:
             local_auth=local_auth,
         )
         self.log_path = root / "qbittorrent.log"
-        self._log = self.log_path.open("wb")
-        self.proc: subprocess.Popen[bytes] | None = subprocess.Popen(
-            [*wrapper, self.binary, f"--profile={self.profile}"],
+        self._wrapper = tuple(wrapper)
+        self._log = self.log_path.open("ab")
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.version = ""
+        self.start(start_timeout)
+
+    # ---- process ------------------------------------------------------------------------------
+
+    def start(self, timeout: float = 30.0) -> None:
+        """Start the process over this profile (again, after ``terminate``) until its WebUI answers."""
+        if self._log.closed:
+            self._log = self.log_path.open("ab")
+        self.proc = subprocess.Popen(
+            [*self._wrapper, self.binary, f"--profile={self.profile}"],
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            env={**os.environ, "HOME": str(root), "QT_QPA_PLATFORM": "offscreen"},
+            env={**os.environ, "HOME": str(self.root), "QT_QPA_PLATFORM": "offscreen"},
         )
         try:
-            self.version = self._wait_ready(start_timeout)
+            self.version = self._wait_ready(timeout)
         except BaseException:
             self.close()
             raise
 
-    # ---- process ------------------------------------------------------------------------------
+    def terminate(self, timeout: float = 120.0) -> None:
+        """SIGTERM, as a service manager stops it, and wait until it has exited (its resume data
+        written); the profile stays for ``start``."""
+        proc, self.proc = self.proc, None
+        if proc is not None and proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=timeout)
 
     def _wait_ready(self, timeout: float) -> str:
         deadline = time.monotonic() + timeout
