@@ -130,8 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from revaer.memory import limit_arenas
 
         # Before any thread starts: one malloc arena per core, not glibc's eight (ADR 0017).
-        if "MALLOC_ARENA_MAX" not in os.environ:
-            limit_arenas(max(2, os.cpu_count() or 2))
+        limit_arenas()
 
         return int(serve_main(args, lock=lock))
     logging.basicConfig(

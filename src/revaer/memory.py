@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import ctypes
 import logging
+import os
 from collections.abc import Callable
 
 log = logging.getLogger(__name__)
@@ -37,10 +38,13 @@ def release_memory() -> None:
         _malloc_trim(0)
 
 
-def limit_arenas(n: int) -> bool:
-    """At most ``n`` malloc arenas for the threads started from now on (glibc's default is 8 per
-    core, each keeping its own free memory)."""
-    return _mallopt is not None and _mallopt(M_ARENA_MAX, n) == 1
+def limit_arenas(n: int | None = None) -> bool:
+    """At most ``n`` malloc arenas (default: one per core, at least two) for the threads started
+    from now on; glibc's default is 8 per core, each keeping its own free memory. An operator's
+    ``MALLOC_ARENA_MAX`` is left as it is."""
+    if _mallopt is None or (n is None and "MALLOC_ARENA_MAX" in os.environ):
+        return False
+    return _mallopt(M_ARENA_MAX, n or max(2, os.cpu_count() or 2)) == 1
 
 
 class Releaser:
