@@ -125,9 +125,9 @@ async def add(side: Side, files: list[bytes], save: Path) -> float:
     return time.perf_counter() - t0
 
 
-async def start(root: Path) -> tuple[RevaerProcess, Side]:
+async def start(root: Path, module: str = "revaer") -> tuple[RevaerProcess, Side]:
     """A fresh server (its embedded PostgreSQL in the data dir), set up, the engine on loopback only."""
-    rp = RevaerProcess(root / "revaer", free_port())
+    rp = RevaerProcess(root / "revaer", free_port(), module=module)
     rp.data_dir.mkdir(parents=True)
     await asyncio.to_thread(rp.start)
     base = f"http://127.0.0.1:{rp.port}"

@@ -172,6 +172,7 @@ class RevaerProcess:
     port: int
     proc: subprocess.Popen[bytes] | None = None
     key: str = ""
+    module: str = "revaer"  # benchmarks.memprobe: the same server with a memory probe
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
@@ -193,7 +194,7 @@ class RevaerProcess:
             [
                 sys.executable,
                 "-m",
-                "revaer",
+                self.module,
                 "serve",
                 "--data-dir",
                 str(self.data_dir),

@@ -127,6 +127,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"revaer: cannot lock the data dir: {exc}", file=sys.stderr)
             return EXIT_REFUSED
         from revaer.app import main as serve_main  # type: ignore[import-not-found,unused-ignore]
+        from revaer.memory import limit_arenas
+
+        # Before any thread starts: one malloc arena per core, not glibc's eight (ADR 0017).
+        limit_arenas()
 
         return int(serve_main(args, lock=lock))
     logging.basicConfig(

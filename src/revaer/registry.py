@@ -23,10 +23,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import logging
 import socket
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +33,7 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from revaer.engine.protocol import AddRequest
+from revaer.memory import RELEASER
 from revaer.registry_writes import (
     CATEGORY,
     EVENTS,
@@ -45,28 +45,13 @@ from revaer.registry_writes import (
     Pending,
     events_args,
     fold,
+    held_bytes,
     insert_args,
     merge,
     statements,
 )
 
 log = logging.getLogger(__name__)
-
-_malloc_trim: Callable[[int], int] | None
-try:
-    _malloc_trim = ctypes.CDLL("libc.so.6").malloc_trim
-except (OSError, AttributeError):  # not glibc
-    _malloc_trim = None
-
-
-def release_memory() -> None:
-    """Give freed heap memory back to the system (glibc keeps it after a burst of large buffers).
-
-    A burst of resume data (10,000 adds ask for 10,000 of them, ~10 KB each) is freed once it is
-    written, but glibc keeps those pages; without this the process stays ~150 MB larger.
-    """
-    if _malloc_trim is not None:
-        _malloc_trim(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -442,9 +427,7 @@ class TorrentRegistry:
             elif not w.fut.done():
                 w.fut.set_result(None)
         self._waiters = still
-        resume_bytes = sum(len(p.resume or (p.insert and p.insert.resume) or b"") for p in pending.values())
-        if resume_bytes > 8 * 1024 * 1024:
-            release_memory()
+        RELEASER.freed(sum(map(held_bytes, pending.values())))
 
     def _requeue(self, pending: dict[str, Pending], deletes: set[str]) -> None:
         """Put a failed batch back under what was queued since (newer values win, field by field)."""

@@ -182,3 +182,16 @@ def merge(old: Pending, new: Pending) -> Pending:
         name_path=new.name_path if new.name_path is not None else old.name_path,
         labels=new.labels if new.labels is not None else old.labels,
     )
+
+
+# libtorrent's transient memory per resume data saved (the alert's bencoded tree, ABI v1), freed
+# once it is delivered: counted with the bytes a flush frees (see revaer.memory).
+RESUME_TRANSIENT = 5 * 1024
+
+
+def held_bytes(p: Pending) -> int:
+    """Bytes a queued write held until written (its .torrent file or magnet, its resume data)."""
+    i = p.insert
+    resume = p.resume or (i.resume if i is not None else None)
+    source = i.source if i is not None else None
+    return len(source or b"") + (len(resume) + RESUME_TRANSIENT if resume else 0)

@@ -46,6 +46,7 @@ from revaer.engine.protocol import (
     TrackerInfo,
 )
 from revaer.labels import Labels, normalize_tags, valid_category
+from revaer.memory import RELEASER
 from revaer.paths import confine
 from revaer.registry import YIELD_EVERY, TorrentNotStored, TorrentRegistry, source_bytes
 from revaer.restore import add_in_batches
@@ -466,6 +467,8 @@ class TorrentService:
         self._restored = {h for h, _ in resumed}
         n = await self._add_all(resumed)
         m = await self._add_all(sourced)
+        # Every stored torrent's resume data and source were held at once: their pages go back.
+        RELEASER.freed(sum(len(r.resume or b"") + len(r.torrent or b"") for _, r in resumed + sourced))
         log.info("torrents restored", extra={"count": n, "from_source": m})
         return n + m
 
