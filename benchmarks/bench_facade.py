@@ -201,3 +201,21 @@ def test_maindata_delta_handler(benchmark: pytest.FixtureRequest, rig: Rig, serv
     benchmark.pedantic(delta, setup=setup, rounds=50)  # type: ignore[attr-defined]
     _change(rig, next(counter))
     assert len(delta()["torrents"]) == 100
+
+
+def test_maindata_nothing_changed_handler(benchmark: pytest.FixtureRequest, served: Served) -> None:
+    """sync/maindata at the session's rid with nothing changed since (refresh, empty delta)."""
+    _call(served, maindata, "rid=0")
+    rid = [1]
+
+    def poll() -> None:
+        out: dict[str, Any] = orjson.loads(_call(served, maindata, f"rid={rid[0]}").body)  # type: ignore[arg-type]
+        rid[0] = out["rid"]
+
+    benchmark(poll)  # type: ignore[operator]
+
+
+def test_maindata_full_update_handler(benchmark: pytest.FixtureRequest, served: Served) -> None:
+    """sync/maindata?rid=0: every torrent's kept keyed fragment, written piece by piece."""
+    _call(served, maindata, "rid=0")
+    benchmark(_call, served, maindata, "rid=0")  # type: ignore[operator]
