@@ -137,3 +137,6 @@ def test_a_sync_delta_names_the_changed_keys_the_listing_kept() -> None:
         assert out is not None
         expected = {k: v for k, v in listing.items[H].items() if before[k] != v and k != "hash"}
         assert out.get("torrents", {}).get(H) == (expected or None)
+        # An entry updated in place encodes its fragments again.
+        assert listing.fragments()[H] == fragment(listing.items[H])
+        assert listing.keyed()[H] == keyed_fragment(listing.items[H])

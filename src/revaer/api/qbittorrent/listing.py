@@ -83,6 +83,13 @@ class Entry:
         self._fragment: bytes | None = None
         self._keyed: bytes | None = None
 
+    def update(self, row: TorrentSummary, item: Item, changed: tuple[str, ...]) -> None:
+        """``item`` (updated from this entry's item in ``changed``) for ``row``, in place: entries are
+        the cache's alone; the fragments are encoded again when asked for."""
+        self.base, self.changed, self.item = self.item, changed, item
+        self.row, self.row_version = row, row.version
+        self._fragment = self._keyed = None
+
     @property
     def fragment(self) -> bytes:
         """The item's JSON (torrents/info)."""
@@ -125,8 +132,8 @@ class ItemCache:
         if item is hit.item:
             hit.row, hit.row_version = row, row.version
             return hit
-        entry = self._entries[h] = Entry(row, labels, extras, item, (hit.item, changed))
-        return entry
+        hit.update(row, item, changed)
+        return hit
 
     def get(self, h: str) -> Entry | None:
         return self._entries.get(h)
