@@ -64,7 +64,16 @@ def _py_default(f: Field) -> str:
     return f" = {f.default}"
 
 
+def _diffed() -> list[Field]:
+    """The fields a row diff compares (every one but ``version``), bit i for the i-th."""
+    return [f for f in FIELDS if f.name != "version"]
+
+
 def row_hpp() -> str:
+    diffs = "\n".join(
+        f"    if (a.{f.name} != b.{f.name}) m |= std::uint64_t(1) << {i};  // {f.name}"
+        for i, f in enumerate(_diffed())
+    )
     states = "\n".join(f"    ST_{s.name.upper()} = {i},  // {s.doc}" for i, s in enumerate(STATES))
     fields = "\n".join(f"    {_cpp_type(f)} {f.name}{_cpp_init(f)};  // {f.doc}" for f in FIELDS)
     return f"""// {MARK}
@@ -93,6 +102,14 @@ struct Row {{
 
 using RowPtr = std::shared_ptr<const Row>;
 
+// The fields that differ between two rows, one bit each (revaer.engine._row.FIELD_BITS):
+// a listing updates only what they feed instead of rebuilding a whole item.
+inline std::uint64_t row_changes(const Row& a, const Row& b) {{
+    std::uint64_t m = 0;
+{diffs}
+    return m;
+}}
+
 }}  // namespace revaer
 """
 
@@ -100,7 +117,7 @@ using RowPtr = std::shared_ptr<const Row>;
 def row_pxd() -> str:
     fields = "\n".join(f"        {_pxd_type(f)} {f.name}" for f in FIELDS)
     return f"""# {MARK}
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint64_t
 from libcpp cimport bool
 from libcpp.memory cimport shared_ptr
 from libcpp.string cimport string
@@ -112,6 +129,8 @@ cdef extern from "row.hpp" namespace "revaer" nogil:
 {fields}
 
     ctypedef shared_ptr[const Row] RowPtr
+
+    uint64_t row_changes(const Row& a, const Row& b)
 """
 
 
@@ -148,6 +167,10 @@ cdef class TorrentStatus:
 
     def __repr__(self) -> str:
         return f"<TorrentStatus {{self.info_hash}} {{self.name!r}} {{self.state}} v{{self.version}}>"
+
+    def changed_fields(self, TorrentStatus other) -> int:
+        """The fields that differ from ``other`` (``version`` aside), one bit each (FIELD_BITS)."""
+        return row_changes(deref(self.row.get()), deref(other.row.get()))
 {getters}
 
 cdef inline TorrentStatus _wrap(const RowPtr& row, object states):
@@ -164,6 +187,7 @@ def stub_section() -> str:
 @disjoint_base
 class TorrentStatus:
     def __init__(self) -> None: ...
+    def changed_fields(self, other: TorrentStatus) -> int: ...
 {props}
 {STUB_END}"""
 
@@ -183,6 +207,7 @@ def row_py() -> str:
         for f in FIELDS
     )
     attrs = "\n".join(f"    {f.name}: {_PY[f.kind]}{_py_default(f)}" for f in FIELDS)
+    bits = "\n".join(f'    "{f.name}": 1 << {i},' for i, f in enumerate(_diffed()))
     return f'''"""The status row's Python types: TorrentState, the TorrentSummary Protocol, SummaryRow.
 
 {MARK[0].upper() + MARK[1:]}.
@@ -192,7 +217,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Protocol, Self, runtime_checkable
 
 
 class TorrentState(enum.StrEnum):
@@ -206,9 +231,19 @@ STATE_BY_CODE: tuple[TorrentState, ...] = (
 )
 
 
+# The bit of each field in ``changed_fields`` (every field but ``version``).
+FIELD_BITS: dict[str, int] = {{
+{bits}
+}}
+
+
 @runtime_checkable
 class TorrentSummary(Protocol):
     """One torrent's status row: everything a listing needs, read-only."""
+
+    def changed_fields(self, other: Self) -> int:
+        """The fields that differ from ``other`` (``version`` aside), one bit each (FIELD_BITS)."""
+        ...
 
 {props}
 
@@ -217,6 +252,10 @@ class SummaryRow:
     """The row as a plain frozen dataclass (the FakeEngine's rows are these)."""
 
 {attrs}
+
+    def changed_fields(self, other: Self) -> int:
+        """The fields that differ from ``other`` (``version`` aside), one bit each (FIELD_BITS)."""
+        return sum(bit for name, bit in FIELD_BITS.items() if getattr(self, name) != getattr(other, name))
 '''
 
 

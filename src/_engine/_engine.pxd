@@ -6,7 +6,7 @@ from libcpp.string cimport string
 from libcpp.utility cimport pair
 from libcpp.vector cimport vector
 
-from row cimport Row, RowPtr
+from row cimport Row, RowPtr, row_changes
 
 
 cdef extern from "core.hpp" nogil:

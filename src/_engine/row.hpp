@@ -86,4 +86,65 @@ struct Row {
 
 using RowPtr = std::shared_ptr<const Row>;
 
+// The fields that differ between two rows, one bit each (revaer.engine._row.FIELD_BITS):
+// a listing updates only what they feed instead of rebuilding a whole item.
+inline std::uint64_t row_changes(const Row& a, const Row& b) {
+    std::uint64_t m = 0;
+    if (a.info_hash != b.info_hash) m |= std::uint64_t(1) << 0;  // info_hash
+    if (a.state != b.state) m |= std::uint64_t(1) << 1;  // state
+    if (a.info_hash_v2 != b.info_hash_v2) m |= std::uint64_t(1) << 2;  // info_hash_v2
+    if (a.name != b.name) m |= std::uint64_t(1) << 3;  // name
+    if (a.save_path != b.save_path) m |= std::uint64_t(1) << 4;  // save_path
+    if (a.current_tracker != b.current_tracker) m |= std::uint64_t(1) << 5;  // current_tracker
+    if (a.error != b.error) m |= std::uint64_t(1) << 6;  // error
+    if (a.total_size != b.total_size) m |= std::uint64_t(1) << 7;  // total_size
+    if (a.total_wanted != b.total_wanted) m |= std::uint64_t(1) << 8;  // total_wanted
+    if (a.total_done != b.total_done) m |= std::uint64_t(1) << 9;  // total_done
+    if (a.total_wanted_done != b.total_wanted_done) m |= std::uint64_t(1) << 10;  // total_wanted_done
+    if (a.progress != b.progress) m |= std::uint64_t(1) << 11;  // progress
+    if (a.downloaded_session != b.downloaded_session) m |= std::uint64_t(1) << 12;  // downloaded_session
+    if (a.uploaded_session != b.uploaded_session) m |= std::uint64_t(1) << 13;  // uploaded_session
+    if (a.downloaded_total != b.downloaded_total) m |= std::uint64_t(1) << 14;  // downloaded_total
+    if (a.uploaded_total != b.uploaded_total) m |= std::uint64_t(1) << 15;  // uploaded_total
+    if (a.download_rate != b.download_rate) m |= std::uint64_t(1) << 16;  // download_rate
+    if (a.upload_rate != b.upload_rate) m |= std::uint64_t(1) << 17;  // upload_rate
+    if (a.num_peers != b.num_peers) m |= std::uint64_t(1) << 18;  // num_peers
+    if (a.num_seeds != b.num_seeds) m |= std::uint64_t(1) << 19;  // num_seeds
+    if (a.list_peers != b.list_peers) m |= std::uint64_t(1) << 20;  // list_peers
+    if (a.list_seeds != b.list_seeds) m |= std::uint64_t(1) << 21;  // list_seeds
+    if (a.num_complete != b.num_complete) m |= std::uint64_t(1) << 22;  // num_complete
+    if (a.num_incomplete != b.num_incomplete) m |= std::uint64_t(1) << 23;  // num_incomplete
+    if (a.availability != b.availability) m |= std::uint64_t(1) << 24;  // availability
+    if (a.paused != b.paused) m |= std::uint64_t(1) << 25;  // paused
+    if (a.auto_managed != b.auto_managed) m |= std::uint64_t(1) << 26;  // auto_managed
+    if (a.sequential != b.sequential) m |= std::uint64_t(1) << 27;  // sequential
+    if (a.super_seeding != b.super_seeding) m |= std::uint64_t(1) << 28;  // super_seeding
+    if (a.has_metadata != b.has_metadata) m |= std::uint64_t(1) << 29;  // has_metadata
+    if (a.is_finished != b.is_finished) m |= std::uint64_t(1) << 30;  // is_finished
+    if (a.is_seeding != b.is_seeding) m |= std::uint64_t(1) << 31;  // is_seeding
+    if (a.moving_storage != b.moving_storage) m |= std::uint64_t(1) << 32;  // moving_storage
+    if (a.need_save_resume != b.need_save_resume) m |= std::uint64_t(1) << 33;  // need_save_resume
+    if (a.upload_mode != b.upload_mode) m |= std::uint64_t(1) << 34;  // upload_mode
+    if (a.is_private != b.is_private) m |= std::uint64_t(1) << 35;  // is_private
+    if (a.queue_position != b.queue_position) m |= std::uint64_t(1) << 36;  // queue_position
+    if (a.upload_limit != b.upload_limit) m |= std::uint64_t(1) << 37;  // upload_limit
+    if (a.download_limit != b.download_limit) m |= std::uint64_t(1) << 38;  // download_limit
+    if (a.max_connections != b.max_connections) m |= std::uint64_t(1) << 39;  // max_connections
+    if (a.added_time != b.added_time) m |= std::uint64_t(1) << 40;  // added_time
+    if (a.completed_time != b.completed_time) m |= std::uint64_t(1) << 41;  // completed_time
+    if (a.last_activity != b.last_activity) m |= std::uint64_t(1) << 42;  // last_activity
+    if (a.last_seen_complete != b.last_seen_complete) m |= std::uint64_t(1) << 43;  // last_seen_complete
+    if (a.active_duration != b.active_duration) m |= std::uint64_t(1) << 44;  // active_duration
+    if (a.seeding_duration != b.seeding_duration) m |= std::uint64_t(1) << 45;  // seeding_duration
+    if (a.finished_duration != b.finished_duration) m |= std::uint64_t(1) << 46;  // finished_duration
+    if (a.num_trackers != b.num_trackers) m |= std::uint64_t(1) << 47;  // num_trackers
+    if (a.tracker_urls != b.tracker_urls) m |= std::uint64_t(1) << 48;  // tracker_urls
+    if (a.piece_length != b.piece_length) m |= std::uint64_t(1) << 49;  // piece_length
+    if (a.num_pieces != b.num_pieces) m |= std::uint64_t(1) << 50;  // num_pieces
+    if (a.pieces_have != b.pieces_have) m |= std::uint64_t(1) << 51;  // pieces_have
+    if (a.checking_resume_data != b.checking_resume_data) m |= std::uint64_t(1) << 52;  // checking_resume_data
+    if (a.num_files != b.num_files) m |= std::uint64_t(1) << 53;  // num_files
+    return m;
+}
+
 }  // namespace revaer

@@ -14,6 +14,10 @@ cdef class TorrentStatus:
     def __repr__(self) -> str:
         return f"<TorrentStatus {self.info_hash} {self.name!r} {self.state} v{self.version}>"
 
+    def changed_fields(self, TorrentStatus other) -> int:
+        """The fields that differ from ``other`` (``version`` aside), one bit each (FIELD_BITS)."""
+        return row_changes(deref(self.row.get()), deref(other.row.get()))
+
     @property
     def info_hash(self) -> str:
         """40 hex, lower case: the v1 hash, or the v2 hash truncated (qBittorrent's torrent id)."""

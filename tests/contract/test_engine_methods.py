@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from revaer.api.qbittorrent.items import build_item, update_item
+from revaer.engine._row import FIELD_BITS
 from revaer.engine.errors import (
     EngineClosedError,
     InvalidSettingError,
@@ -36,6 +38,7 @@ from revaer.engine.protocol import (
 )
 from revaer.errors import RevaerError, UsageError
 from revaer.events import Envelope
+from revaer.labels import Labels
 from tests.contract.conftest import Rig
 from tests.support.engine import eventually
 from tests.support.torrents import MadeTorrent, bdecode, synthetic_torrent
@@ -216,6 +219,24 @@ async def test_resume_data_restores_with_the_torrent_file_it_came_from(
         assert other.piece_hashes(h) == _piece_hashes(t)
     finally:
         other.shutdown(5)
+
+
+async def test_rows_name_the_fields_that_changed(rig: Rig, seen: Seen, tmp_path: Path) -> None:
+    """``changed_fields`` is the same on both engines: one bit per differing field, ``version`` aside;
+    an item updated from it is the item built whole."""
+    e = rig.engine
+    h = await _added(rig, seen, AddRequest(torrent=_torrent().data, save_path=str(tmp_path), paused=True))
+    before = _row(rig, h)
+    assert before.changed_fields(before) == 0
+    e.set_limits(h, 1000, 2000)
+    after = _row(rig, h)
+    mask = after.changed_fields(before)
+    assert mask == sum(b for f, b in FIELD_BITS.items() if getattr(after, f) != getattr(before, f))
+    assert mask & FIELD_BITS["upload_limit"]
+    assert mask & FIELD_BITS["download_limit"]
+    item, keys = update_item(build_item(before, Labels()), before, after, Labels())
+    assert item == build_item(after, Labels())
+    assert {"up_limit", "dl_limit"} <= set(keys)
 
 
 async def test_commands_take_effect(rig: Rig, seen: Seen, tmp_path: Path) -> None:

@@ -145,8 +145,9 @@ def test_item_has_every_key_with_its_type() -> None:
         availability=1.5,
         num_trackers=2,
         current_tracker="http://t.example/announce",
+        tracker_urls=("http://t.example/announce", "udp://u.example:80"),
     )
-    item = build_item(r, Labels("tv", ("hd", "new"), 3), ("http://t.example/announce", "udp://u.example:80"))
+    item = build_item(r, Labels("tv", ("hd", "new"), 3))
     _typed(item)
     assert item["hash"] == H
     assert item["category"] == "tv"
@@ -168,7 +169,7 @@ def test_item_has_every_key_with_its_type() -> None:
 
 
 def test_item_conventions_for_an_idle_torrent() -> None:
-    item = build_item(row(), Labels(), ())
+    item = build_item(row(), Labels())
     _typed(item)
     assert item["eta"] == MAX_ETA  # not downloading: infinite
     assert item["ratio"] == 0  # nothing transferred
@@ -223,15 +224,15 @@ def test_item_conventions_for_an_idle_torrent() -> None:
     ],
 )
 def test_item_values(changes: dict[str, Any], key: str, expected: Any) -> None:
-    value = build_item(row(**changes), Labels(), ())[key]
+    value = build_item(row(**changes), Labels())[key]
     assert value == expected
     assert type(value) is type(expected)
 
 
 def test_magnet_of_a_hybrid_and_a_v2_only_torrent() -> None:
-    hybrid = build_item(row(info_hash_v2=V2, name="a b"), Labels(), ())
+    hybrid = build_item(row(info_hash_v2=V2, name="a b"), Labels())
     assert hybrid["magnet_uri"] == f"magnet:?xt=urn:btih:{H}&xt=urn:btmh:1220{V2}&dn=a%20b"
-    v2 = build_item(row(info_hash=V2[:40], info_hash_v2=V2, name=""), Labels(), ())
+    v2 = build_item(row(info_hash=V2[:40], info_hash_v2=V2, name=""), Labels())
     assert v2["magnet_uri"] == f"magnet:?xt=urn:btmh:1220{V2}"
     assert lt_escape("ä/~*") == "%c3%a4%2f~*"
 
@@ -247,7 +248,7 @@ def test_extras_show_in_the_item() -> None:
         auto_tmm=True,
         name="Renamed",
     )
-    item = build_item(row(download_rate=5), Labels(), (), extras)
+    item = build_item(row(download_rate=5), Labels(), extras)
     _typed(item)
     assert item["state"] == "forcedDL"
     assert item["name"] == "Renamed"
@@ -257,11 +258,11 @@ def test_extras_show_in_the_item() -> None:
     # The torrent's own limits, also as the limits in force.
     assert (item["max_ratio"], item["max_seeding_time"], item["max_inactive_seeding_time"]) == (1.5, 60, 30)
     assert (item["super_seeding"], item["f_l_piece_prio"], item["auto_tmm"]) == (True, True, True)
-    assert build_item(row(), Labels(), (), Extras(ratio_limit=2.0))["ratio_limit"] == 2  # whole: an int
+    assert build_item(row(), Labels(), Extras(ratio_limit=2.0))["ratio_limit"] == 2  # whole: an int
 
 
 def test_fragments_are_the_item_as_json() -> None:
-    item = build_item(row(), Labels("tv", ("hd",)), ())
+    item = build_item(row(), Labels("tv", ("hd",)))
     assert orjson.loads(fragment(item)) == item
     key, _, rest = keyed_fragment(item).partition(b":")
     assert key == f'"{H}"'.encode()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Protocol, Self, runtime_checkable
 
 
 class TorrentState(enum.StrEnum):
@@ -55,9 +55,72 @@ STATE_BY_CODE: tuple[TorrentState, ...] = (
 )
 
 
+# The bit of each field in ``changed_fields`` (every field but ``version``).
+FIELD_BITS: dict[str, int] = {
+    "info_hash": 1 << 0,
+    "state": 1 << 1,
+    "info_hash_v2": 1 << 2,
+    "name": 1 << 3,
+    "save_path": 1 << 4,
+    "current_tracker": 1 << 5,
+    "error": 1 << 6,
+    "total_size": 1 << 7,
+    "total_wanted": 1 << 8,
+    "total_done": 1 << 9,
+    "total_wanted_done": 1 << 10,
+    "progress": 1 << 11,
+    "downloaded_session": 1 << 12,
+    "uploaded_session": 1 << 13,
+    "downloaded_total": 1 << 14,
+    "uploaded_total": 1 << 15,
+    "download_rate": 1 << 16,
+    "upload_rate": 1 << 17,
+    "num_peers": 1 << 18,
+    "num_seeds": 1 << 19,
+    "list_peers": 1 << 20,
+    "list_seeds": 1 << 21,
+    "num_complete": 1 << 22,
+    "num_incomplete": 1 << 23,
+    "availability": 1 << 24,
+    "paused": 1 << 25,
+    "auto_managed": 1 << 26,
+    "sequential": 1 << 27,
+    "super_seeding": 1 << 28,
+    "has_metadata": 1 << 29,
+    "is_finished": 1 << 30,
+    "is_seeding": 1 << 31,
+    "moving_storage": 1 << 32,
+    "need_save_resume": 1 << 33,
+    "upload_mode": 1 << 34,
+    "is_private": 1 << 35,
+    "queue_position": 1 << 36,
+    "upload_limit": 1 << 37,
+    "download_limit": 1 << 38,
+    "max_connections": 1 << 39,
+    "added_time": 1 << 40,
+    "completed_time": 1 << 41,
+    "last_activity": 1 << 42,
+    "last_seen_complete": 1 << 43,
+    "active_duration": 1 << 44,
+    "seeding_duration": 1 << 45,
+    "finished_duration": 1 << 46,
+    "num_trackers": 1 << 47,
+    "tracker_urls": 1 << 48,
+    "piece_length": 1 << 49,
+    "num_pieces": 1 << 50,
+    "pieces_have": 1 << 51,
+    "checking_resume_data": 1 << 52,
+    "num_files": 1 << 53,
+}
+
+
 @runtime_checkable
 class TorrentSummary(Protocol):
     """One torrent's status row: everything a listing needs, read-only."""
+
+    def changed_fields(self, other: Self) -> int:
+        """The fields that differ from ``other`` (``version`` aside), one bit each (FIELD_BITS)."""
+        ...
 
     @property
     def info_hash(self) -> str:
@@ -394,3 +457,7 @@ class SummaryRow:
     pieces_have: int = 0
     checking_resume_data: bool = False
     num_files: int = 0
+
+    def changed_fields(self, other: Self) -> int:
+        """The fields that differ from ``other`` (``version`` aside), one bit each (FIELD_BITS)."""
+        return sum(bit for name, bit in FIELD_BITS.items() if getattr(self, name) != getattr(other, name))

@@ -15,12 +15,14 @@ Qt's JSON writer does.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import Any
 
 import orjson
 
 from revaer.api.qbittorrent.extras import NO_EXTRAS, USE_GLOBAL, Extras
 from revaer.config.model import ShareLimits
+from revaer.engine._row import FIELD_BITS
 from revaer.engine.protocol import TorrentState, TorrentSummary
 from revaer.labels import Labels
 
@@ -229,75 +231,135 @@ def _effective(own: float, global_: float) -> float:
     return value if value >= 0 else -1
 
 
+# How each key of an item is made, from (row, labels, extras, global share limits), with the row
+# fields it reads: an item whose row changed is updated in the keys that read a changed field
+# (``update_item``), everything else is kept. Labels and extras are read by the keys that do not
+# list them here too; an item whose labels or extras changed is built again (``build_item``).
+_Make = Callable[[TorrentSummary, Labels, Extras, ShareLimits], Any]
+
+
+def _num_incomplete(row: TorrentSummary) -> int:
+    return row.num_incomplete if row.num_incomplete > -1 else max(0, row.list_peers - row.list_seeds)
+
+
+_STATE_FIELDS = (
+    "state",
+    "moving_storage",
+    "error",
+    "paused",
+    "auto_managed",
+    "checking_resume_data",
+    "has_metadata",
+    "is_seeding",
+    "is_finished",
+    "upload_rate",
+    "download_rate",
+)
+_SEED_FIELDS = ("is_seeding", "is_finished")
+
+# fmt: off
+_KEYS: tuple[tuple[str, _Make, tuple[str, ...]], ...] = (
+    ("added_on", lambda r, lab, x, s: r.added_time, ("added_time",)),
+    ("amount_left", lambda r, lab, x, s: max(0, r.total_wanted - r.total_wanted_done), ("total_wanted", "total_wanted_done")),  # noqa: E501
+    ("auto_tmm", lambda r, lab, x, s: x.auto_tmm, ()),
+    ("availability", lambda r, lab, x, s: number(r.availability) if r.availability > 0 else 0, ("availability",)),  # noqa: E501
+    ("category", lambda r, lab, x, s: lab.category, ()),
+    ("completed", lambda r, lab, x, s: r.total_wanted_done, ("total_wanted_done",)),
+    ("completion_on", lambda r, lab, x, s: r.completed_time, ("completed_time",)),
+    ("content_path", lambda r, lab, x, s: content_path(r), ("has_metadata", "save_path", "name")),
+    ("dl_limit", lambda r, lab, x, s: limit(r.download_limit), ("download_limit",)),
+    ("dlspeed", lambda r, lab, x, s: r.download_rate, ("download_rate",)),
+    ("download_path", lambda r, lab, x, s: x.download_path, ()),
+    ("downloaded", lambda r, lab, x, s: r.downloaded_total, ("downloaded_total",)),
+    ("downloaded_session", lambda r, lab, x, s: r.downloaded_session, ("downloaded_session",)),
+    ("eta", lambda r, lab, x, s: eta(r), ("paused", "download_rate", "total_wanted", "total_wanted_done", *_SEED_FIELDS)),  # noqa: E501
+    ("f_l_piece_prio", lambda r, lab, x, s: x.first_last_piece_prio, ()),
+    ("force_start", lambda r, lab, x, s: x.force_start, ()),
+    ("hash", lambda r, lab, x, s: r.info_hash, ("info_hash",)),
+    ("inactive_seeding_time_limit", lambda r, lab, x, s: x.inactive_seeding_time_limit, ()),
+    ("infohash_v1", lambda r, lab, x, s: v1_hash(r), ("info_hash", "info_hash_v2")),
+    ("infohash_v2", lambda r, lab, x, s: r.info_hash_v2, ("info_hash_v2",)),
+    ("last_activity", lambda r, lab, x, s: r.last_activity or r.added_time, ("last_activity", "added_time")),
+    ("magnet_uri", lambda r, lab, x, s: magnet_uri(r, r.tracker_urls), ("info_hash", "info_hash_v2", "name", "tracker_urls")),  # noqa: E501
+    ("max_inactive_seeding_time", lambda r, lab, x, s: int(_effective(x.inactive_seeding_time_limit, s.inactive_minutes)), ()),  # noqa: E501
+    ("max_ratio", lambda r, lab, x, s: number(_effective(x.ratio_limit, s.ratio)), ()),
+    ("max_seeding_time", lambda r, lab, x, s: int(_effective(x.seeding_time_limit, s.seeding_minutes)), ()),
+    ("name", lambda r, lab, x, s: x.name or r.name, ("name",)),
+    ("num_complete", lambda r, lab, x, s: r.num_complete if r.num_complete > -1 else r.list_seeds, ("num_complete", "list_seeds")),  # noqa: E501
+    ("num_incomplete", lambda r, lab, x, s: _num_incomplete(r), ("num_incomplete", "list_peers", "list_seeds")),  # noqa: E501
+    ("num_leechs", lambda r, lab, x, s: max(0, r.num_peers - r.num_seeds), ("num_peers", "num_seeds")),
+    ("num_seeds", lambda r, lab, x, s: r.num_seeds, ("num_seeds",)),
+    ("priority", lambda r, lab, x, s: priority(r), ("queue_position", *_SEED_FIELDS)),
+    ("progress", lambda r, lab, x, s: number(r.progress) if r.has_metadata else 0, ("progress", "has_metadata")),  # noqa: E501
+    ("ratio", lambda r, lab, x, s: ratio_value(r), ("uploaded_total", "downloaded_total", "total_done")),
+    ("ratio_limit", lambda r, lab, x, s: number(x.ratio_limit), ()),
+    ("save_path", lambda r, lab, x, s: x.save_path or r.save_path, ("save_path",)),
+    ("seeding_time", lambda r, lab, x, s: r.seeding_duration, ("seeding_duration",)),
+    ("seeding_time_limit", lambda r, lab, x, s: x.seeding_time_limit, ()),
+    ("seen_complete", lambda r, lab, x, s: r.last_seen_complete, ("last_seen_complete",)),
+    ("seq_dl", lambda r, lab, x, s: r.sequential, ("sequential",)),
+    ("size", lambda r, lab, x, s: r.total_wanted if r.has_metadata else 0, ("total_wanted", "has_metadata")),
+    ("state", lambda r, lab, x, s: qb_state(r, x.force_start), _STATE_FIELDS),
+    ("super_seeding", lambda r, lab, x, s: r.super_seeding or x.super_seeding, ("super_seeding",)),
+    ("tags", lambda r, lab, x, s: ", ".join(lab.tags), ()),
+    ("time_active", lambda r, lab, x, s: r.active_duration, ("active_duration",)),
+    ("total_size", lambda r, lab, x, s: r.total_size if r.has_metadata else -1, ("total_size", "has_metadata")),  # noqa: E501
+    ("tracker", lambda r, lab, x, s: r.current_tracker, ("current_tracker",)),
+    ("trackers_count", lambda r, lab, x, s: r.num_trackers, ("num_trackers",)),
+    ("up_limit", lambda r, lab, x, s: limit(r.upload_limit), ("upload_limit",)),
+    ("uploaded", lambda r, lab, x, s: r.uploaded_total, ("uploaded_total",)),
+    ("uploaded_session", lambda r, lab, x, s: r.uploaded_session, ("uploaded_session",)),
+    ("upspeed", lambda r, lab, x, s: r.upload_rate, ("upload_rate",)),
+)
+# fmt: on
+_MAKERS: tuple[tuple[str, _Make], ...] = tuple((k, make) for k, make, _ in _KEYS)
+# Per key, the FIELD_BITS of the row fields it reads.
+KEY_FIELDS: dict[str, int] = {k: sum(FIELD_BITS[f] for f in set(fields)) for k, _, fields in _KEYS}
+
+
 def build_item(
     row: TorrentSummary,
     labels: Labels,
-    trackers: tuple[str, ...],
     extras: Extras = NO_EXTRAS,
     share: ShareLimits = NO_GLOBAL_LIMITS,
 ) -> Item:
     """The 51-key item of one torrent (``extras``: the qBittorrent-only settings the façade keeps;
     ``share``: the global share limits, which ``max_ratio`` and the ``max_*`` times report for a
-    torrent that uses them)."""
-    avail = row.availability
-    last_activity = row.last_activity or row.added_time
-    return {
-        "added_on": row.added_time,
-        "amount_left": max(0, row.total_wanted - row.total_wanted_done),
-        "auto_tmm": extras.auto_tmm,
-        "availability": number(avail) if avail > 0 else 0,
-        "category": labels.category,
-        "completed": row.total_wanted_done,
-        "completion_on": row.completed_time,
-        "content_path": content_path(row),
-        "dl_limit": limit(row.download_limit),
-        "dlspeed": row.download_rate,
-        "download_path": extras.download_path,
-        "downloaded": row.downloaded_total,
-        "downloaded_session": row.downloaded_session,
-        "eta": eta(row),
-        "f_l_piece_prio": extras.first_last_piece_prio,
-        "force_start": extras.force_start,
-        "hash": row.info_hash,
-        "inactive_seeding_time_limit": extras.inactive_seeding_time_limit,
-        "infohash_v1": v1_hash(row),
-        "infohash_v2": row.info_hash_v2,
-        "last_activity": last_activity,
-        "magnet_uri": magnet_uri(row, trackers),
-        "max_inactive_seeding_time": int(
-            _effective(extras.inactive_seeding_time_limit, share.inactive_minutes)
-        ),
-        "max_ratio": number(_effective(extras.ratio_limit, share.ratio)),
-        "max_seeding_time": int(_effective(extras.seeding_time_limit, share.seeding_minutes)),
-        "name": extras.name or row.name,
-        "num_complete": row.num_complete if row.num_complete > -1 else row.list_seeds,
-        "num_incomplete": (
-            row.num_incomplete if row.num_incomplete > -1 else max(0, row.list_peers - row.list_seeds)
-        ),
-        "num_leechs": max(0, row.num_peers - row.num_seeds),
-        "num_seeds": row.num_seeds,
-        "priority": priority(row),
-        "progress": number(row.progress) if row.has_metadata else 0,
-        "ratio": ratio_value(row),
-        "ratio_limit": number(extras.ratio_limit),
-        "save_path": extras.save_path or row.save_path,
-        "seeding_time": row.seeding_duration,
-        "seeding_time_limit": extras.seeding_time_limit,
-        "seen_complete": row.last_seen_complete,
-        "seq_dl": row.sequential,
-        "size": row.total_wanted if row.has_metadata else 0,
-        "state": qb_state(row, extras.force_start),
-        "super_seeding": row.super_seeding or extras.super_seeding,
-        "tags": ", ".join(labels.tags),
-        "time_active": row.active_duration,
-        "total_size": row.total_size if row.has_metadata else -1,
-        "tracker": row.current_tracker,
-        "trackers_count": row.num_trackers,
-        "up_limit": limit(row.upload_limit),
-        "uploaded": row.uploaded_total,
-        "uploaded_session": row.uploaded_session,
-        "upspeed": row.upload_rate,
-    }
+    torrent that uses them). Trackers (``magnet_uri``) are the row's ``tracker_urls``."""
+    return {k: make(row, labels, extras, share) for k, make in _MAKERS}
+
+
+@functools.lru_cache(maxsize=1024)
+def _affected(mask: int) -> tuple[tuple[str, _Make], ...]:
+    """The keys that read a field of ``mask`` (a ``changed_fields`` value; few distinct ones occur)."""
+    return tuple((k, make) for k, make, _ in _KEYS if KEY_FIELDS[k] & mask)
+
+
+def update_item(
+    old: Item,
+    old_row: TorrentSummary,
+    row: TorrentSummary,
+    labels: Labels,
+    extras: Extras = NO_EXTRAS,
+    share: ShareLimits = NO_GLOBAL_LIMITS,
+) -> tuple[Item, tuple[str, ...]]:
+    """``old`` (built from ``old_row`` with the same labels, extras and share limits) for ``row``,
+    and the keys whose value changed: only the keys that read a field the engine says changed
+    (``changed_fields``, compared in the extension) are made again. ``old`` itself, and no keys,
+    when nothing shown changed. Equal to ``build_item(row, ...)``."""
+    mask = row.changed_fields(old_row)
+    if not mask:
+        return old, ()
+    new: Item | None = None
+    changed: list[str] = []
+    for k, make in _affected(mask):
+        value = make(row, labels, extras, share)
+        if value != old[k] or type(value) is not type(old[k]):
+            if new is None:
+                new = dict(old)
+            new[k] = value
+            changed.append(k)
+    return (old, ()) if new is None else (new, tuple(changed))
 
 
 def _exact(data: bytes) -> bytes:
@@ -311,10 +373,15 @@ def fragment(item: Item) -> bytes:
     return _exact(orjson.dumps(item))
 
 
-def keyed_fragment(item: Item) -> bytes:
-    """``"<hash>":{item without hash}``, as ``sync/maindata`` lists torrents."""
-    h: str = item["hash"]
-    return b'"' + h.encode() + b'":' + orjson.dumps(without_hash(item))
+def keyed_fragment(item: Item, encoded: bytes | None = None) -> bytes:
+    """``"<hash>":{item without hash}``, as ``sync/maindata`` lists torrents: cut from the item's
+    JSON (``encoded`` when it is at hand), not encoded again. The first ``"hash":"<hash>",`` is the
+    key: inside a JSON string every ``"`` is escaped, and ``hash`` is never the last key."""
+    h = item["hash"].encode()
+    data = encoded if encoded is not None else orjson.dumps(item)
+    key = b'"hash":"' + h + b'",'
+    cut = data.index(key)
+    return b"".join((b'"', h, b'":', data[:cut], data[cut + len(key) :]))
 
 
 def without_hash(item: Item) -> Item:

@@ -18,7 +18,14 @@ from aiohttp import web
 
 from revaer.api.keys import CONFIG, LISTING, TORRENTS
 from revaer.api.qbittorrent.extras import EXTRAS, Extras, TorrentExtras
-from revaer.api.qbittorrent.items import NO_GLOBAL_LIMITS, Item, build_item, fragment, keyed_fragment
+from revaer.api.qbittorrent.items import (
+    NO_GLOBAL_LIMITS,
+    Item,
+    build_item,
+    fragment,
+    keyed_fragment,
+    update_item,
+)
 from revaer.config.model import ShareLimits
 from revaer.engine.protocol import Changes, TorrentSummary
 from revaer.labels import Labels
@@ -40,18 +47,48 @@ class TorrentSource(Protocol):
 
 
 class Entry:
-    """One torrent's item and its two JSON fragments (encoded when first asked for), with the
-    versions they were built from."""
+    """One torrent's item and its two JSON fragments (encoded when first asked for), with the row
+    and versions they were built from; ``base`` and ``changed``: the item this one was updated from
+    and the keys that differ from it (None: built whole)."""
 
-    __slots__ = ("_fragment", "_keyed", "extras_version", "item", "label_version", "row_version")
+    __slots__ = (
+        "_fragment",
+        "_keyed",
+        "base",
+        "changed",
+        "extras_version",
+        "item",
+        "label_version",
+        "row",
+        "row_version",
+    )
 
-    def __init__(self, row: TorrentSummary, labels: Labels, extras: Extras, item: Item) -> None:
+    def __init__(
+        self,
+        row: TorrentSummary,
+        labels: Labels,
+        extras: Extras,
+        item: Item,
+        base: tuple[Item, tuple[str, ...]] | None = None,
+    ) -> None:
+        self.row = row
         self.row_version = row.version
         self.label_version = labels.version
         self.extras_version = extras.version
         self.item = item
+        self.base: Item | None = None
+        self.changed: tuple[str, ...] = ()
+        if base is not None:
+            self.base, self.changed = base
         self._fragment: bytes | None = None
         self._keyed: bytes | None = None
+
+    def update(self, row: TorrentSummary, item: Item, changed: tuple[str, ...]) -> None:
+        """``item`` (updated from this entry's item in ``changed``) for ``row``, in place: entries are
+        the cache's alone; the fragments are encoded again when asked for."""
+        self.base, self.changed, self.item = self.item, changed, item
+        self.row, self.row_version = row, row.version
+        self._fragment = self._keyed = None
 
     @property
     def fragment(self) -> bytes:
@@ -64,7 +101,7 @@ class Entry:
     def keyed(self) -> bytes:
         """``"<hash>":{item without hash}`` (sync/maindata's full update)."""
         if self._keyed is None:
-            self._keyed = keyed_fragment(self.item)
+            self._keyed = keyed_fragment(self.item, self._fragment)
         return self._keyed
 
 
@@ -72,7 +109,9 @@ class ItemCache:
     """Entries per info-hash, rebuilt only when the row's, the labels' or the extras' version moves.
 
     Items are shared: callers must not mutate them. Tracker URLs (for ``magnet_uri``) come from the
-    row's ``tracker_urls``, so no listing asks the engine for a torrent's trackers.
+    row's ``tracker_urls``, so no listing asks the engine for a torrent's trackers. A torrent whose
+    row alone changed has its item updated in the keys that read a changed field (``update_item``);
+    when none of them shows a change, its entry stays as it is (with the new row).
     """
 
     __slots__ = ("_entries",)
@@ -84,17 +123,20 @@ class ItemCache:
         """The torrent's current entry (the cached one while no version moved)."""
         h = row.info_hash
         hit = self._entries.get(h)
-        if (
-            hit is not None
-            and hit.row_version == row.version
-            and hit.label_version == labels.version
-            and hit.extras_version == extras.version
-        ):
+        if hit is None or hit.label_version != labels.version or hit.extras_version != extras.version:
+            entry = self._entries[h] = Entry(row, labels, extras, build_item(row, labels, extras, share))
+            return entry
+        if hit.row_version == row.version:
             return hit
-        entry = self._entries[h] = Entry(
-            row, labels, extras, build_item(row, labels, row.tracker_urls, extras, share)
-        )
-        return entry
+        item, changed = update_item(hit.item, hit.row, row, labels, extras, share)
+        if item is hit.item:
+            hit.row, hit.row_version = row, row.version
+            return hit
+        hit.update(row, item, changed)
+        return hit
+
+    def get(self, h: str) -> Entry | None:
+        return self._entries.get(h)
 
     def forget(self, h: str) -> None:
         self._entries.pop(h, None)
@@ -175,6 +217,12 @@ class Listing:
         if generation < self.floor:
             return None
         return _tail(self._changed, generation), _tail(self._removed, generation)
+
+    def changed_keys(self, h: str, old: Item) -> tuple[str, ...] | None:
+        """The keys in which torrent ``h``'s item differs from ``old`` when its item was updated
+        from ``old`` itself (what a session sent last refresh holds); None: compare them."""
+        entry = self._cache.get(h)
+        return entry.changed if entry is not None and entry.base is old else None
 
     def fragments(self) -> dict[str, bytes]:
         """Every item's JSON (``torrents/info``), by info-hash in listing order. Read only."""

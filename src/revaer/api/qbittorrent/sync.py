@@ -140,12 +140,15 @@ def full_update(
     return rest, list(listing.keyed().values())
 
 
-def changed_item(old: Item | None, new: Item) -> Item | None:
-    """The keys of ``new`` that differ from ``old`` (all of them for a new torrent), without ``hash``."""
+def changed_item(old: Item | None, new: Item, keys: tuple[str, ...] | None = None) -> Item | None:
+    """The keys of ``new`` that differ from ``old`` (all of them for a new torrent), without ``hash``;
+    ``keys``: those keys, when the listing knows them (it updated ``new`` from ``old``)."""
     if old is None:
         return without_hash(new)
     if old is new:
         return None
+    if keys is not None:
+        return {k: new[k] for k in keys if k != "hash"} or None
     diff = {k: v for k, v in new.items() if old.get(k) != v}
     diff.pop("hash", None)
     return diff or None
@@ -157,7 +160,8 @@ def _torrents_delta(listing: Listing, state: SyncState, changed: list[str], out:
     touched: set[str] = set()
     for h in changed:
         new = listing.items[h]
-        diff = changed_item(state.items.get(h), new)
+        old = state.items.get(h)
+        diff = changed_item(old, new, listing.changed_keys(h, old) if old is not None else None)
         state.items[h] = new
         if diff:
             diffs[h] = diff
