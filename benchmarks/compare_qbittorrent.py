@@ -103,8 +103,10 @@ async def add_all(
     within: float = 600,
     *,
     count: bool = False,
+    answered: list[float] | None = None,
 ) -> float:
-    """Add through /api/v2/torrents/add, grouped by (category, tags, paused); time until all are listed."""
+    """Add through /api/v2/torrents/add, grouped by (category, tags, paused); time until all are listed
+    (and into ``answered``, the time until the last add was answered)."""
     t0 = time.perf_counter()
     groups: dict[tuple[str, tuple[str, ...], bool], list[bytes]] = {}
     for data, cat, tags, paused in torrents:
@@ -124,6 +126,8 @@ async def add_all(
             body = await side.post("/api/v2/torrents/add", form)
             if body.strip() != b"Ok.":
                 raise RuntimeError(f"{side.name} add: {body[:200]!r}")
+    if answered is not None:
+        answered.append(time.perf_counter() - t0)
     await wait_listed(side, len(torrents), within, count=count)
     return time.perf_counter() - t0
 
