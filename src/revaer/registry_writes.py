@@ -6,7 +6,9 @@ this module says what a pending write is and which statements it becomes, apart 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -115,6 +117,60 @@ def insert_args(h: str, i: Insert, owner: str) -> tuple[Any, ...]:
         i.resume,
         i.completed_at,
     )
+
+
+COPY_COLUMNS = (
+    "info_hash",
+    "info_hash_v2",
+    "name",
+    "save_path",
+    "category",
+    "tags",
+    "added_at",
+    "owner",
+    "state",
+    "source",
+    "resume_data",
+    "resume_saved_at",
+    "completed_at",
+)
+
+
+def _at(t: float | None) -> datetime | None:
+    return None if t is None else datetime.fromtimestamp(t, UTC)
+
+
+async def copy_inserts(conn: Any, inserts: Sequence[tuple[str, Insert]], owner: str) -> None:
+    """New rows in one ``COPY`` (in one transaction with their categories): a group commit's adds
+    cost a tenth of the executemany of ``INSERT`` they replace. A row already stored (a re-add of a
+    torrent whose removal is not written yet) makes it raise ``UniqueViolationError``: write those
+    with ``INSERT`` (an upsert) instead."""
+    now = datetime.now(UTC)
+    records = [
+        (
+            h,
+            i.info_hash_v2,
+            i.name,
+            i.save_path,
+            i.category or None,
+            list(i.tags),
+            _at(i.added_at),
+            owner,
+            i.state,
+            i.source,
+            i.resume,
+            None if i.resume is None else now,
+            _at(i.completed_at),
+        )
+        for h, i in inserts
+    ]
+    categories = sorted({i.category for _, i in inserts if i.category})
+    async with conn.transaction():
+        if categories:
+            await conn.executemany(CATEGORY, [(c,) for c in categories])
+        await conn.copy_records_to_table(
+            "torrents", schema_name="revaer_runtime", columns=COPY_COLUMNS, records=records
+        )
 
 
 def statements(h: str, p: Pending, owner: str) -> list[tuple[str, tuple[Any, ...]]]:

@@ -183,3 +183,25 @@ async def test_a_restore_reads_the_rows_once_and_restores_them_all_in_batches(
     assert loads == 1
     assert sorted(h for _, h in restored.order) == sorted(hashes)
     assert saved == set(hashes[1::2])
+
+
+async def test_an_add_over_a_stored_row_replaces_it_and_leaves_the_others_of_its_batch(
+    registry: TorrentRegistry, pool: asyncpg.Pool
+) -> None:
+    # A group commit's new rows go in one COPY; a row already there (a re-add whose removal was
+    # never written) makes the COPY fail, and the batch is written as upserts instead.
+    old = _add(registry, 1, category="tv")
+    await registry.commit([old])
+    registry.added(old, name="again", save_path="/e", category="film", tags=("x",), added_at=2.0, source=b"y")
+    new = _add(registry, 2)
+    await registry.commit([old, new])
+    rows = {t.info_hash: t for t in await registry.load()}
+    assert set(rows) == {old, new}
+    assert (rows[old].name, rows[old].save_path, rows[old].category, rows[old].tags, rows[old].source) == (
+        "again",
+        "/e",
+        "film",
+        ("x",),
+        b"y",
+    )
+    assert (rows[new].name, rows[new].source) == ("t2", b"x")
