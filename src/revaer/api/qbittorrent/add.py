@@ -257,28 +257,33 @@ _BOUNDARY = re.compile(r'boundary="?([^";]+)"?', re.IGNORECASE)
 def split_multipart(body: bytes, boundary: bytes) -> list[tuple[dict[str, str], bytes]]:
     """The parts of a multipart body: (lower-case headers, content).
 
-    One ``bytes.split`` on the delimiter instead of aiohttp's streaming reader,
-    which scans each part in small steps: an add of hundreds of .torrent files
-    is several times faster this way. The body is already bounded by the upload
-    limit, and a delimiter never occurs inside a part's content.
+    Found with ``bytes.find`` instead of aiohttp's streaming reader, which scans each part in small
+    steps, and each content sliced out of the body once (200 .torrent files of an add are ~2 MB):
+    an add of hundreds of .torrent files is several times faster this way. The body is already
+    bounded by the upload limit, and a delimiter never occurs inside a part's content.
     """
+    delimiter = b"--" + boundary
     parts: list[tuple[dict[str, str], bytes]] = []
-    for chunk in body.split(b"--" + boundary)[1:]:
-        if chunk.startswith(b"--"):
+    at = body.find(delimiter)
+    while at >= 0:
+        start = at + len(delimiter)
+        if body.startswith(b"--", start):
             break  # the closing delimiter
-        if chunk.startswith(b"\r\n"):
-            chunk = chunk[2:]
-        head, sep, content = chunk.partition(b"\r\n\r\n")
-        if not sep:
+        if body.startswith(b"\r\n", start):
+            start += 2
+        at = body.find(delimiter, start)
+        end = len(body) if at < 0 else at
+        head_end = body.find(b"\r\n\r\n", start, end)
+        if head_end < 0:
             raise QbError(400, "Bad Request")
-        if content.endswith(b"\r\n"):
-            content = content[:-2]
+        if body.endswith(b"\r\n", head_end + 4, end):
+            end -= 2
         headers: dict[str, str] = {}
-        for line in head.split(b"\r\n"):
+        for line in body[start:head_end].split(b"\r\n"):
             key, colon, value = line.partition(b":")
             if colon:
                 headers[key.strip().lower().decode("latin-1")] = value.strip().decode("utf-8", "replace")
-        parts.append((headers, content))
+        parts.append((headers, body[head_end + 4 : end]))
     return parts
 
 
