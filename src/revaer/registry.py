@@ -43,12 +43,12 @@ from revaer.registry_writes import (
     TRANSIENT_ERRORS,
     Insert,
     Pending,
-    copy_inserts,
     events_args,
     fold,
     insert_args,
     merge,
     statements,
+    write_inserts,
 )
 
 log = logging.getLogger(__name__)
@@ -474,12 +474,8 @@ class TorrentRegistry:
         only_inserts = len(inserts) == len(pending) and not deletes and not categories
         async with self._connection() as conn:
             if only_inserts:
-                # New torrents alone (the common group commit): one COPY; an upsert when a row is
-                # there already.
-                try:
-                    await copy_inserts(conn, inserts, self.owner)
-                except asyncpg.UniqueViolationError:
-                    await conn.executemany(INSERT, [insert_args(h, i, self.owner) for h, i in inserts])
+                # New torrents alone (the common group commit): one COPY or one executemany.
+                await write_inserts(conn, inserts, self.owner)
             else:
                 async with conn.transaction():
                     if categories:

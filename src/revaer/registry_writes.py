@@ -136,6 +136,11 @@ COPY_COLUMNS = (
 )
 
 
+# Fewer new rows than this are one executemany of INSERT (a single round trip; a COPY with its
+# categories takes three or four).
+COPY_FROM = 16
+
+
 def _at(t: float | None) -> datetime | None:
     return None if t is None else datetime.fromtimestamp(t, UTC)
 
@@ -165,12 +170,28 @@ async def copy_inserts(conn: Any, inserts: Sequence[tuple[str, Insert]], owner: 
         for h, i in inserts
     ]
     categories = sorted({i.category for _, i in inserts if i.category})
-    async with conn.transaction():
-        if categories:
-            await conn.executemany(CATEGORY, [(c,) for c in categories])
+    if not categories:  # the COPY alone is atomic: no BEGIN and COMMIT round trips
         await conn.copy_records_to_table(
             "torrents", schema_name="revaer_runtime", columns=COPY_COLUMNS, records=records
         )
+        return
+    async with conn.transaction():
+        await conn.executemany(CATEGORY, [(c,) for c in categories])
+        await conn.copy_records_to_table(
+            "torrents", schema_name="revaer_runtime", columns=COPY_COLUMNS, records=records
+        )
+
+
+async def write_inserts(conn: Any, inserts: Sequence[tuple[str, Insert]], owner: str) -> None:
+    """New rows, atomically: many in one ``COPY``; a few, or a batch with a row stored already, in
+    one executemany of ``INSERT`` (its own transaction, a single round trip; an upsert)."""
+    if len(inserts) >= COPY_FROM:
+        try:
+            await copy_inserts(conn, inserts, owner)
+            return
+        except asyncpg.UniqueViolationError:
+            pass
+    await conn.executemany(INSERT, [insert_args(h, i, owner) for h, i in inserts])
 
 
 def statements(h: str, p: Pending, owner: str) -> list[tuple[str, tuple[Any, ...]]]:

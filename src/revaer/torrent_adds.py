@@ -178,7 +178,7 @@ class AddsMixin:
             if chunk_added is not None and added:
                 chunk_added(added)
         refused = sum(not isinstance(r, str) for r in out)
-        log.info("torrents added", extra={"count": len(out) - refused, "refused": refused})
+        log.debug("torrents added", extra={"count": len(out) - refused, "refused": refused})
         return out
 
     async def _engine_chunk(
