@@ -1,5 +1,7 @@
 """Revaer alone, the add phase of ``compare_qbittorrent``: N synthetic .torrent files through
-``/api/v2/torrents/add``, 200 per request, timed until all are answered and until all are listed.
+``/api/v2/torrents/add``, 200 per request, timed until all are answered and until all are listed,
+and the event loop's worst stall meanwhile (``/v1/health``; ``own``: less the time the loop thread
+waited for a core).
 
     python -m benchmarks.add_compare 10000 [--count]
 
@@ -28,9 +30,12 @@ async def main() -> None:
         t = await add_all(
             rv, torrents, root / "revaer-downloads", within=1800, count=args.count, answered=answered
         )
+        async with rv.session.get(rv.base + "/v1/health") as r:
+            loop = (await r.json()).get("loop", {})
         print(
             f"add {args.n} through /api/v2/torrents/add (200 per request):"
-            f" answered {answered[0]:.2f} s, all listed {t:.2f} s",
+            f" answered {answered[0]:.2f} s, all listed {t:.2f} s; the event loop's worst stall"
+            f" {loop.get('worst_ms', -1):.0f} ms ({loop.get('worst_own_ms', -1):.0f} ms of it its own)",
             flush=True,
         )
     finally:
