@@ -243,7 +243,8 @@ def _disposition(header: str) -> tuple[str, str | None]:
     name, filename = "", None
     for m in _DISPOSITION.finditer(header):
         value = m.group(2) if m.group(2) is not None else m.group(3)
-        value = re.sub(r"\\(.)", r"\1", value)
+        if "\\" in value:
+            value = re.sub(r"\\(.)", r"\1", value)
         if m.group(1).lower() == "name":
             name = value
         else:
