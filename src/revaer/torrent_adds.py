@@ -54,6 +54,11 @@ def engine_adds(
     first; what it raises is raised before anything is added."""
     if check is not None:
         check()
+    many = getattr(engine, "add_torrents", None)
+    if many is not None and all(m is None and t is not None and not r for m, t, r in items):
+        # .torrent files alone, as they come (the real engine): parsed in one go without the GIL.
+        done: list[str | EngineError] = many(template, [t for _, t, _ in items])
+        return done
     out: list[str | EngineError] = []
     for magnet, torrent, renamed in items:
         request = dataclasses.replace(
