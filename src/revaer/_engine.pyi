@@ -199,20 +199,7 @@ class Engine:
         max_connections: int = -1,
         renamed_files: tuple[tuple[int, str], ...] = (),
     ) -> str: ...
-    def add_torrents(
-        self,
-        torrents: list[bytes],
-        *,
-        save_path: str = "",
-        name: str = "",
-        paused: bool | None = None,
-        auto_managed: bool = False,
-        sequential: bool | None = None,
-        seed_mode: bool = False,
-        upload_limit: int = -1,
-        download_limit: int = -1,
-        max_connections: int = -1,
-    ) -> list[str | Exception]: ...
+    def add_torrents(self, torrents: list[bytes], **options: object) -> list[str | Exception]: ...
     def pause(self, info_hash: str) -> None: ...
     def resume(self, info_hash: str) -> None: ...
     def remove(self, info_hash: str, with_data: bool = False) -> None: ...
