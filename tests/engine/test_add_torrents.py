@@ -16,7 +16,8 @@ def test_add_torrents_adds_each_with_the_shared_options_and_refuses_in_place(tmp
         a, b = synthetic_torrent("batch-a"), synthetic_torrent("batch-b")
         template = AddRequest(save_path=str(tmp_path), paused=True, upload_limit=1000)
         out = engine.add_torrents(template, [a.data, b"not a torrent", a.data, b"", b.data])
-        assert out[0] == a.info_hash and out[4] == b.info_hash
+        assert out[0] == a.info_hash
+        assert out[4] == b.info_hash
         assert isinstance(out[1], InvalidTorrentError)
         assert isinstance(out[2], DuplicateTorrentError)
         assert isinstance(out[3], InvalidTorrentError)
