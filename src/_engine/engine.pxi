@@ -147,6 +147,45 @@ cdef class Engine:
         _check(err)
         return _str(key)
 
+    def add_torrents(self, torrents: list, **options) -> list:
+        """Add .torrent files (bytes) with the same options, as ``add()`` adds each, the GIL
+        released once for all of them (not once per file, which a busy event loop makes wait for
+        the GIL again each time). ``options``: add()'s keyword arguments but the source ones. Per file
+        its info-hash, or the exception ``add()`` would raise."""
+        cdef AddSpec spec
+        cdef vector[AddSpec] specs
+        cdef vector[Error] errs
+        cdef vector[string] keys
+        cdef Core* c = self._core()
+        cdef size_t i, n = len(torrents)
+        paused = options.get("paused")
+        sequential = options.get("sequential")
+        spec.save_path = _bytes(options.get("save_path", ""))
+        spec.name = _bytes(options.get("name", ""))
+        spec.paused = 0 if paused is None else (1 if paused else 0)
+        spec.auto_managed = 1 if options.get("auto_managed") else 0
+        spec.sequential = -1 if sequential is None else (1 if sequential else 0)
+        spec.seed_mode = 1 if options.get("seed_mode") else 0
+        spec.upload_limit = options.get("upload_limit", UNLIMITED)
+        spec.download_limit = options.get("download_limit", UNLIMITED)
+        spec.max_connections = options.get("max_connections", UNLIMITED)
+        for torrent in torrents:
+            spec.torrent = torrent
+            specs.push_back(spec)
+        errs.resize(n)
+        keys.resize(n)
+        with nogil:
+            for i in range(n):
+                keys[i] = c.add(specs[i], errs[i])
+        out = []
+        for i in range(n):
+            try:
+                _check(errs[i])
+                out.append(_str(keys[i]))
+            except Exception as e:
+                out.append(e)
+        return out
+
     def pause(self, info_hash: str) -> None:
         """Pause the torrent (and take it out of the queue)."""
         self._act(info_hash, ACT_PAUSE)

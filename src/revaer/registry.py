@@ -49,6 +49,7 @@ from revaer.registry_writes import (
     insert_args,
     merge,
     statements,
+    write_inserts,
 )
 
 log = logging.getLogger(__name__)
@@ -450,22 +451,20 @@ class TorrentRegistry:
 
     async def _write(self, pending: dict[str, Pending], deletes: set[str]) -> None:
         inserts = [(h, p.insert) for h, p in pending.items() if p.insert is not None]
-        rows = [insert_args(h, i, self.owner) for h, i in inserts]
         # An insert writes its category too; label changes need theirs first (the foreign key).
         categories = sorted({p.labels[0] for p in pending.values() if p.labels and p.labels[0]})
         # Folded (``_fly``), a new torrent's pending writes are its insert alone.
         only_inserts = len(inserts) == len(pending) and not deletes and not categories
         async with self._connection() as conn:
             if only_inserts:
-                # New torrents alone (the common group commit): one atomic executemany, its own
-                # transaction, a single round trip.
-                await conn.executemany(INSERT, rows)
+                # New torrents alone (the common group commit): one COPY or one executemany.
+                await write_inserts(conn, inserts, self.owner)
             else:
                 async with conn.transaction():
                     if categories:
                         await conn.executemany(CATEGORY, [(c,) for c in categories])
-                    if rows:
-                        await conn.executemany(INSERT, rows)
+                    if inserts:
+                        await conn.executemany(INSERT, [insert_args(h, i, self.owner) for h, i in inserts])
                     await self._updates(conn, pending)
                     if deletes:
                         await conn.execute(

@@ -6,7 +6,9 @@ this module says what a pending write is and which statements it becomes, apart 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -115,6 +117,81 @@ def insert_args(h: str, i: Insert, owner: str) -> tuple[Any, ...]:
         i.resume,
         i.completed_at,
     )
+
+
+COPY_COLUMNS = (
+    "info_hash",
+    "info_hash_v2",
+    "name",
+    "save_path",
+    "category",
+    "tags",
+    "added_at",
+    "owner",
+    "state",
+    "source",
+    "resume_data",
+    "resume_saved_at",
+    "completed_at",
+)
+
+
+# Fewer new rows than this are one executemany of INSERT (a single round trip; a COPY with its
+# categories takes three or four).
+COPY_FROM = 16
+
+
+def _at(t: float | None) -> datetime | None:
+    return None if t is None else datetime.fromtimestamp(t, UTC)
+
+
+async def copy_inserts(conn: Any, inserts: Sequence[tuple[str, Insert]], owner: str) -> None:
+    """New rows in one ``COPY`` (in one transaction with their categories): a group commit's adds
+    cost a tenth of the executemany of ``INSERT`` they replace. A row already stored (a re-add of a
+    torrent whose removal is not written yet) makes it raise ``UniqueViolationError``: write those
+    with ``INSERT`` (an upsert) instead."""
+    now = datetime.now(UTC)
+    records = [
+        (
+            h,
+            i.info_hash_v2,
+            i.name,
+            i.save_path,
+            i.category or None,
+            list(i.tags),
+            _at(i.added_at),
+            owner,
+            i.state,
+            i.source,
+            i.resume,
+            None if i.resume is None else now,
+            _at(i.completed_at),
+        )
+        for h, i in inserts
+    ]
+    categories = sorted({i.category for _, i in inserts if i.category})
+    if not categories:  # the COPY alone is atomic: no BEGIN and COMMIT round trips
+        await conn.copy_records_to_table(
+            "torrents", schema_name="revaer_runtime", columns=COPY_COLUMNS, records=records
+        )
+        return
+    async with conn.transaction():
+        await conn.executemany(CATEGORY, [(c,) for c in categories])
+        await conn.copy_records_to_table(
+            "torrents", schema_name="revaer_runtime", columns=COPY_COLUMNS, records=records
+        )
+
+
+async def write_inserts(conn: Any, inserts: Sequence[tuple[str, Insert]], owner: str) -> None:
+    """New rows, atomically: many in one ``COPY``; a few, or a batch with a row stored already, in
+    one executemany of ``INSERT`` (its own transaction, a single round trip; an upsert)."""
+    if len(inserts) >= COPY_FROM:
+        try:
+            await copy_inserts(conn, inserts, owner)
+            return
+        except asyncpg.UniqueViolationError:
+            pass
+    await conn.executemany(INSERT, [insert_args(h, i, owner) for h, i in inserts])
 
 
 def statements(h: str, p: Pending, owner: str) -> list[tuple[str, tuple[Any, ...]]]:

@@ -16,12 +16,11 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import TypeVar
 
-from revaer.categories import CategoryError, CategoryStore, check_tags
+from revaer.categories import CategoryStore, check_tags
 from revaer.db.pool import DatabaseUnavailable
 from revaer.engine import offloop
 from revaer.engine.errors import EngineError, TorrentNotFoundError
@@ -45,31 +44,18 @@ from revaer.engine.protocol import (
     TorrentSummary,
     TrackerInfo,
 )
-from revaer.labels import Labels, normalize_tags, valid_category
+from revaer.labels import Labels, normalize_tags
 from revaer.memory import RELEASER
 from revaer.paths import confine
-from revaer.registry import YIELD_EVERY, TorrentNotStored, TorrentRegistry, source_bytes
+from revaer.registry import YIELD_EVERY, TorrentNotStored, TorrentRegistry
 from revaer.restore import add_in_batches
+from revaer.torrent_adds import AddOptions, AddsMixin
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 __all__ = ["AddOptions", "TorrentService"]
-
-
-@dataclass(frozen=True, slots=True)
-class AddOptions:
-    category: str = ""
-    tags: tuple[str, ...] = ()
-    save_path: str | None = None
-    paused: bool = False
-    sequential: bool = False
-    seed_mode: bool = False
-    upload_limit: int = -1
-    download_limit: int = -1
-    name: str = ""
-    renamed_files: tuple[tuple[int, str], ...] = ()  # (file index, path): a content layout
 
 
 # How long an acknowledgement may wait for the database (answered 503 ``no_database`` after it).
@@ -82,7 +68,7 @@ def _outcome_logged(fut: asyncio.Future[None]) -> None:
         fut.exception()
 
 
-class TorrentService:
+class TorrentService(AddsMixin):
     """The torrents of this node: the engine's rows with their labels, kept in the registry.
 
     Every change goes through a method here, never to the engine directly, so
@@ -96,6 +82,7 @@ class TorrentService:
         "_categories",
         "_commit_timeout",
         "_download_root",
+        "_early",
         "_engine",
         "_extra_roots",
         "_keys",
@@ -132,6 +119,7 @@ class TorrentService:
         self._order: list[tuple[int, str]] = []
         self._keys: dict[str, tuple[int, str]] = {}
         self._restored: set[str] = set()  # restored from stored resume data, not yet added by libtorrent
+        self._early: set[str] = set()  # added by the engine, not booked yet (torrent_adds)
 
     # -- read-only state --------------------------------------------------------------------------
     @property
@@ -230,56 +218,6 @@ class TorrentService:
         return str(base / category) if category else str(base)
 
     # -- commands ---------------------------------------------------------------------------------
-    def add(
-        self,
-        *,
-        magnet: str | None = None,
-        torrent: bytes | None = None,
-        options: AddOptions = AddOptions(),
-    ) -> str:
-        o = options
-        tags = normalize_tags(o.tags)
-        check_tags(tags)
-        save_path = self.save_path_for(o.save_path, o.category)
-        if o.category and not valid_category(o.category):
-            raise CategoryError(f"invalid category name: {o.category!r}")
-        request = AddRequest(
-            magnet=magnet,
-            torrent=torrent,
-            save_path=save_path,
-            name=o.name,
-            paused=o.paused,
-            sequential=o.sequential,
-            seed_mode=o.seed_mode,
-            upload_limit=o.upload_limit,
-            download_limit=o.download_limit,
-            renamed_files=o.renamed_files,
-        )
-        if self._add_defaults is not None:
-            request = self._add_defaults(request)
-        h = self._engine.add(request)
-        # Only once the engine took it: a refused add leaves no category behind.
-        self._categories.ensure_category(o.category)
-        self._labels[h] = lab = Labels(o.category, tags)
-        self._stamp(lab)
-        self._track(h)
-        self._categories.ensure_tags(tags)
-        row = self._engine.get(h)
-        if self._registry is not None:
-            self._registry.added(
-                h,
-                name=row.name if row else h,
-                save_path=save_path,
-                category=o.category,
-                tags=tags,
-                added_at=float(row.added_time) if row and row.added_time else time.time(),
-                info_hash_v2=row.info_hash_v2 if row else None,
-                source=torrent if torrent is not None else source_bytes(magnet),
-                paused=o.paused,
-            )
-        log.info("torrent added", extra={"info_hash": h, "category": o.category, "paused": o.paused})
-        return h
-
     def remove(self, h: str, with_data: bool = False) -> None:
         self._engine.remove(h, with_data)
         self._labels.pop(h.lower(), None)
@@ -288,14 +226,13 @@ class TorrentService:
             self._registry.deleted(h.lower())
         log.info("torrent removed", extra={"info_hash": h.lower(), "with_data": with_data})
 
-    async def checkpoint(self, hashes: Sequence[str]) -> None:
-        """Start committing ``hashes`` (the adds so far of a request that adds more) and let the loop
-        run: the database writes them while the request adds the rest, and other requests are served
-        meanwhile. Acknowledge only after ``commit()``, which waits for these too."""
+    def start_commit(self, hashes: Sequence[str]) -> None:
+        """Start committing ``hashes`` (the adds so far of a request that adds more): the database
+        writes them while the request adds the rest. Acknowledge only after ``commit()``, which
+        waits for these too."""
         if self._registry is not None and hashes:
             early = asyncio.ensure_future(self._registry.commit([h.lower() for h in hashes]))
             early.add_done_callback(_outcome_logged)
-        await asyncio.sleep(0)
 
     async def commit(self, hashes: Sequence[str] = ()) -> None:
         """Wait until every change made so far is committed to the database (acknowledge after this).
@@ -492,12 +429,10 @@ class TorrentService:
             if isinstance(ev, TorrentAdded) and ev.info_hash in self._restored:
                 self._restored.discard(ev.info_hash)
                 return  # its stored row and resume data are what it was just restored from
-            # Resume data at once, so a crash right after the add does not lose the torrent.
-            with contextlib.suppress(EngineError):
-                self._engine.save_resume(ev.info_hash)
-            row = self._engine.get(ev.info_hash)
-            if reg is not None and row is not None:
-                reg.name_path(ev.info_hash, row.name, row.save_path)
+            if ev.info_hash not in self._labels:
+                self._early.add(ev.info_hash)  # handled once it is booked (its add's chunk)
+                return
+            self._on_added(ev.info_hash)
         elif reg is None:
             return
         elif isinstance(ev, TorrentStateChanged):
@@ -509,8 +444,17 @@ class TorrentService:
             reg.name_path(ev.info_hash, row.name if row else "", ev.path)
             self._engine.save_resume(ev.info_hash)
         elif isinstance(ev, TorrentRemoved):
+            self._early.discard(ev.info_hash)
             self._labels.pop(ev.info_hash, None)
             self._untrack(ev.info_hash)
+
+    def _on_added(self, h: str) -> None:
+        # Resume data at once, so a crash right after the add does not lose the torrent.
+        with contextlib.suppress(EngineError):
+            self._engine.save_resume(h)
+        row = self._engine.get(h)
+        if self._registry is not None and row is not None:
+            self._registry.name_path(h, row.name, row.save_path)
 
     def on_resume(self, ev: ResumeDataSaved) -> None:
         # Known torrents only: resume data of a torrent removed meanwhile must not resurrect it.

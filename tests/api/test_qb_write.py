@@ -19,9 +19,10 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from revaer.api.keys import API_OPTIONS
-from revaer.api.qbittorrent.add import COMMIT_CHUNK, MAX_URLS
+from revaer.api.qbittorrent.add import MAX_URLS
 from revaer.api.qbittorrent.extras import EXTRAS, TorrentExtras
 from revaer.api.qbittorrent.preferences_write import PREFERENCES
+from revaer.torrent_adds import ADD_CHUNK
 from tests.api.conftest import Api
 from tests.api.test_v1 import _sse
 from tests.support.torrents import synthetic_torrent
@@ -127,8 +128,8 @@ async def test_add_magnet_and_file_with_options(qb: Api) -> None:
 
 
 async def test_an_add_of_many_files_commits_them_all_before_ok(qb: Api) -> None:
-    # More than one COMMIT_CHUNK: the first chunks are committed while the rest are added.
-    tors = [synthetic_torrent(f"many-{i:03d}", size=1024 * 1024) for i in range(2 * COMMIT_CHUNK + 7)]
+    # More than one ADD_CHUNK: the first chunks are committed while the rest are added.
+    tors = [synthetic_torrent(f"many-{i:03d}", size=1024 * 1024) for i in range(2 * ADD_CHUNK + 7)]
     form = _files(*((f"{i}.torrent", t.data) for i, t in enumerate(tors)), paused="true")
     assert await post(qb.client, "torrents/add", form) == (200, "Ok.")
     stored = {

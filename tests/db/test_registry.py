@@ -4,16 +4,19 @@ commits share flushes, and a write whose connection dies is replayed on a new on
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
 
+from revaer import registry_writes
 from revaer.engine.fake import FakeEngine
 from revaer.engine.protocol import ResumeDataSaved
 from revaer.registry import StoredTorrent, TorrentRegistry
-from revaer.registry_writes import INSERT, Pending
+from revaer.registry_writes import COPY_FROM, INSERT, Insert, Pending
 from revaer.registry_writes import statements as statements_of
 from revaer.restore import RESTORE_BATCH
 from revaer.torrents import TorrentService
@@ -183,3 +186,90 @@ async def test_a_restore_reads_the_rows_once_and_restores_them_all_in_batches(
     assert loads == 1
     assert sorted(h for _, h in restored.order) == sorted(hashes)
     assert saved == set(hashes[1::2])
+
+
+@pytest.mark.parametrize("others", [1, COPY_FROM])
+async def test_an_add_over_a_stored_row_replaces_it_and_stores_the_others_of_its_batch(
+    registry: TorrentRegistry, pool: asyncpg.Pool, others: int
+) -> None:
+    # A group commit's new rows go in one COPY (from COPY_FROM of them); a row already there (a
+    # re-add whose removal was never written) makes the COPY fail, and the batch is written as
+    # upserts instead.
+    old = _add(registry, 1, category="tv")
+    await registry.commit([old])
+    registry.added(old, name="again", save_path="/e", category="film", tags=("x",), added_at=2.0, source=b"y")
+    new = [_add(registry, 2 + i, category="tv") for i in range(others)]
+    await registry.commit([old, *new])
+    rows = {t.info_hash: t for t in await registry.load()}
+    assert set(rows) == {old, *new}
+    again = rows[old]
+    assert (again.name, again.save_path, again.category, again.tags, again.source) == (
+        "again",
+        "/e",
+        "film",
+        ("x",),
+        b"y",
+    )
+    assert {(rows[h].category, rows[h].source) for h in new} == {("tv", b"x")}
+
+
+async def test_a_large_group_commit_stores_every_field_of_its_rows(
+    registry: TorrentRegistry,
+    pool: asyncpg.Pool,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Written by the COPY itself, not row by row after a refusal.
+    caplog.set_level(logging.INFO, logger="revaer.registry")
+    copied: list[int] = []
+    copy = registry_writes.copy_inserts
+
+    async def counted(conn: Any, inserts: Sequence[tuple[str, Insert]], owner: str) -> None:
+        await copy(conn, inserts, owner)
+        copied.append(len(inserts))
+
+    monkeypatch.setattr(registry_writes, "copy_inserts", counted)
+    hashes = [f"{i:040x}" for i in range(COPY_FROM)]
+    for i, h in enumerate(hashes):
+        registry.added(
+            h,
+            name=f"t{i}",
+            save_path="/d",
+            category="film" if i % 2 else "",
+            tags=("a", "b") if i % 3 else (),
+            added_at=1000.5 + i,
+            info_hash_v2="ab" * 32 if i == 0 else None,
+            source=bytes([i]) * 3000,
+            paused=i % 2 == 0,
+        )
+    registry.store_resume(hashes[1], b"resume")
+    await registry.commit(hashes)
+    rows = {
+        r["info_hash"]: r
+        for r in await pool.fetch(
+            "SELECT info_hash, info_hash_v2, name, save_path, category, tags,"
+            " extract(epoch FROM added_at) AS at, owner, state::text, source, resume_data,"
+            " resume_saved_at IS NOT NULL AS saved, completed_at"
+            " FROM revaer_runtime.torrents"
+        )
+    }
+    assert set(rows) == set(hashes)
+    for i, h in enumerate(hashes):
+        r = rows[h]
+        assert (r["name"], r["save_path"], r["category"], list(r["tags"]), float(r["at"])) == (
+            f"t{i}",
+            "/d",
+            "film" if i % 2 else None,
+            ["a", "b"] if i % 3 else [],
+            1000.5 + i,
+        )
+        assert (r["owner"], r["state"], r["source"], r["completed_at"]) == (
+            "here",
+            "paused" if i % 2 == 0 else "queued",
+            bytes([i]) * 3000,
+            None,
+        )
+        assert r["info_hash_v2"] == ("ab" * 32 if i == 0 else None)
+        assert (r["resume_data"], r["saved"]) == ((b"resume", True) if i == 1 else (None, False))
+    assert not [r for r in caplog.records if "refused" in r.getMessage()]
+    assert copied == [COPY_FROM]

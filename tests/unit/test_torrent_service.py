@@ -10,7 +10,7 @@ import pytest
 
 from revaer.engine.errors import TorrentNotFoundError
 from revaer.engine.fake import FakeEngine
-from revaer.engine.protocol import QueueMove
+from revaer.engine.protocol import AddRequest, QueueMove, ResumeDataSaved
 from revaer.paths import PathNotAllowedError
 from revaer.torrents import AddOptions, TorrentService
 from tests.support.torrents import synthetic_torrent
@@ -133,3 +133,55 @@ def test_paths_are_confined_to_the_roots(service: TorrentService) -> None:
     with pytest.raises(PathNotAllowedError):
         service.confine("/srv/downloads/x")
     assert service.save_path_for(None, "") == "/srv/new"
+
+
+class _Recorder:
+    """The registry's side of the service: which writes it was given, in order."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+
+    def added(self, h: str, **_: object) -> None:
+        self.calls.append(("added", h))
+
+    def store_resume(self, h: str, data: bytes) -> None:
+        self.calls.append(("resume", h))
+
+    def name_path(self, h: str, name: str, save_path: str) -> None:
+        self.calls.append(("name_path", h))
+
+
+async def test_an_added_event_that_comes_before_its_add_is_booked_is_handled_once_it_is(
+    engine: FakeEngine,
+) -> None:
+    # The real engine takes a request's torrents on a worker thread: the pump may hand the service
+    # a torrent's TorrentAdded (and the resume data it asks for) before the loop has booked it.
+    # The resume data must not be dropped as that of an unknown torrent.
+    registry = _Recorder()
+
+    class Eager:
+        """The engine, its events handed to the service the moment it adds a torrent."""
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(engine, name)
+
+        def add(self, request: AddRequest) -> str:
+            h = engine.add(request)
+            _deliver()
+            return h
+
+    def _deliver() -> None:
+        while events := engine.poll():
+            for ev in events:
+                if isinstance(ev, ResumeDataSaved):
+                    service.on_resume(ev)
+                else:
+                    service.on_event(ev)
+
+    service = TorrentService(Eager(), registry, ROOT)  # type: ignore[arg-type]
+    (h,) = await service.add_many([(None, synthetic_torrent("early").data, ())], AddOptions())
+    assert isinstance(h, str)
+    _deliver()
+    assert registry.calls[0] == ("added", h)
+    assert ("resume", h) in registry.calls
+    assert ("name_path", h) in registry.calls

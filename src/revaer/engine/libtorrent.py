@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 
 from revaer import __version__, _engine
+from revaer.engine.errors import EngineError
 from revaer.engine.protocol import (
     STATE_BY_CODE,
     AddRequest,
@@ -142,6 +143,7 @@ def _event(raw: _Raw) -> EngineEvent | None:
 
 
 _ADD_FIELDS = dataclasses.fields(AddRequest)
+_SOURCE_FIELDS = ("magnet", "torrent", "resume", "renamed_files")
 
 
 class LibtorrentEngine:
@@ -178,6 +180,13 @@ class LibtorrentEngine:
     def add(self, request: AddRequest) -> str:
         # AddRequest's fields are the extension's keyword arguments, name for name.
         return self._native.add(**{f.name: getattr(request, f.name) for f in _ADD_FIELDS})
+
+    def add_torrents(self, template: AddRequest, torrents: list[bytes]) -> list[str | EngineError]:
+        """Add .torrent files with ``template``'s options (its source fields unused), parsed with
+        the GIL released once for all: per file its info-hash or the engine's refusal."""
+        options = {f.name: getattr(template, f.name) for f in _ADD_FIELDS if f.name not in _SOURCE_FIELDS}
+        out = self._native.add_torrents(torrents, **options)
+        return [r if isinstance(r, str | EngineError) else EngineError(str(r)) for r in out]
 
     def pause(self, info_hash: str) -> None:
         self._native.pause(info_hash)
