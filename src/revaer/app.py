@@ -89,7 +89,7 @@ from revaer.db.pool import data_dir as resolve_data_dir
 from revaer.db.supervisor import EmbeddedSupervisor
 from revaer.engine.libtorrent import LibtorrentEngine
 from revaer.engine.protocol import Engine, EngineEvent, PeerRefused
-from revaer.engine.pump import EnginePump, PumpIntervals
+from revaer.engine.pump import TEARDOWN_WAIT, EnginePump, PumpIntervals
 from revaer.events import EventBus
 from revaer.fsops import postprocessing
 from revaer.logbook import LogBook, PeerLog
@@ -360,11 +360,12 @@ def _engine(options: ServeOptions, engine_factory: EngineFactory) -> Part:
                 listeners=[torrents.on_event],
             )
             # From their resume data, or (acknowledged before their first one) their .torrent/magnet:
-            # the rows are read now, the torrents re-added while the server serves (ADR 0015).
+            # read and re-added while the server already serves (ADR 0015).
             app[RESTORE] = progress = Restore(options.restore_hold)
-            stored = await torrents.load_stored(progress)
+            progress.begin()
             await pump.start()
-            restoring = asyncio.create_task(torrents.restore(stored, progress), name="revaer-restore")
+            restoring = asyncio.create_task(torrents.restore(progress), name="revaer-restore")
+            restoring.add_done_callback(_restore_failed(app[FATAL]))
             app[TORRENTS] = torrents
             app[PUMP] = pump
             app[REGISTRY] = registry
@@ -373,13 +374,27 @@ def _engine(options: ServeOptions, engine_factory: EngineFactory) -> Part:
             finally:
                 # The torrents not re-added yet stay stored as they are, for the next start.
                 progress.stop()
-                await restoring
-                # Saves resume data for every torrent (into the registry) and closes the session.
-                await pump.stop()
+                with contextlib.suppress(Exception):  # said by _restore_failed
+                    await restoring
+                # Saves resume data for every torrent (into the registry) and closes the session;
+                # its teardown is waited for at the very end (serve).
+                await pump.stop(teardown_wait=0)
         finally:
             await registry.close()
 
     return engine_part
+
+
+def _restore_failed(fatal: Fatal) -> Callable[[asyncio.Task[int]], None]:
+    """A restore that failed (the stored rows could not be read) stops the server, as a start that
+    cannot read them did: it must not serve adds beside torrents it does not know."""
+
+    def done(task: asyncio.Task[int]) -> None:
+        if not task.cancelled() and (e := task.exception()) is not None:
+            log.error("restoring the stored torrents failed", exc_info=e)
+            fatal(f"restoring the stored torrents failed: {e}")
+
+    return done
 
 
 async def _peer_log(app: web.Application) -> AsyncIterator[None]:
@@ -538,9 +553,12 @@ async def serve(
             # Stopping for a fatal reason (the database is gone for good): parts that cannot flush
             # say so in the log; the reason is what the process exits with.
             log.exception("clean-up after a fatal error failed")
-    pump = app.get(PUMP)
-    log.info("stopped")
-    return Stopped(app[FATAL].message, pump is not None and pump.teardown_pending)
+    pump, pending = app.get(PUMP), False
+    if pump is not None and pump.teardown_pending:
+        # libtorrent's teardown went on beside the registry's flush and the database's stop.
+        pending = not await asyncio.to_thread(pump.engine.wait_closed, TEARDOWN_WAIT)
+    log.info("stopped", extra={"teardown_done": not pending})
+    return Stopped(app[FATAL].message, pending)
 
 
 def main(args: argparse.Namespace, *, lock: DataDirLock | None = None) -> int:

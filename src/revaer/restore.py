@@ -82,13 +82,13 @@ Hold = Callable[[int], Awaitable[None]]
 class Restore:
     """The stored torrents being re-added while the server already serves (ADR 0015).
 
-    ``total`` is known before the first add (the rows are read first); ``done`` counts the
-    torrents handled so far (added or refused). ``hold`` (tests) is awaited after every batch with
+    ``total`` is known once the rows are read (None before), before the first add; ``done``
+    counts the torrents handled so far (added or refused). ``hold`` (tests) is awaited after every batch with
     ``done``: a test holds the restore half-way to see what a request meets meanwhile.
     """
 
     def __init__(self, hold: Hold | None = None) -> None:
-        self.total = 0
+        self.total: int | None = None
         self.done = 0
         self.waiting = 0  # callers of wait() waiting now
         self._hold = hold
@@ -100,10 +100,10 @@ class Restore:
     def running(self) -> bool:
         return not self._finished.is_set()
 
-    def begin(self, total: int) -> None:
-        self.total, self.done, self._stop = total, 0, False
-        if total:
-            self._finished.clear()
+    def begin(self) -> None:
+        """A restore starts: from now until ``finish()``, ``wait()`` waits."""
+        self.total, self.done, self._stop = None, 0, False
+        self._finished.clear()
 
     def stop(self) -> None:
         """Add no further batch (the server stops): the rest stays stored for the next start."""

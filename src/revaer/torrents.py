@@ -443,24 +443,25 @@ class TorrentService:
         log.info("session settings applied", extra={"settings": sorted(settings)})
 
     # -- restart ----------------------------------------------------------------------------------
-    async def load_stored(self, progress: Restore) -> Stored:
-        """Read every stored torrent (its labels are known from now on) and say how many there
-        are to ``progress``; ``restore()`` then re-adds them."""
+    async def _load_stored(self) -> Stored:
         if self._registry is None:
             return [], []
         stored = await split_stored(await self._registry.load(), self._adopt, self._add_defaults)
         self._restored = {h for h, _ in stored[0]}
-        progress.begin(len(stored[0]) + len(stored[1]))
         return stored
 
-    async def restore(self, stored: Stored | None = None, progress: Restore | None = None) -> int:
+    async def restore(self, progress: Restore | None = None) -> int:
         """Re-add every stored torrent in its last state: from its resume data (and .torrent file),
         else (acknowledged before its first resume data) from its source. The rows are read once
-        (``load_stored``); the engine parses them in batches off the loop (10,000 torrents: ~3 s
-        of parsing) while the server serves (``progress`` counts them)."""
-        progress = progress if progress is not None else Restore()
-        resumed, sourced = stored if stored is not None else await self.load_stored(progress)
+        (the labels of all are known before the first add); the engine parses them in batches off
+        the loop (10,000 torrents: ~3 s of parsing) while the server serves: ``progress``, begun
+        by the caller, counts them."""
+        if progress is None:
+            progress = Restore()
+            progress.begin()
         try:
+            resumed, sourced = await self._load_stored()
+            progress.total = len(resumed) + len(sourced)
             n = await self._add_all(resumed, progress)
             m = await self._add_all(sourced, progress)
         finally:

@@ -21,7 +21,6 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from revaer.api.keys import BUS, CONFIG, DATABASE, LISTENING, PUMP, TORRENTS
 from revaer.app import ServeOptions, build_app
-from revaer.restore import Hold
 from revaer.config.listener import ConfigListener
 from revaer.config.model import Json
 from revaer.config.setup import TOKEN_FILE
@@ -32,6 +31,7 @@ from revaer.engine.libtorrent import LibtorrentEngine
 from revaer.engine.protocol import Engine
 from revaer.engine.pump import EnginePump
 from revaer.events import EventBus
+from revaer.restore import Hold
 from revaer.torrents import TorrentService
 from tests.support.engine import LOOPBACK
 

@@ -109,7 +109,7 @@ async def test_requests_during_the_restore(db_url: str, pool: asyncpg.Pool, tmp_
             )
         )
         progress = api.app[RESTORE]
-        while not progress.waiting:  # until the request is in, held for the restore
+        while not progress.waiting:  # until the request is in, held for the restore  # noqa: ASYNC110
             await asyncio.sleep(0.01)
         assert not tagging.done()
         assert len(await _info(api)) == BATCH  # reads are not held

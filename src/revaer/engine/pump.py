@@ -41,7 +41,7 @@ Listener = Callable[[EngineEvent], None]
 
 # How long a stop waits for the session's teardown (trackers told of the stop, files closed) once
 # the resume data is saved; a server still tearing down then exits without it (ADR 0015).
-TEARDOWN_WAIT = 0.2
+TEARDOWN_WAIT = 0.05
 
 
 @dataclass(frozen=True, slots=True)
