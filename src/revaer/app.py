@@ -95,7 +95,7 @@ from revaer.fsops import postprocessing
 from revaer.logbook import LogBook, PeerLog
 from revaer.paths import category_roots, is_system_dir
 from revaer.registry import TorrentRegistry
-from revaer.restore import Hold, Restore
+from revaer.restore import Hold, Restore, stop_on_failure
 from revaer.rss import RssService, RssSettings
 from revaer.rss.download import RuleDownloader
 from revaer.rss.store import RssStore
@@ -365,13 +365,16 @@ def _engine(options: ServeOptions, engine_factory: EngineFactory) -> Part:
             progress.begin()
             await pump.start()
             restoring = asyncio.create_task(torrents.restore(progress), name="revaer-restore")
-            restoring.add_done_callback(_restore_failed(app[FATAL]))
+            restoring.add_done_callback(stop_on_failure(app[FATAL]))
             app[TORRENTS] = torrents
             app[PUMP] = pump
             app[REGISTRY] = registry
             try:
                 yield
             finally:
+                # The embedded database writes its dirty pages while the engine saves: its shutdown
+                # checkpoint, which the stop waits for, then has little left.
+                early = asyncio.ensure_future(app[DATABASE].checkpoint())
                 # The torrents not re-added yet stay stored as they are, for the next start.
                 progress.stop()
                 with contextlib.suppress(Exception):  # said by _restore_failed
@@ -379,22 +382,11 @@ def _engine(options: ServeOptions, engine_factory: EngineFactory) -> Part:
                 # Saves resume data for every torrent (into the registry) and closes the session;
                 # its teardown is waited for at the very end (serve).
                 await pump.stop(teardown_wait=0)
+                await early
         finally:
             await registry.close()
 
     return engine_part
-
-
-def _restore_failed(fatal: Fatal) -> Callable[[asyncio.Task[int]], None]:
-    """A restore that failed (the stored rows could not be read) stops the server, as a start that
-    cannot read them did: it must not serve adds beside torrents it does not know."""
-
-    def done(task: asyncio.Task[int]) -> None:
-        if not task.cancelled() and (e := task.exception()) is not None:
-            log.error("restoring the stored torrents failed", exc_info=e)
-            fatal(f"restoring the stored torrents failed: {e}")
-
-    return done
 
 
 async def _peer_log(app: web.Application) -> AsyncIterator[None]:

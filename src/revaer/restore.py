@@ -135,3 +135,16 @@ class Restore:
                 await self._hold(self.done)
             if self._stop:
                 return
+
+
+def stop_on_failure(fatal: Callable[[str], None]) -> Callable[[asyncio.Task[int]], None]:
+    """A restore task's done callback: a restore that failed (the stored rows could not be read)
+    stops the server (``fatal``), as a start that could not read them did: it must not serve adds
+    beside torrents it does not know."""
+
+    def done(task: asyncio.Task[int]) -> None:
+        if not task.cancelled() and (e := task.exception()) is not None:
+            log.error("restoring the stored torrents failed", exc_info=e)
+            fatal(f"restoring the stored torrents failed: {e}")
+
+    return done
