@@ -362,6 +362,7 @@ def _engine(options: ServeOptions, engine_factory: EngineFactory) -> Part:
             # From their resume data, or (acknowledged before their first one) their .torrent/magnet:
             # read and re-added while the server already serves (ADR 0015).
             app[RESTORE] = progress = Restore(options.restore_hold)
+            bridge.restore = progress  # new default limits wait for every torrent
             progress.begin()
             await pump.start()
             restoring = asyncio.create_task(torrents.restore(progress), name="revaer-restore")

@@ -95,6 +95,7 @@ class Restore:
         self._finished = asyncio.Event()
         self._finished.set()  # nothing to restore until begin()
         self._stop = False
+        self._after: list[Callable[[], None]] = []
 
     @property
     def running(self) -> bool:
@@ -111,6 +112,19 @@ class Restore:
 
     def finish(self) -> None:
         self._finished.set()
+        after, self._after = self._after, []
+        for f in after:
+            try:
+                f()
+            except Exception:
+                log.exception("a call after the restore failed")
+
+    def after(self, f: Callable[[], None]) -> None:
+        """Call ``f`` once the restore ended (now when none is running)."""
+        if self.running:
+            self._after.append(f)
+        else:
+            f()
 
     async def wait(self) -> None:
         """Until every stored torrent was handled (at once when none is being restored)."""
