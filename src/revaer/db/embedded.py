@@ -252,12 +252,12 @@ class EmbeddedPostgres:
         gone), but watched every 10 ms instead of pg_ctl's 100 ms: a server's stop waits for this.
         """
         pid = self.postmaster_pid() if self._started or force else None
-        if pid is None or not _alive(pid):
+        if pid is None or not process_alive(pid):
             self._started = False
             return
         os.kill(pid, signal.SIGINT)
         deadline = time.monotonic() + timeout
-        while _alive(pid) and (self.pgdata / "postmaster.pid").exists():
+        while process_alive(pid) and (self.pgdata / "postmaster.pid").exists():
             if time.monotonic() > deadline:
                 raise EmbeddedPostgresError(f"the embedded PostgreSQL did not stop within {timeout:.0f} s")
             time.sleep(0.01)
@@ -265,11 +265,17 @@ class EmbeddedPostgres:
         log.info("embedded PostgreSQL stopped", extra={"pgdata": str(self.pgdata)})
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie does not: it only waits to be reaped)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True  # another user's process (the server's own user): it exists
-    return True
+        pass  # alive, another user's
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return not Path("/proc/self").exists()  # no /proc: trust kill(0)
+    # The state follows the parenthesised command name, which may itself hold spaces.
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
