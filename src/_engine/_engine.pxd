@@ -201,3 +201,4 @@ cdef extern from "core.hpp" namespace "revaer" nogil:
         Changes changed_since(int64_t version) except +
         int64_t version()
         vector[ResumeItem] shutdown(int timeout_ms) except +
+        cbool wait_closed(int timeout_ms) except +

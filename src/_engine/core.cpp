@@ -194,6 +194,8 @@ Core::~Core() {
         ses_->set_alert_notify([] {});
         ses_.reset();
     }
+    // A teardown still going on is waited for: a session never outlives its Core.
+    if (teardown_.joinable()) teardown_.join();
     if (fd_ >= 0) ::close(fd_);
     --g_live;
 }
@@ -551,12 +553,29 @@ std::vector<ResumeItem> Core::shutdown(int timeout_ms) {
             }
         }
     }
-    // Destroying the session blocks until libtorrent has shut down (trackers
-    // told, files closed); the caller runs this off the event loop.
+    // Destroying the session does not wait while a proxy holds it: the proxy, destroyed in a
+    // thread of its own, waits until libtorrent has shut down (trackers told, files closed).
+    // Everything a restart needs is in the resume data returned (ADR 0015).
     lt::session_proxy proxy = ses_->abort();
     ses_.reset();
     table_->clear();
+    std::promise<void> done;
+    torn_down_ = done.get_future().share();
+    teardown_ = std::thread([p = std::move(proxy), d = std::move(done)]() mutable {
+        { lt::session_proxy last(std::move(p)); }  // its destructor waits for the teardown
+        d.set_value();
+    });
     return saved;
+}
+
+bool Core::wait_closed(int timeout_ms) {
+    std::shared_future<void> done;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (!torn_down_.valid()) return !ses_;
+        done = torn_down_;
+    }
+    return done.wait_for(std::chrono::milliseconds(timeout_ms)) == std::future_status::ready;
 }
 
 }  // namespace revaer

@@ -6,9 +6,11 @@
 
 #include <atomic>
 #include <cstdint>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -243,9 +245,13 @@ public:
     Changes changed_since(std::int64_t version);
     std::int64_t version();
 
-    // Saves resume data for every torrent (up to timeout_ms), then shuts the
-    // session down. Blocks: call it without the GIL, off the event loop.
+    // Saves resume data for every torrent (up to timeout_ms), then asks the session
+    // to shut down: libtorrent's teardown (trackers told, files closed) goes on in a
+    // thread of its own. Blocks while saving: call it without the GIL, off the event loop.
     std::vector<ResumeItem> shutdown(int timeout_ms);
+    // After shutdown(): whether libtorrent's teardown finished within timeout_ms
+    // (true at once when it has; the destructor waits for it in any case).
+    bool wait_closed(int timeout_ms);
 
 private:
     friend struct Alerts;  // alerts.cpp: one handler per alert type
@@ -272,6 +278,9 @@ private:
     int fd_ = -1;
     // Written by shutdown() under mu_, read without it by closed() (from Python, any thread).
     std::atomic<bool> closed_{false};
+    // The teardown started by shutdown(), and its end.
+    std::thread teardown_;
+    std::shared_future<void> torn_down_;
     SessionStats stats_;
     std::int64_t stats_ts_us_ = 0;
     int idx_recv_payload_ = -1, idx_sent_payload_ = -1, idx_recv_ = -1, idx_sent_ = -1, idx_dht_ = -1,

@@ -519,8 +519,9 @@ cdef class Engine:
     def shutdown(self, timeout: float = 10.0) -> list:
         """Save resume data for every torrent, then stop the session.
 
-        Blocks (GIL released) until libtorrent has stopped; returns
-        (info_hash, resume data) pairs. Later calls return [].
+        Blocks (GIL released) while the resume data is saved; returns
+        (info_hash, resume data) pairs. Later calls return []. libtorrent's
+        teardown goes on in a thread of its own: see wait_closed().
         """
         cdef vector[ResumeItem] items
         cdef int ms = int(timeout * 1000)
@@ -530,3 +531,17 @@ cdef class Engine:
         with nogil:
             items = c.shutdown(ms)
         return [(_str(it.info_hash), <bytes>it.data) for it in items]
+
+    def wait_closed(self, timeout: float) -> bool:
+        """After shutdown(): whether libtorrent's teardown finished within ``timeout`` s.
+
+        Blocks (GIL released) up to ``timeout``. Collecting the engine waits for the teardown.
+        """
+        cdef int ms = int(timeout * 1000)
+        cdef Core* c = self.core.get()
+        cdef cbool done
+        if c == NULL:
+            return True
+        with nogil:
+            done = c.wait_closed(ms)
+        return done

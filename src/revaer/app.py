@@ -30,6 +30,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import socket
 import sys
@@ -55,6 +56,7 @@ from revaer.api.keys import (
     POSTPROCESSOR,
     PUMP,
     REGISTRY,
+    RESTORE,
     RSS,
     SETUP,
     STREAMS,
@@ -67,6 +69,7 @@ from revaer.api.keys import (
 from revaer.api.qbittorrent import build_qbittorrent, download_paths, extras_store, share_limits
 from revaer.api.qbittorrent.add import resolve_links
 from revaer.api.qbittorrent.share_limits import INTERVAL
+from revaer.api.restoring import restore_gate
 from revaer.api.security import add_security_headers, host_check
 from revaer.api.site import HttpListener
 from revaer.api.statuspage import add_status_page
@@ -86,12 +89,13 @@ from revaer.db.pool import data_dir as resolve_data_dir
 from revaer.db.supervisor import EmbeddedSupervisor
 from revaer.engine.libtorrent import LibtorrentEngine
 from revaer.engine.protocol import Engine, EngineEvent, PeerRefused
-from revaer.engine.pump import EnginePump, PumpIntervals
+from revaer.engine.pump import TEARDOWN_WAIT, EnginePump, PumpIntervals
 from revaer.events import EventBus
 from revaer.fsops import postprocessing
 from revaer.logbook import LogBook, PeerLog
 from revaer.paths import category_roots, is_system_dir
 from revaer.registry import TorrentRegistry
+from revaer.restore import Hold, Restore, stop_on_failure
 from revaer.rss import RssService, RssSettings
 from revaer.rss.download import RuleDownloader
 from revaer.rss.store import RssStore
@@ -129,6 +133,8 @@ class ServeOptions:
     registry_flush_interval: float = 0.2
     sse_update_interval: float = 1.0
     max_upload: int = 10 * 1024 * 1024
+    # Awaited after every batch of stored torrents re-added (tests hold the restore half-way).
+    restore_hold: Hold | None = None
 
 
 class Fatal:
@@ -166,7 +172,7 @@ def build_app(
     """
     # aiohttp applies the top-level app's body limit: sub-apps cannot raise it.
     client_max_size = options.max_upload + 64 * 1024
-    app = web.Application(client_max_size=client_max_size, middlewares=[host_check])
+    app = web.Application(client_max_size=client_max_size, middlewares=[host_check, restore_gate])
     app.on_response_prepare.append(add_security_headers)
     app[FATAL] = Fatal()
     app[LISTENING] = Listening()
@@ -354,17 +360,31 @@ def _engine(options: ServeOptions, engine_factory: EngineFactory) -> Part:
                 on_resume=torrents.on_resume,
                 listeners=[torrents.on_event],
             )
-            # From their resume data, or (acknowledged before their first one) their .torrent/magnet.
-            await torrents.restore()
+            # From their resume data, or (acknowledged before their first one) their .torrent/magnet:
+            # read and re-added while the server already serves (ADR 0015).
+            app[RESTORE] = progress = Restore(options.restore_hold)
+            bridge.restore = progress  # new default limits wait for every torrent
+            progress.begin()
             await pump.start()
+            restoring = asyncio.create_task(torrents.restore(progress), name="revaer-restore")
+            restoring.add_done_callback(stop_on_failure(app[FATAL]))
             app[TORRENTS] = torrents
             app[PUMP] = pump
             app[REGISTRY] = registry
             try:
                 yield
             finally:
-                # Saves resume data for every torrent (into the registry) and closes the session.
-                await pump.stop()
+                # The embedded database writes its dirty pages while the engine saves: its shutdown
+                # checkpoint, which the stop waits for, then has little left.
+                early = asyncio.ensure_future(app[DATABASE].checkpoint())
+                # The torrents not re-added yet stay stored as they are, for the next start.
+                progress.stop()
+                with contextlib.suppress(Exception):  # said by _restore_failed
+                    await restoring
+                # Saves resume data for every torrent (into the registry) and closes the session;
+                # its teardown is waited for at the very end (serve).
+                await pump.stop(teardown_wait=0)
+                await early
         finally:
             await registry.close()
 
@@ -393,6 +413,7 @@ def _postprocessing(qb: web.Application) -> Part:
             listener=app[CONFIG],
             torrents=app[TORRENTS],
             registry=app[REGISTRY],
+            ready=app[RESTORE].wait,
         ) as worker:
             app[POSTPROCESSOR] = worker
             # Torrents that downloaded in a download path move to their save path (the façade's).
@@ -407,7 +428,9 @@ def _postprocessing(qb: web.Application) -> Part:
 def _rss(options: ServeOptions) -> Part:
     async def rss(app: web.Application) -> AsyncIterator[None]:
         listener = app[CONFIG]
-        download = RuleDownloader(app[TORRENTS], resolve_links, max_size=options.max_upload)
+        download = RuleDownloader(
+            app[TORRENTS], resolve_links, max_size=options.max_upload, ready=app[RESTORE].wait
+        )
         service = RssService(
             RssStore(app[DATABASE].pool), RssSettings.from_config(listener.config), download=download
         )
@@ -470,10 +493,19 @@ def _follow_log_settings(app: web.Application, opts: ServeOptions) -> None:
     listener.add_hook(apply)
 
 
+@dataclass(frozen=True, slots=True)
+class Stopped:
+    """How ``serve`` ended: ``reason`` the server had to stop (None: asked to), and whether the
+    engine's session was still tearing down (everything a restart needs is stored: ADR 0015)."""
+
+    reason: str | None
+    teardown_pending: bool = False
+
+
 async def serve(
     opts: ServeOptions, *, ready: asyncio.Event | None = None, lock: DataDirLock | None = None
-) -> str | None:
-    """Run until SIGINT/SIGTERM; returns None, or the reason the server had to stop."""
+) -> Stopped:
+    """Run until SIGINT/SIGTERM, or until the server has to stop."""
     loop = asyncio.get_running_loop()
     app = build_app(opts)
     stop = app[FATAL].event
@@ -492,7 +524,7 @@ async def serve(
                 f"cannot listen on {bind}: {exc.strerror or exc}; stop what uses that address or"
                 " choose another with --bind HOST:PORT (or the server.bind setting)"
             )
-            return app[FATAL].message
+            return Stopped(app[FATAL].message)
         app[LISTENING].note(runner.addresses)  # the façade's default follows the address bound
         if lock is not None:
             lock.update(str(bind))
@@ -517,8 +549,12 @@ async def serve(
             # Stopping for a fatal reason (the database is gone for good): parts that cannot flush
             # say so in the log; the reason is what the process exits with.
             log.exception("clean-up after a fatal error failed")
-    log.info("stopped")
-    return app[FATAL].message
+    pump, pending = app.get(PUMP), False
+    if pump is not None and pump.teardown_pending:
+        # libtorrent's teardown went on beside the registry's flush and the database's stop.
+        pending = not await asyncio.to_thread(pump.engine.wait_closed, TEARDOWN_WAIT)
+    log.info("stopped", extra={"teardown_done": not pending})
+    return Stopped(app[FATAL].message, pending)
 
 
 def main(args: argparse.Namespace, *, lock: DataDirLock | None = None) -> int:
@@ -538,16 +574,24 @@ def main(args: argparse.Namespace, *, lock: DataDirLock | None = None) -> int:
             print(exc, file=sys.stderr)
             return 1
     configure_logging(opts.log_format or "json", opts.log_level)
-    reason: str | None = None
+    stopped = Stopped(None)
     try:
         with contextlib.suppress(KeyboardInterrupt):
-            reason = asyncio.run(serve(opts, lock=lock))
+            stopped = asyncio.run(serve(opts, lock=lock))
     except AlreadyRunning as exc:
         print(exc, file=sys.stderr)
         return 1
     finally:
         lock.release()
-    if reason is not None:
-        print(f"revaer: {reason}", file=sys.stderr)
-        return 1
-    return 0
+    code = 0
+    if stopped.reason is not None:
+        print(f"revaer: {stopped.reason}", file=sys.stderr)
+        code = 1
+    if stopped.teardown_pending:
+        # libtorrent is still telling trackers and closing files: not waited for, since the resume
+        # data and every row are committed and the database stopped (ADR 0015).
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code

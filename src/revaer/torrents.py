@@ -47,8 +47,8 @@ from revaer.engine.protocol import (
 from revaer.labels import Labels, normalize_tags
 from revaer.memory import RELEASER
 from revaer.paths import confine
-from revaer.registry import YIELD_EVERY, TorrentNotStored, TorrentRegistry
-from revaer.restore import add_in_batches
+from revaer.registry import TorrentNotStored, TorrentRegistry
+from revaer.restore import Restore, Stored, split_stored
 from revaer.torrent_adds import AddOptions, AddsMixin
 
 log = logging.getLogger(__name__)
@@ -381,37 +381,37 @@ class TorrentService(AddsMixin):
         log.info("session settings applied", extra={"settings": sorted(settings)})
 
     # -- restart ----------------------------------------------------------------------------------
-    async def restore(self) -> int:
-        """Re-add every stored torrent in its last state: from its resume data (and .torrent file),
-        else (acknowledged before its first resume data) from its source. The rows are read once;
-        the engine parses them in batches off the loop (10,000 torrents: ~3 s of parsing)."""
+    async def _load_stored(self) -> Stored:
         if self._registry is None:
-            return 0
-        resumed: list[tuple[str, AddRequest]] = []
-        sourced: list[tuple[str, AddRequest]] = []
-        for i, t in enumerate(await self._registry.load()):
-            if i and i % YIELD_EVERY == 0:
-                await asyncio.sleep(0)
-            self._adopt(t.info_hash, t.category, t.tags)
-            request = t.resume_request()
-            if request is None and t.source:
-                request = t.source_request()
-                sourced.append((t.info_hash, self._add_defaults(request) if self._add_defaults else request))
-            elif request is None:
-                log.warning("torrent has nothing to restore from", extra={"info_hash": t.info_hash})
-            else:
-                resumed.append((t.info_hash, request))
-        self._restored = {h for h, _ in resumed}
-        n = await self._add_all(resumed)
-        m = await self._add_all(sourced)
-        # Every stored torrent's resume data and source were held at once: their pages go back.
-        RELEASER.freed(sum(len(r.resume or b"") + len(r.torrent or b"") for _, r in resumed + sourced))
+            return [], []
+        stored = await split_stored(await self._registry.load(), self._adopt, self._add_defaults)
+        self._restored = {h for h, _ in stored[0]}
+        return stored
+
+    async def restore(self, progress: Restore | None = None) -> int:
+        """Re-add every stored torrent in its last state: from its resume data (and .torrent file),
+        else (acknowledged before its first resume data) from its source. The rows are read once
+        (the labels of all are known before the first add); the engine parses them in batches off
+        the loop (10,000 torrents: ~3 s of parsing) while the server serves: ``progress``, begun
+        by the caller, counts them."""
+        if progress is None:
+            progress = Restore()
+            progress.begin()
+        try:
+            resumed, sourced = await self._load_stored()
+            progress.total = len(resumed) + len(sourced)
+            n = await self._add_all(resumed, progress)
+            m = await self._add_all(sourced, progress)
+            # Every stored torrent's resume data and source were held at once: their pages go back.
+            RELEASER.freed(sum(len(r.resume or b"") + len(r.torrent or b"") for _, r in resumed + sourced))
+        finally:
+            progress.finish()
         log.info("torrents restored", extra={"count": n, "from_source": m})
         return n + m
 
-    async def _add_all(self, requests: list[tuple[str, AddRequest]]) -> int:
+    async def _add_all(self, requests: list[tuple[str, AddRequest]], progress: Restore) -> int:
         n = 0
-        async for added in add_in_batches(self._engine, requests):
+        async for added in progress.batches(self._engine, requests):
             for h, error in added:
                 if error is None:
                     self._track(h)

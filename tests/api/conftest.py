@@ -31,6 +31,7 @@ from revaer.engine.libtorrent import LibtorrentEngine
 from revaer.engine.protocol import Engine
 from revaer.engine.pump import EnginePump
 from revaer.events import EventBus
+from revaer.restore import Hold
 from revaer.torrents import TorrentService
 from tests.support.engine import LOOPBACK
 
@@ -111,12 +112,13 @@ async def serving(
     update_interval: float | None = 0.05,
     max_upload: int = 10 * 1024 * 1024,
     config: Mapping[str, Json] | None = None,
+    restore_hold: Hold | None = None,
 ) -> AsyncIterator[ServedApi[E]]:
     """The real app over ``engine``, a real database and a fresh installation (setup mode).
 
     ``update_interval=None``: the pump has no timer (``ServedApi.step`` drives it). ``config`` is
     stored before the app starts; a real engine also gets ``LOOPBACK_CONFIG``, a ``root`` becomes
-    ``paths.download_root``.
+    ``paths.download_root``. ``restore_hold``: awaited after each batch of stored torrents re-added.
     """
     settings: dict[str, Json] = {} if isinstance(engine, FakeEngine) else dict(LOOPBACK_CONFIG)
     if root is not None:
@@ -131,6 +133,7 @@ async def serving(
             registry_flush_interval=0.01,
             sse_update_interval=update_interval or 0.05,
             max_upload=max_upload,
+            restore_hold=restore_hold,
         ),
         engine_factory=lambda _config: engine,
         database=Database(db_url, pool),

@@ -361,6 +361,9 @@ async def test_poll_fd_and_shutdown(rig: Rig, tmp_path: Path) -> None:
         e.shutdown(1)
     assert e.poll() == []
     assert e.shutdown(1) == []
+    # The session's teardown goes on after shutdown() returned; it ends (waited for, not timed).
+    assert await asyncio.to_thread(e.wait_closed, 60)
+    assert e.wait_closed(0)
     for call in (e.snapshot, lambda: e.get(h), lambda: e.add(AddRequest(magnet="x", save_path="/"))):
         with pytest.raises(EngineClosedError) as info:
             call()

@@ -17,6 +17,7 @@ from revaer.config.model import Config, ConfigValidationError
 from revaer.config.store import ConfigStore
 from revaer.engine.libtorrent import LibtorrentEngine, SettingValue
 from revaer.engine.protocol import AddRequest
+from revaer.restore import Restore
 from tests.support.torrents import synthetic_torrent
 
 LOOPBACK: dict[str, SettingValue] = {
@@ -160,3 +161,39 @@ async def test_default_limits_follow_into_torrents_that_use_them(
         mine = engine.get(own)
         assert mine is not None
         assert (mine.upload_limit, mine.download_limit) == (4096, 8192)
+
+
+async def test_default_limits_changed_during_a_restore_reach_the_torrents_restored_after(
+    engine: RecordingEngine, pool: asyncpg.Pool, db_url: str, tmp_path: Path
+) -> None:
+    store = ConfigStore(pool)
+    async with ConfigListener(db_url) as listener:
+        bridge = EngineBridge(engine)
+        bridge.attach(listener)
+        progress = Restore()
+        bridge.restore = progress
+        progress.begin()
+        version = await store.set("torrent.defaults", {"upload_limit": 100_000, "download_limit": 200_000})
+        await listener.wait_for("torrent.defaults", version)
+        # Restored after the change, with the limits it was stored with (the old defaults).
+        late = engine.add(
+            AddRequest(
+                torrent=synthetic_torrent("late", size=1 << 20).data,
+                save_path=str(tmp_path),
+                paused=True,
+                upload_limit=-1,
+                download_limit=-1,
+            )
+        )
+        while engine.get(late) is None:
+            engine.tick()
+            engine.poll()
+            await asyncio.sleep(0.02)
+        progress.finish()
+        while True:
+            engine.tick()
+            engine.poll()
+            row = engine.get(late)
+            if row is not None and (row.upload_limit, row.download_limit) == (100_000, 200_000):
+                break
+            await asyncio.sleep(0.02)

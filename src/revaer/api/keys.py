@@ -22,6 +22,7 @@ from revaer.api.throttle import CredentialThrottle
 from revaer.engine.protocol import Engine
 from revaer.events import EventBus
 from revaer.logbook import LogBook, PeerLog
+from revaer.restore import Restore
 from revaer.telemetry import LoopMonitor
 from revaer.torrents import TorrentService
 
@@ -94,6 +95,8 @@ class AuthState:
 
 # ---- the services (one each) ---------------------------------------------------------------------
 TORRENTS = web.AppKey("torrents", TorrentService)
+# The stored torrents being re-added after a start (the API serves meanwhile).
+RESTORE = web.AppKey("restore", Restore)
 BUS = web.AppKey("bus", EventBus)
 DATABASE: web.AppKey[Database] = web.AppKey("database")
 CONFIG_STORE: web.AppKey[ConfigStore] = web.AppKey("config_store")

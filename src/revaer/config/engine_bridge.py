@@ -16,11 +16,14 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Iterable
-from typing import TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
 from revaer.config.listener import ConfigListener
 from revaer.config.model import Config, TorrentDefaults
 from revaer.engine.protocol import AddRequest, Engine, engine_limit
+
+if TYPE_CHECKING:
+    from revaer.restore import Restore
 
 log = logging.getLogger(__name__)
 
@@ -64,13 +67,16 @@ def add_defaults(config: Config) -> AddDefaults:
 class EngineBridge:
     """Keeps one engine's session settings and default limits equal to the config."""
 
-    __slots__ = ("_applied", "_banned", "_defaults", "_engine")
+    __slots__ = ("_applied", "_banned", "_defaults", "_engine", "_held", "restore")
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._banned: tuple[str, ...] = ()
         self._applied: dict[str, SettingValue] = {}
         self._defaults: TorrentDefaults | None = None
+        #: The stored torrents being re-added: new default limits wait until every one is back.
+        self.restore: Restore | None = None
+        self._held: TorrentDefaults | None = None
 
     @property
     def applied(self) -> dict[str, SettingValue]:
@@ -118,6 +124,12 @@ class EngineBridge:
             log.info("banned peers applied", extra={"count": len(self._banned)})
 
     def _apply_torrent_defaults(self, new: TorrentDefaults) -> None:
+        if self._defaults is not None and self.restore is not None and self.restore.running:
+            # Torrents not restored yet would keep the old limits: applied once all are back.
+            if self._held is None:
+                self.restore.after(self._release)
+            self._held = new
+            return
         old, self._defaults = self._defaults, new
         if old is None or (old.upload_limit, old.download_limit) == (new.upload_limit, new.download_limit):
             return
@@ -133,3 +145,8 @@ class EngineBridge:
                 )
                 moved += 1
         log.info("torrent default limits applied", extra={"torrents": moved})
+
+    def _release(self) -> None:
+        held, self._held = self._held, None
+        if held is not None:
+            self._apply_torrent_defaults(held)

@@ -14,31 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
-from revaer.db.embedded import EmbeddedPostgres, EmbeddedPostgresError
+from revaer.db.embedded import EmbeddedPostgres, EmbeddedPostgresError, process_alive
 from revaer.tasks import Backoff, Running, cancel_and_wait
 
 log = logging.getLogger(__name__)
-
-
-def process_alive(pid: int) -> bool:
-    """Whether ``pid`` runs (a zombie does not: it only waits to be reaped)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # alive, another user's
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return not Path("/proc/self").exists()  # no /proc: trust kill(0)
-    # The state follows the parenthesised command name, which may itself hold spaces.
-    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
 
 
 def _reason(exc: BaseException) -> str:

@@ -587,3 +587,6 @@ class FakeEngine(FakeEdits):
         self._rows.clear()
         os.close(self._fd)
         return saved
+
+    def wait_closed(self, timeout: float) -> bool:
+        return self.closed

@@ -312,3 +312,6 @@ class LibtorrentEngine:
 
     def shutdown(self, timeout: float = 10.0) -> list[ResumeDataSaved]:
         return [ResumeDataSaved(h, data) for h, data in self._native.shutdown(timeout)]
+
+    def wait_closed(self, timeout: float) -> bool:
+        return self._native.wait_closed(timeout)

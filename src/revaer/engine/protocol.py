@@ -465,3 +465,8 @@ class Engine(Protocol):
     def shutdown(self, timeout: float = 10.0) -> list[ResumeDataSaved]:
         """Save resume data for every torrent (up to ``timeout`` s), stop, return it. Blocks; idempotent."""
         ...
+
+    def wait_closed(self, timeout: float) -> bool:
+        """After ``shutdown()``: whether the session's teardown (trackers told, files closed) ended
+        within ``timeout`` s. Blocks up to ``timeout``; nothing a restart needs waits for it."""
+        ...

@@ -39,6 +39,10 @@ log = logging.getLogger(__name__)
 ResumeSink = Callable[[ResumeDataSaved], None]
 Listener = Callable[[EngineEvent], None]
 
+# How long a stop waits for the session's teardown (trackers told of the stop, files closed) once
+# the resume data is saved; a server still tearing down then exits without it (ADR 0015).
+TEARDOWN_WAIT = 0.05
+
 
 @dataclass(frozen=True, slots=True)
 class PumpIntervals:
@@ -77,6 +81,8 @@ class EnginePump:
         # Torrents whose add the engine has confirmed: rows of others are not announced yet, so
         # every subscriber sees TorrentAdded before any TorrentUpdated of that torrent.
         self._live: set[str] = set()
+        #: After ``stop()``: the session's teardown was still going on when it returned.
+        self.teardown_pending = False
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -152,10 +158,14 @@ class EnginePump:
         except Exception:
             log.exception("storing resume data failed", extra={"info_hash": ev.info_hash})
 
-    async def stop(self, resume_timeout: float = 10.0) -> list[ResumeDataSaved]:
+    async def stop(
+        self, resume_timeout: float = 10.0, teardown_wait: float = TEARDOWN_WAIT
+    ) -> list[ResumeDataSaved]:
         """Stop watching, save resume data for every torrent and shut the engine down.
 
-        The blocking shutdown runs in a worker thread so the loop keeps serving.
+        The blocking shutdown runs in a worker thread so the loop keeps serving. The session's
+        teardown is waited for up to ``teardown_wait`` s (``teardown_pending`` tells whether it
+        was still going on): the resume data returned is all a restart needs (ADR 0015).
         """
         timer, self._timer = self._timer, None
         await cancel_and_wait(timer)
@@ -167,5 +177,7 @@ class EnginePump:
         saved = await loop.run_in_executor(None, self.engine.shutdown, resume_timeout)
         for ev in saved:
             self._store_resume(ev)
-        log.info("engine stopped", extra={"resume_saved": len(saved)})
+        done = await loop.run_in_executor(None, self.engine.wait_closed, teardown_wait)
+        self.teardown_pending = not done
+        log.info("engine stopped", extra={"resume_saved": len(saved), "teardown_done": done})
         return saved

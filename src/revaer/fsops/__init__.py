@@ -8,7 +8,7 @@ and rolls back on any failure, ``worker`` runs the ``fs_jobs`` rows.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
@@ -48,8 +48,10 @@ async def postprocessing(
     torrents: TorrentService,
     registry: TorrentRegistry | None,
     options: WorkerOptions | None = None,
+    ready: Callable[[], Awaitable[None]] | None = None,
 ) -> AsyncIterator[PostProcessor]:
-    """The worker, running (pending and interrupted jobs resume at once) until the block ends."""
+    """The worker, running until the block ends: pending and interrupted jobs resume once
+    ``ready()`` returned (every stored torrent restored)."""
     worker = PostProcessor(
         pool,
         engine,
@@ -64,7 +66,7 @@ async def postprocessing(
     )
     pump.listeners.append(worker.on_event)
     listener.add_hook(worker.rules_changed)
-    await worker.start()
+    await worker.start(ready)
     try:
         yield worker
     finally:

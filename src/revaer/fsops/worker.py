@@ -154,6 +154,7 @@ class PostProcessor:
         self._wake = asyncio.Event()
         self._stopping = threading.Event()
         self._task: asyncio.Task[None] | None = None
+        self._waiting_ready = False  # started, waiting for the restore to end
         self._tasks = Spawned()
         self._storage: dict[str, asyncio.Future[str]] = {}
 
@@ -301,9 +302,11 @@ class PostProcessor:
         return ev
 
     # -- the loop ---------------------------------------------------------------------------------
-    async def start(self) -> None:
+    async def start(self, ready: Callable[[], Awaitable[None]] | None = None) -> None:
+        """Run jobs once ``ready()`` returned (after a start: every stored torrent is in the engine,
+        so a job never meets a torrent not restored yet)."""
         self._stopping.clear()
-        self._task = asyncio.create_task(self._run(), name="revaer-postprocessing")
+        self._task = asyncio.create_task(self._run(ready), name="revaer-postprocessing")
 
     async def close(self, grace: float = 30.0) -> None:
         """Stop after the current job (a copy in progress is rolled back and retried later)."""
@@ -311,6 +314,8 @@ class PostProcessor:
         self._wake.set()
         await self._tasks.close()
         task, self._task = self._task, None
+        if task is not None and self._waiting_ready:
+            task.cancel()  # no job started yet: nothing to finish
         if task is not None:
             try:
                 await asyncio.wait_for(task, grace)
@@ -319,7 +324,11 @@ class PostProcessor:
             except asyncio.CancelledError:
                 pass
 
-    async def _run(self) -> None:
+    async def _run(self, ready: Callable[[], Awaitable[None]] | None) -> None:
+        if ready is not None:
+            self._waiting_ready = True
+            await ready()
+            self._waiting_ready = False
         while not self._stopping.is_set():
             self._wake.clear()
             try:

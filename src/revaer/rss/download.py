@@ -19,8 +19,17 @@ Resolve = Callable[[Sequence[str], int], Awaitable[list[tuple[str | None, bytes 
 class RuleDownloader:
     """Adds the torrent behind an article's link with the rule's category, save path and paused flag."""
 
-    def __init__(self, torrents: TorrentService, resolve: Resolve, *, max_size: int) -> None:
+    def __init__(
+        self,
+        torrents: TorrentService,
+        resolve: Resolve,
+        *,
+        max_size: int,
+        ready: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         self.torrents = torrents
+        # Awaited before an add: after a start, the stored torrents are all restored first.
+        self.ready = ready
         self.resolve = resolve
         self.max_size = max_size
 
@@ -35,6 +44,8 @@ class RuleDownloader:
             save_path=rule.save_path or None,
             paused=bool(rule.add_paused),
         )
+        if self.ready is not None:
+            await self.ready()
         try:
             h = self.torrents.add(magnet=magnet, torrent=blob, options=options)
             await self.torrents.commit([h])

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 
 from aiohttp import web
 
-from revaer.api.keys import CONFIG, TORRENTS
+from revaer.api.keys import CONFIG, RESTORE, TORRENTS
 from revaer.api.qbittorrent.extras import EXTRAS, USE_GLOBAL, Extras, TorrentExtras
 from revaer.api.qbittorrent.items import is_seed, real_ratio
 from revaer.config.model import ShareLimits
@@ -111,6 +111,9 @@ def watcher(qb: web.Application, interval: float | None) -> Callable[[web.Applic
 
         async def loop() -> None:
             assert interval is not None
+            # Limits act on the whole list: after a start, once every stored torrent is restored.
+            if (restore := app.get(RESTORE)) is not None:
+                await restore.wait()
             while True:
                 await asyncio.sleep(interval)
                 listener = app.get(CONFIG)

@@ -21,6 +21,7 @@ from revaer.api.keys import (
     LISTENING,
     LOOP_MONITOR,
     REGISTRY,
+    RESTORE,
     SETUP,
     THROTTLE,
     TORRENTS,
@@ -69,6 +70,9 @@ async def health(request: web.Request) -> web.Response:
         # Room left where downloads go (statvfs: no I/O on the data itself).
         usage = shutil.disk_usage(app[TORRENTS].download_root)
         body["disk"] = {"free": usage.free, "total": usage.total}
+    restore = app.get(RESTORE)
+    if restore is not None:  # a start re-adds the stored torrents while serving: how far it is
+        body["restore"] = {"running": restore.running, "done": restore.done, "total": restore.total}
     monitor = app.get(LOOP_MONITOR)
     if monitor is not None:  # the event loop's worst stalls (telemetry.LoopMonitor)
         body["loop"] = monitor.report()
