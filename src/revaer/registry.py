@@ -171,7 +171,6 @@ class TorrentRegistry:
         self._deletes: set[str] = set()
         self._wake = asyncio.Event()
         # Set when someone awaits commit(): the writer flushes at once instead of gathering.
-        self._urgent = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
         # commit() calls waiting, each on the torrents it needs written.
@@ -367,19 +366,16 @@ class TorrentRegistry:
                 self._exclusive = False
                 self._land()
 
-    async def _flush_free(self, *, acknowledged_only: bool) -> None:
+    async def _flush_free(self) -> None:
         """The writer's flush: what is queued for torrents no flush in flight has, beside the flushes
         ``commit()`` runs and never waiting for them (a batch of resume data must not hold up an add's
         acknowledgement). Torrents in flight keep their writes for the next round."""
-        if acknowledged_only:
-            pending, deletes = self._take_acked()
-        else:
-            busy = self._busy
-            pending = {h: p for h, p in self._pending.items() if h not in busy}
-            for h in pending:
-                del self._pending[h]
-            deletes = self._deletes - busy
-            self._deletes -= deletes
+        busy = self._busy
+        pending = {h: p for h, p in self._pending.items() if h not in busy}
+        for h in pending:
+            del self._pending[h]
+        deletes = self._deletes - busy
+        self._deletes -= deletes
         if pending or deletes:
             await self._fly(pending, deletes)
 
@@ -521,29 +517,19 @@ class TorrentRegistry:
             self._refused[h] = message
 
     async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        due: float | None = None  # when the gathered engine events are flushed
+        # Engine events (states, resume data) gather for flush_interval and are written together;
+        # what commit() waits for is flushed by its own waiter (_settle), never held up here.
         while True:
-            if due is None:
-                await self._wake.wait()
-                self._wake.clear()
-                due = loop.time() + self.flush_interval
-            if not self._urgent.is_set():
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._urgent.wait(), max(0.0, due - loop.time()))
-            # Woken early by a commit(): write what it waits for now, keep gathering the rest.
-            early = loop.time() < due
-            self._urgent.clear()
-            if not early:
-                due = None
+            await self._wake.wait()
+            self._wake.clear()
+            await asyncio.sleep(self.flush_interval)
             try:
-                await self._flush_free(acknowledged_only=early)
+                await self._flush_free()
             except Exception:  # logged by _fly()
                 await asyncio.sleep(1.0)
-                due = None
                 self._wake.set()
                 continue
-            if not early and (self._pending or self._deletes):
+            if self._pending or self._deletes:
                 self._wake.set()  # left for the next round: torrents that were in flight
 
     async def release(self) -> None:
