@@ -1,8 +1,9 @@
 """The API serves while a start re-adds the stored torrents (ADR 0015), over the real engine.
 
-The restore is held after its first batch (the ``restore_hold`` hook): health says how far it is,
-listings show the torrents restored so far, and an action on a torrent not restored yet waits for
-it instead of missing it. A stop in the middle of the restore loses none of the others.
+The restore is held after its first batch (the ``restore_hold`` hook): health says how far it is, a
+listing waits and then lists every torrent (never a partial list), and an action on a torrent not
+restored yet waits for it instead of missing it. A stop in the middle of the restore loses none of
+the others.
 """
 
 from __future__ import annotations
@@ -99,27 +100,30 @@ async def test_requests_during_the_restore(db_url: str, pool: asyncpg.Pool, tmp_
         health = await _health(api)
         assert health["status"] == "ok"
         assert health["restore"] == {"running": True, "done": BATCH, "total": N}
-        listed = {t["hash"] for t in await _info(api)}
-        assert len(listed) == BATCH
-        late = next(h for h in hashes if h not in listed)
-        # An action on a torrent not restored yet waits for it, then finds it.
+        assert len(api.torrents.snapshot()) == BATCH  # the engine has the first batch only
+        # A listing waits for the others: a partial one would say they are gone.
+        listing = asyncio.ensure_future(_info(api))
+        # An action on torrents not restored yet waits for them, then finds them.
         tagging = asyncio.ensure_future(
             api.client.post(
-                "/api/v2/torrents/addTags", data={"hashes": late, "tags": "late"}, headers=api.auth
+                "/api/v2/torrents/addTags",
+                data={"hashes": "|".join(hashes), "tags": "late"},
+                headers=api.auth,
             )
         )
         progress = api.app[RESTORE]
-        while not progress.waiting:  # until the request is in, held for the restore  # noqa: ASYNC110
+        while progress.waiting < 2:  # until both are in, held for the restore  # noqa: ASYNC110
             await asyncio.sleep(0.01)
+        assert not listing.done()
         assert not tagging.done()
-        assert len(await _info(api)) == BATCH  # reads are not held
+        assert (await _health(api))["restore"]["running"]  # health is not held
         hold.release.set()
         r = await tagging
         assert r.status == 200, await r.text()
-        await api.app[RESTORE].wait()
+        assert {t["hash"] for t in await listing} == set(hashes)
         items = {t["hash"]: t for t in await _info(api)}
         assert set(items) == set(hashes)
-        assert items[late]["tags"] == "late"
+        assert all(t["tags"] == "late" for t in items.values())
         assert (await _health(api))["restore"] == {"running": False, "done": N, "total": N}
 
     hold = Held()
@@ -134,7 +138,7 @@ async def test_a_stop_during_the_restore_keeps_every_torrent(
     seen: list[restore.Restore] = []
 
     async def during(api: ServedApi[Any]) -> None:
-        assert len(await _info(api)) == BATCH
+        assert len(api.torrents.snapshot()) == BATCH
         progress = api.app[RESTORE]
         seen.append(progress)
         stop = progress.stop
@@ -167,9 +171,13 @@ async def test_a_stop_during_the_restore_keeps_every_torrent(
         ("POST", "/v1/torrents/add", True),
         ("PATCH", "/v1/config", True),
         ("POST", "/api/v2/app/setPreferences", True),
-        ("POST", "/api/v2/torrents/info", False),  # a read, though POSTed
-        ("GET", "/api/v2/torrents/info", False),
-        ("GET", "/v1/torrents", False),
+        ("POST", "/api/v2/torrents/info", True),  # reads too: never a partial list
+        ("GET", "/api/v2/torrents/info", True),
+        ("GET", "/api/v2/sync/maindata", True),
+        ("GET", "/v1/torrents", True),
+        ("GET", "/v1/health", False),
+        ("GET", "/v1/config", False),
+        ("GET", "/api/v2/app/preferences", False),
         ("POST", "/api/v2/auth/login", False),
         ("POST", "/v1/setup/apply", False),
     ],
