@@ -61,7 +61,7 @@ stubtest: dev
 	$(PY) -m mypy.stubtest revaer._engine --allowlist .stubtest-allowlist
 
 pytest: dev
-	$(PY) -m pytest -q -p no:cacheprovider -m "not faults_slow and not browser"
+	$(PY) -m pytest -q -p no:cacheprovider -m "not faults_slow and not browser" --durations=25
 
 # The status page and Flood (a qBittorrent web UI, npm, into build/flood) in a real browser: Debian's
 # chromium (apt) driven by playwright-core (npm, into build/browser; it downloads no browser of its
